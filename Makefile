@@ -1,0 +1,30 @@
+# Set-up and entry points.  `make demo` and `make test` each create the
+# virtual environment on first use (MPI from the PyPI `mpich` wheel when no
+# system `mpiexec` is found) and then run.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MPI_EXTRA := $(shell command -v mpiexec >/dev/null 2>&1 || echo ,mpich)
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test$(MPI_EXTRA)]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" bash examples/demo.sh
+
+test: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/classical_bench.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,171 @@
+"""The classical ensemble run: initial conditions, kicks, records, MPI reduction.
+
+The global ensemble is drawn from the seed on every rank and each rank keeps
+its contiguous block of trajectories, so the trajectories, and the results up
+to the rounding of the final sums, do not depend on the number of ranks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import parallel
+from ..analysis import diffusion_estimates
+from ..errors import GuardError, guard_message
+from ..params import ClassicalNumerics, Physics, RunConfig
+from ..progress import Progress
+from .kernels import PERIOD_INTEGRATORS, energy, kick
+
+
+def reference_speed(physics: Physics, numerics: ClassicalNumerics) -> float:
+    """A generous bound on the fastest speed met in the run.
+
+    Particle 2 slides off the bump at ``sqrt(2 U0 / m)`` and is thrown by the
+    heavy particle at about twice the heavy particle's speed; both particles'
+    kicks add ``K_j / m_j`` per period, spread as ``sqrt(n_kicks)``.
+    """
+    u0 = physics.interaction_strength
+    m = physics.mass_ratio
+    kicks = (abs(physics.K1) + abs(physics.K2) / m) * math.sqrt(numerics.n_kicks) / 2.0
+    return math.sqrt(2.0 * u0 / m) + math.sqrt(2.0 * u0) + kicks
+
+
+def steps_per_kick(physics: Physics, numerics: ClassicalNumerics) -> int:
+    """Integration steps per period: configured, or from the Courant-like rule.
+
+    With no interaction the drift between walls is exact in one step.
+    """
+    if numerics.steps_per_kick is not None:
+        return numerics.steps_per_kick
+    if physics.interaction_strength == 0.0:
+        return 1
+    dt = numerics.courant * physics.interaction_width / reference_speed(physics, numerics)
+    return max(1, math.ceil(1.0 / dt))
+
+
+def initial_ensemble(n: int, seed: int, L: float) -> tuple[np.ndarray, np.ndarray]:
+    """Global initial positions of both particles, uniform on the well (momenta are 0)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, L, size=(n, 2))
+    return np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
+
+
+@dataclass
+class ClassicalRun:
+    """What a classical run produced (reduced over all ranks)."""
+
+    config: RunConfig
+    label: str
+    t: np.ndarray
+    p1_sq: np.ndarray
+    p1_sq_sem: np.ndarray
+    p2_sq: np.ndarray
+    p2_sq_sem: np.ndarray
+    energy_drift_max: np.ndarray
+    energy_drift_mean: np.ndarray
+    steps_per_kick: int
+    force_evals_per_period: int
+    n_ranks: int
+    n_threads: int
+    wall_time_s: float
+    estimates: dict = field(default_factory=dict)
+    snapshots: dict = field(default_factory=dict)  # t -> (p1, p2), on rank 0 only
+
+    @property
+    def Dc(self) -> float:
+        return self.estimates["D"]
+
+    @property
+    def Dc_err(self) -> float:
+        return self.estimates["D_err"]
+
+
+def run_classical(config: RunConfig, label: str = "classical", progress: str = "auto",
+                  lay: parallel.Layout | None = None, n_threads: int | None = None) -> ClassicalRun:
+    """Evolve the ensemble of ``config`` for ``n_kicks`` periods across all ranks."""
+    lay = lay or parallel.layout()
+    ph, nu = config.physics, config.classical
+    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
+    start_clock = time.perf_counter()
+
+    n_steps = steps_per_kick(ph, nu)
+    integrate = PERIOD_INTEGRATORS[nu.scheme]
+    strength, a, L, m = ph.interaction_strength, ph.interaction_exponent, ph.L, ph.mass_ratio
+
+    lo, hi = parallel.block_range(nu.n_trajectories, lay.size, lay.rank)
+    x1_all, x2_all = initial_ensemble(nu.n_trajectories, nu.seed, L)
+    x1, x2 = x1_all[lo:hi].copy(), x2_all[lo:hi].copy()
+    del x1_all, x2_all
+    p1 = np.zeros_like(x1)
+    p2 = np.zeros_like(x2)
+    d_energy = np.empty_like(x1)
+
+    n_t = nu.n_kicks + 1
+    # local sums at every integer t: p1^2, p1^4, p2^2, p2^4, sum |dE|/E
+    sums = np.zeros((n_t, 5))
+    drift_max = np.zeros(n_t)
+    snapshots = {}
+    if 0 in nu.snapshot_times:
+        snapshots[0] = (parallel.gather_blocks(p1, lay.comm), parallel.gather_blocks(p2, lay.comm))
+
+    with Progress(nu.n_kicks, label, mode=progress, enabled=lay.is_root) as bar:
+        for t in range(1, n_t):
+            kick(x1, p1, ph.K1)
+            kick(x2, p2, ph.K2)
+            e_start = energy(x1, p1, x2, p2, m, strength, a)
+            integrate(x1, p1, x2, p2, n_steps, m, strength, a, L, d_energy)
+            rel = np.abs(d_energy) / np.maximum(e_start + strength, 1e-300)
+            q1, q2 = p1 * p1, p2 * p2
+            sums[t] = (q1.sum(), (q1 * q1).sum(), q2.sum(), (q2 * q2).sum(), rel.sum())
+            # guards: one small collective per kick, so every rank stops together
+            checks = parallel.sum_to_all(np.array([
+                sums[t, 4],
+                float(np.count_nonzero(~(np.isfinite(p1) & np.isfinite(p2)))),
+            ]), lay.comm)
+            drift_max[t] = parallel.max_to_all(np.array([rel.max(initial=0.0)]), lay.comm)[0]
+            if checks[1] > 0:
+                raise GuardError(guard_message(
+                    label, "finite momenta", t, f"{checks[1]:.0f} trajectories with non-finite momenta"))
+            drift_mean = checks[0] / nu.n_trajectories
+            if not drift_mean <= nu.max_energy_drift:
+                raise GuardError(guard_message(
+                    label, "energy drift", t,
+                    f"{drift_mean:.3e} > limit {nu.max_energy_drift:.3e} (classical.max_energy_drift)",
+                    "reduce classical.courant or raise classical.steps_per_kick"))
+            if t in nu.snapshot_times:
+                snapshots[t] = (parallel.gather_blocks(p1, lay.comm),
+                                parallel.gather_blocks(p2, lay.comm))
+            bar.update()
+
+    total = parallel.sum_to_all(sums, lay.comm)
+    n = nu.n_trajectories
+    mean = total[:, [0, 2]] / n
+    var = np.maximum(total[:, [1, 3]] / n - mean**2, 0.0)
+    sem = np.sqrt(var / max(n - 1, 1))
+    t_axis = np.arange(n_t, dtype=float)
+    per_step = 4 if nu.scheme == "rk4" else 1
+    run = ClassicalRun(
+        config=config,
+        label=label,
+        t=t_axis,
+        p1_sq=mean[:, 0],
+        p1_sq_sem=sem[:, 0],
+        p2_sq=mean[:, 1],
+        p2_sq_sem=sem[:, 1],
+        energy_drift_max=drift_max,
+        energy_drift_mean=total[:, 4] / n,
+        steps_per_kick=n_steps,
+        force_evals_per_period=per_step * n_steps + (1 if nu.scheme == "strang" else 0),
+        n_ranks=lay.size,
+        n_threads=n_threads,
+        wall_time_s=time.perf_counter() - start_clock,
+        snapshots={k: v for k, v in snapshots.items() if lay.is_root},
+    )
+    run.estimates = diffusion_estimates(t_axis, run.p1_sq, run.p1_sq_sem, nu.fit_window)
+    # the slowest rank's clock is the run's wall time
+    run.wall_time_s = float(parallel.max_to_all(np.array([run.wall_time_s]), lay.comm)[0])
+    return run

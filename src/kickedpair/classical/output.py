@@ -1,0 +1,65 @@
+"""The classical result file (HDF5) and its reader.
+
+Layout::
+
+    /                 attrs: kind='classical', label, Dc, Dc_err, steps_per_kick,
+                             force_evals_per_period, energy_drift_max, n_ranks,
+                             n_threads, wall_time_s, provenance (code_version, ...)
+    /params           attrs: config_json; one subgroup per section, one attr per key
+    /series/t, p1_sq, p1_sq_sem, p2_sq, p2_sq_sem, energy_drift_max, energy_drift_mean
+    /estimates        attrs: D, D_err, slope_fit, slope_fit_err, slope_full, slope_late, ...
+    /snapshots/t<T>/p1, p2   all momenta at the configured snapshot times
+"""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+
+from ..io import provenance, write_atomic, write_params
+from .ensemble import ClassicalRun
+
+SERIES = ("t", "p1_sq", "p1_sq_sem", "p2_sq", "p2_sq_sem", "energy_drift_max", "energy_drift_mean")
+
+
+def write_classical(path: str | os.PathLike, run: ClassicalRun) -> None:
+    def build(f: h5py.File) -> None:
+        f.attrs["kind"] = "classical"
+        f.attrs["label"] = run.label
+        for key, value in provenance().items():
+            f.attrs[key] = value
+        f.attrs["n_ranks"] = run.n_ranks
+        f.attrs["n_threads"] = run.n_threads
+        f.attrs["wall_time_s"] = run.wall_time_s
+        f.attrs["steps_per_kick"] = run.steps_per_kick
+        f.attrs["force_evals_per_period"] = run.force_evals_per_period
+        f.attrs["energy_drift_max"] = float(run.energy_drift_max.max())
+        f.attrs["Dc"] = run.Dc
+        f.attrs["Dc_err"] = run.Dc_err
+        write_params(f.create_group("params"), run.config.as_dict())
+        series = f.create_group("series")
+        for name in SERIES:
+            series.create_dataset(name, data=getattr(run, name))
+        est = f.create_group("estimates")
+        for key, value in run.estimates.items():
+            est.attrs[key] = value
+        snaps = f.create_group("snapshots")
+        for t, (p1, p2) in sorted(run.snapshots.items()):
+            g = snaps.create_group(f"t{t}")
+            g.attrs["t"] = t
+            g.create_dataset("p1", data=p1, compression="gzip")
+            g.create_dataset("p2", data=p2, compression="gzip")
+
+    write_atomic(path, build)
+
+
+def read_series(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return {name: f["series"][name][()] for name in SERIES}
+
+
+def read_estimates(path: str | os.PathLike) -> dict[str, float]:
+    with h5py.File(path, "r") as f:
+        return {k: float(v) for k, v in f["estimates"].attrs.items()}

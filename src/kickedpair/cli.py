@@ -1,0 +1,140 @@
+"""Command line: ``kickedpair classical --config FILE --out FILE.h5 [--set KEY=VALUE ...]``.
+
+Runs under ``mpiexec -n N`` as well as alone.  A user mistake (bad config,
+missing file) ends with one line on stderr and exit status 2; a tripped
+numerical guard with its message and exit status 3; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from .errors import GuardError
+from .params import ConfigError, apply_overrides, load_yaml, parse_config
+from .progress import MODES as PROGRESS_MODES
+
+EXIT_USAGE = 2
+EXIT_GUARD = 3
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed without a traceback."""
+
+
+def _load_config(path: str | None, overrides: list[str]):
+    mapping = {}
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise UserError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        try:
+            mapping = load_yaml(text) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"config {path} is not valid YAML: {exc}") from None
+    return parse_config(apply_overrides(mapping, overrides))
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML run config (sections: physics, classical)")
+    p.add_argument("--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set physics.mass_ratio=1e-2 (repeatable)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="kickedpair", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"kickedpair {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("classical", help="run the classical ensemble; writes an HDF5 result")
+    _common(c)
+    c.add_argument("--out", "-o", required=True, metavar="FILE.h5", help="result file (written atomically)")
+    c.add_argument("--label", help="cell name used in messages and the file (default: the output's stem)")
+    c.add_argument("--threads", type=int, metavar="N",
+                   help="compiled-kernel threads per rank (default: cores shared out among the node's ranks)")
+    c.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                   help="auto: a bar on a terminal; log: periodic lines for batch logs")
+
+    s = sub.add_parser("show-config", help="print the validated config (defaults filled in) as YAML")
+    _common(s)
+    return parser
+
+
+def _cmd_classical(args) -> int:
+    from . import parallel
+    from .classical.ensemble import run_classical
+    from .classical.output import write_classical
+
+    config = _load_config(args.config, args.overrides)
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads: must be >= 1, got {args.threads}")
+    out = Path(args.out)
+    label = args.label or out.stem
+    lay = parallel.layout()
+    if lay.is_root:
+        problem = _check_writable(out)
+    else:
+        problem = None
+    problem = lay.comm.bcast(problem, root=0)
+    if problem:
+        raise UserError(problem)
+
+    run = run_classical(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads)
+    if lay.is_root:
+        write_classical(out, run)
+        est = run.estimates
+        print(f"[{label}] Dc = {est['D']:.5g} +- {est['D_err']:.2g}   "
+              f"slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
+              f"{est['slope_fit']:.5g}   slope_full = {est['slope_full']:.5g}   "
+              f"slope_late = {est['slope_late']:.5g}")
+        print(f"[{label}] {config.classical.n_trajectories} trajectories, {config.classical.n_kicks} kicks, "
+              f"{run.steps_per_kick} steps/kick ({config.classical.scheme}), "
+              f"max energy drift {run.energy_drift_max.max():.2e}, {run.n_ranks} rank(s) x "
+              f"{run.n_threads} thread(s), {run.wall_time_s:.1f} s -> {out}")
+    return 0
+
+
+def _check_writable(out: Path) -> str | None:
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--out: cannot create folder {parent}: {exc.strerror or exc}"
+    if not os.access(parent, os.W_OK):
+        return f"--out: folder {parent} is not writable"
+    if out.is_dir():
+        return f"--out: {out} is a folder"
+    return None
+
+
+def _cmd_show_config(args) -> int:
+    config = _load_config(args.config, args.overrides)
+    yaml.safe_dump(config.as_dict(), sys.stdout, sort_keys=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"classical": _cmd_classical, "show-config": _cmd_show_config}[args.command]
+    try:
+        return handler(args)
+    except (ConfigError, UserError) as exc:
+        print(f"kickedpair {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"kickedpair {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except GuardError as exc:
+        print(f"kickedpair {args.command}: {exc}", file=sys.stderr)
+        return EXIT_GUARD
+
+
+if __name__ == "__main__":
+    sys.exit(main())

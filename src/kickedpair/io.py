@@ -1,0 +1,112 @@
+"""HDF5 output: atomic writes and the provenance every result file carries.
+
+A result file is written under a hidden temporary name in the target folder,
+flushed to disk, and renamed over the target in one step: a run killed at any
+moment leaves either no file or the previous complete one, never a partial
+file under the final name.  The attribute ``complete = True`` is the last
+thing written before the rename.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import h5py
+import numpy as np
+
+from . import __version__
+
+
+def _git_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=5,
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def provenance() -> dict[str, str]:
+    """Who made a file, with what, where and when."""
+    import numba
+    import scipy
+    from mpi4py import MPI
+
+    return {
+        "code_version": __version__,
+        "git_commit": _git_commit(),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "hostname": socket.gethostname(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+        "h5py": h5py.__version__,
+        "mpi_library": MPI.Get_library_version().splitlines()[0].strip(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+
+
+def _attr_value(value: Any) -> Any:
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value) if len(value) else np.zeros(0)
+    return value
+
+
+def write_params(group: h5py.Group, config: Mapping[str, Mapping[str, Any]]) -> None:
+    """One subgroup per config section, one attribute per key; the JSON alongside."""
+    group.attrs["config_json"] = json.dumps(config, sort_keys=True)
+    for section, values in config.items():
+        sub = group.create_group(section)
+        for key, value in values.items():
+            sub.attrs[key] = _attr_value(value)
+
+
+def write_atomic(path: str | os.PathLike, build: Callable[[h5py.File], None]) -> Path:
+    """Create the HDF5 file ``path`` by calling ``build(file)``; atomic on POSIX."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with h5py.File(tmp, "w") as f:
+            build(f)
+            f.attrs["complete"] = True
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a readable result file that was finished."""
+    try:
+        with h5py.File(path, "r") as f:
+            return bool(f.attrs.get("complete", False))
+    except (OSError, KeyError):
+        return False
+
+
+def read_config(path: str | os.PathLike) -> dict:
+    with h5py.File(path, "r") as f:
+        return json.loads(f["params"].attrs["config_json"])

@@ -1,0 +1,328 @@
+"""Typed, validated run parameters: the one place a config mapping becomes physics.
+
+A run configuration is a mapping with one sub-mapping per section::
+
+    physics:    {K1: 1.8, K2: 0.0, eps: 2.0, lam: 10.0, L: pi, mass_ratio: 1.0e-3, ...}
+    classical:  {n_trajectories: 10000, seed: 2020, n_kicks: 500, ...}
+
+Every key of every section is declared below with its type, its default and the
+values it may take.  ``parse_config`` rejects unknown sections and keys, wrong
+types and impossible values with a :class:`ConfigError` that names the key and
+the offending value; nothing runs before the whole config has been checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "Physics",
+    "ClassicalNumerics",
+    "RunConfig",
+    "parse_config",
+    "load_yaml",
+    "apply_overrides",
+    "INTERACTION_PROFILES",
+]
+
+
+class ConfigError(ValueError):
+    """A user-facing configuration mistake; the message names key and value."""
+
+
+# --------------------------------------------------------------------------- YAML
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` (no dot) as a float, as physicists write it."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text with the project's loader (``1e-3`` is a float)."""
+    return yaml.load(text, Loader=_Loader)
+
+
+# --------------------------------------------------------------------------- checks
+def _check_number(value: Any, key: str, integer: bool) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{key}: expected {kind}, got {value!r} ({type(value).__name__})")
+    if integer:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(f"{key}: expected an integer, got {value!r}")
+            value = int(value)
+        return int(value)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"{key}: must be finite, got {value!r}")
+    return value
+
+
+def positive(v: float) -> str | None:
+    return None if v > 0 else "must be > 0"
+
+
+def non_negative(v: float) -> str | None:
+    return None if v >= 0 else "must be >= 0"
+
+
+def at_least(lo: float) -> Callable[[float], str | None]:
+    return lambda v: None if v >= lo else f"must be >= {lo}"
+
+
+def one_of(*choices: str) -> Callable[[str], str | None]:
+    return lambda v: None if v in choices else f"must be one of {', '.join(map(repr, choices))}"
+
+
+def _spec(default: Any, kind: str, check: Callable | None = None, doc: str = "", **extra: Any):
+    """A dataclass field that carries its validation rule.
+
+    kind: 'float', 'int', 'bool', 'str', 'float?' (float or None),
+    'int|auto' (positive int or the string 'auto', stored as None),
+    'float_pair', 'int_list'.
+    """
+    meta = {"kind": kind, "check": check, "doc": doc, **extra}
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _coerce(value: Any, key: str, kind: str) -> Any:
+    if kind == "float":
+        return _check_number(value, key, integer=False)
+    if kind == "length":  # a float, or the string 'pi' (the paper's L)
+        if isinstance(value, str) and value.strip().lower() == "pi":
+            return math.pi
+        return _check_number(value, key, integer=False)
+    if kind == "float?":
+        return None if value is None else _check_number(value, key, integer=False)
+    if kind == "int":
+        return _check_number(value, key, integer=True)
+    if kind == "int|auto":
+        if value is None or (isinstance(value, str) and value == "auto"):
+            return None
+        return _check_number(value, key, integer=True)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if kind == "float_pair":
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise ConfigError(f"{key}: expected a pair [lo, hi], got {value!r}")
+        return tuple(_check_number(v, key, integer=False) for v in value)
+    if kind == "int_list":
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list of integers, got {value!r}")
+        return tuple(_check_number(v, key, integer=True) for v in value)
+    raise AssertionError(kind)
+
+
+def _build(cls: type, section: str, mapping: Any) -> Any:
+    if mapping is None:
+        mapping = {}
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"{section}: expected a mapping of keys to values, got {mapping!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(mapping) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{section}.{unknown[0]}: unknown key (known keys: {', '.join(sorted(fields))})"
+        )
+    values = {}
+    for name, f in fields.items():
+        key = f"{section}.{name}"
+        if name not in mapping:
+            continue
+        value = _coerce(mapping[name], key, f.metadata["kind"])
+        check = f.metadata["check"]
+        if check is not None and value is not None:
+            items = value if isinstance(value, tuple) else (value,)
+            for item in items:
+                problem = check(item)
+                if problem:
+                    raise ConfigError(f"{key}: {problem}, got {mapping[name]!r}")
+        values[name] = value
+    obj = cls(**values)
+    obj.validate(section)
+    return obj
+
+
+# --------------------------------------------------------------------------- sections
+INTERACTION_PROFILES = ("gaussian", "gaussian_width")
+
+
+@dataclass(frozen=True)
+class Physics:
+    """Hamiltonian parameters (MODEL.md section 1), in the paper's dimensionless units."""
+
+    K1: float = _spec(1.8, "float", doc="kick strength on particle 1")
+    K2: float = _spec(0.0, "float", doc="kick strength on particle 2")
+    eps: float = _spec(2.0, "float", non_negative, doc="interaction strength (repulsive)")
+    lam: float = _spec(10.0, "float", positive, doc="interaction range parameter")
+    L: float = _spec(math.pi, "length", positive, doc="well width (hard walls at 0 and L)")
+    mass_ratio: float = _spec(1e-3, "float", positive, doc="m = m2/m1, mass of particle 2")
+    hbar: float | None = _spec(None, "float?", positive, doc="effective Planck constant")
+    coupling_scales_with_hbar: bool = _spec(
+        False, "bool", doc="if true the interaction strength is eps*hbar (paper Sec. 3)"
+    )
+    interaction: str = _spec(
+        "gaussian",
+        "str",
+        one_of(*INTERACTION_PROFILES),
+        doc="gaussian: eps*exp(-lam d^2); gaussian_width: eps*exp(-d^2/lam)",
+    )
+
+    def validate(self, section: str) -> None:
+        if self.coupling_scales_with_hbar and self.hbar is None:
+            raise ConfigError(
+                f"{section}.hbar: required when coupling_scales_with_hbar is true, got None"
+            )
+
+    @property
+    def interaction_strength(self) -> float:
+        """The prefactor of the interaction potential actually used."""
+        return self.eps * self.hbar if self.coupling_scales_with_hbar else self.eps
+
+    @property
+    def interaction_exponent(self) -> float:
+        """``a`` in ``U(d) = strength * exp(-a d^2)`` for the chosen profile."""
+        return self.lam if self.interaction == "gaussian" else 1.0 / self.lam
+
+    @property
+    def interaction_width(self) -> float:
+        """Length over which the interaction falls by 1/e: ``1/sqrt(a)``."""
+        return 1.0 / math.sqrt(self.interaction_exponent)
+
+
+CLASSICAL_SCHEMES = ("strang", "rk4")
+
+
+@dataclass(frozen=True)
+class ClassicalNumerics:
+    """Numerics of the classical ensemble (MODEL.md section 2)."""
+
+    n_trajectories: int = _spec(10_000, "int", at_least(1), doc="ensemble size")
+    seed: int = _spec(20200101, "int", non_negative, doc="global seed of the initial ensemble")
+    n_kicks: int = _spec(500, "int", at_least(1), doc="number of kick periods, t_f")
+    steps_per_kick: int | None = _spec(
+        None, "int|auto", at_least(1), doc="integration steps per period; 'auto' from courant"
+    )
+    courant: float = _spec(
+        0.05,
+        "float",
+        positive,
+        doc="auto step: fraction of the interaction width the fastest particle crosses per step",
+    )
+    scheme: str = _spec("strang", "str", one_of(*CLASSICAL_SCHEMES), doc="integrator")
+    fit_window: tuple = _spec(
+        (0.2, 1.0), "float_pair", doc="slope fit window, as fractions of n_kicks"
+    )
+    snapshot_times: tuple = _spec(
+        (), "int_list", at_least(0), doc="times at which all momenta are stored"
+    )
+    max_energy_drift: float = _spec(
+        1e-3,
+        "float",
+        positive,
+        doc="guard: largest allowed ensemble mean of |E(t+1-) - E(t+)| / (E(t+) + U0) in one period",
+    )
+
+    def validate(self, section: str) -> None:
+        lo, hi = self.fit_window
+        if not (0.0 <= lo < hi <= 1.0):
+            raise ConfigError(
+                f"{section}.fit_window: need 0 <= lo < hi <= 1, got {list(self.fit_window)}"
+            )
+        for t in self.snapshot_times:
+            if t > self.n_kicks:
+                raise ConfigError(
+                    f"{section}.snapshot_times: time {t} is beyond n_kicks = {self.n_kicks}"
+                )
+
+
+SECTIONS: dict[str, type] = {"physics": Physics, "classical": ClassicalNumerics}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    physics: Physics = field(default_factory=Physics)
+    classical: ClassicalNumerics = field(default_factory=ClassicalNumerics)
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict (tuples as lists), for provenance and round trips."""
+        out = {}
+        for name in SECTIONS:
+            section = dataclasses.asdict(getattr(self, name))
+            out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+        return out
+
+
+def parse_config(mapping: Any) -> RunConfig:
+    """Validate a whole config mapping; raise ConfigError naming the first bad key."""
+    if mapping is None:
+        mapping = {}
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"config: expected a mapping of sections, got {mapping!r}")
+    unknown = sorted(set(mapping) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]}: unknown section (known sections: {', '.join(SECTIONS)})"
+        )
+    return RunConfig(**{name: _build(cls, name, mapping.get(name)) for name, cls in SECTIONS.items()})
+
+
+def apply_overrides(mapping: Mapping | None, overrides: list[str]) -> dict:
+    """Apply ``section.key=value`` (or ``key=value`` when the key is unique) overrides.
+
+    Values are parsed as YAML, so ``n_kicks=100``, ``eps=0``, ``hbar=1e-2``,
+    ``fit_window=[0.5,1]`` all work.  Returns a new nested dict.
+    """
+    merged: dict[str, dict] = {}
+    for name, sec in (mapping or {}).items():
+        merged[name] = dict(sec) if isinstance(sec, Mapping) else sec
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected KEY=VALUE")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if "." in key:
+            section, name = key.split(".", 1)
+        else:
+            owners = [s for s, cls in SECTIONS.items() if key in {f.name for f in dataclasses.fields(cls)}]
+            if len(owners) != 1:
+                where = "no section" if not owners else f"sections {owners}"
+                raise ConfigError(f"override {key}: key found in {where}; write SECTION.{key}")
+            section, name = owners[0], key
+        try:
+            value = load_yaml(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {key}: cannot parse value {raw!r}: {exc}") from None
+        sec = merged.setdefault(section, {})
+        if not isinstance(sec, dict):
+            raise ConfigError(f"{section}: expected a mapping, got {sec!r}")
+        sec[name] = value
+    return merged
