@@ -126,14 +126,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except (ConfigError, UserError) as exc:
-        print(f"kickedpair {args.command}: error: {exc}", file=sys.stderr)
+        _report(f"kickedpair {args.command}: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"kickedpair {args.command}: interrupted", file=sys.stderr)
+        _report(f"kickedpair {args.command}: interrupted")
         return 130
     except GuardError as exc:
-        print(f"kickedpair {args.command}: {exc}", file=sys.stderr)
+        _report(f"kickedpair {args.command}: {exc}")
         return EXIT_GUARD
+
+
+def _report(message: str) -> None:
+    """Print an error once: every rank meets the same error, rank 0 speaks."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None or mpi.COMM_WORLD.rank == 0:
+        print(message, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -38,43 +38,33 @@ def interaction_energy(d, strength, a):
 def drift_in_well(x, v, dt, L):
     """Free flight of length ``dt`` at speed ``v`` between hard walls at 0 and L.
 
-    Returns ``(x_new, sign, impulse_time)``: the new position, the sign by
-    which the velocity was flipped (+1 or -1: an even or odd number of
-    bounces), and ``sum_k s_k dt_k`` over the flight segments, where ``s_k``
-    is the sign that segment's velocity has relative to the final one.  A
-    constant force ``F`` acting through the flight changes the final momentum
-    by ``F * impulse_time``; with no bounce ``impulse_time == dt``.
+    Returns ``(x_new, sign, impulse_time)``: the new position (the unfolded
+    flight ``x + v dt`` folded back into the well), the sign by which the
+    velocity was flipped (+1 or -1: an even or odd number of bounces), and
+    ``sum_k s_k dt_k`` over the flight segments, where ``s_k`` is the sign
+    that segment's velocity has relative to the final one.  A constant force
+    ``F`` acting through the flight changes the final momentum by
+    ``F * impulse_time``; with no bounce ``impulse_time == dt``.
     """
     y = x + v * dt
     if y >= 0.0 and y <= L:
         return y, 1.0, dt
-    pos = x
-    vel = v
+    bounces = math.floor(y / L)
+    r = y % (2.0 * L)
+    x_new = r if r <= L else 2.0 * L - r
+    sign = 1.0 if bounces % 2 == 0 else -1.0
+    # walk through the bounces: the first wall is met after t_hit, then one
+    # every L/|v|; each bounce flips the frame of what was accumulated so far
+    speed = abs(v)
+    t_hit = (L - x) / speed if v > 0.0 else x / speed
+    period = L / speed
     remaining = dt
-    sign = 1.0
     impulse_time = 0.0
-    while True:
-        if vel > 0.0:
-            t_hit = (L - pos) / vel
-            wall = L
-        else:
-            t_hit = pos / (-vel)
-            wall = 0.0
-        if t_hit >= remaining:
-            pos = pos + vel * remaining
-            impulse_time += remaining
-            break
+    while t_hit < remaining:
         impulse_time = -(impulse_time + t_hit)
         remaining -= t_hit
-        pos = wall
-        vel = -vel
-        sign = -sign
-    # guard against rounding just outside the walls
-    if pos < 0.0:
-        pos = 0.0
-    elif pos > L:
-        pos = L
-    return pos, sign, impulse_time
+        t_hit = period
+    return x_new, sign, impulse_time + remaining
 
 
 @njit(cache=True)
