@@ -77,10 +77,14 @@ def test_yaml_reads_exponent_floats_and_pi():
 
 def test_overrides_by_section_and_by_unique_key():
     merged = apply_overrides({"physics": {"eps": 1.0}},
-                             ["physics.mass_ratio=1e-2", "n_kicks=20", "fit_window=[0.5, 1]"])
+                             ["physics.mass_ratio=1e-2", "n_trajectories=20", "classical.fit_window=[0.5, 1]",
+                              "quantum.N1=127"])
     cfg = parse_config(merged)
     assert cfg.physics.mass_ratio == 0.01 and cfg.physics.eps == 1.0
-    assert cfg.classical.n_kicks == 20 and cfg.classical.fit_window == (0.5, 1.0)
+    assert cfg.classical.n_trajectories == 20 and cfg.classical.fit_window == (0.5, 1.0)
+    assert cfg.quantum.N1 == 127 and cfg.quantum.N2 is None
+    with pytest.raises(ConfigError, match="write SECTION.n_kicks"):
+        apply_overrides({}, ["n_kicks=20"])  # in several sections: ambiguous
     with pytest.raises(ConfigError, match="nonsense"):
         apply_overrides({}, ["nonsense=1"])
     with pytest.raises(ConfigError, match="KEY=VALUE"):

@@ -1,4 +1,4 @@
-"""Command line: ``kickedpair classical --config FILE --out FILE.h5 [--set KEY=VALUE ...]``.
+"""Command line: ``kickedpair classical|quantum|noise --config FILE --out FILE.h5 [--set KEY=VALUE ...]``.
 
 Runs under ``mpiexec -n N`` as well as alone.  A user mistake (bad config,
 missing file) ends with one line on stderr and exit status 2; a tripped
@@ -41,9 +41,19 @@ def _load_config(path: str | None, overrides: list[str]):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", metavar="FILE", help="YAML run config (sections: physics, classical)")
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML run config (sections: physics, classical, quantum, noise)")
     p.add_argument("--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set physics.mass_ratio=1e-2 (repeatable)")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("--out", "-o", required=True, metavar="FILE.h5", help="result file (written atomically)")
+    p.add_argument("--label", help="cell name used in messages and the file (default: the output's stem)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="compiled-kernel/FFT threads per rank (default: cores shared out among the node's ranks)")
+    p.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                   help="auto: a bar on a terminal; log: periodic lines for batch logs")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,38 +64,50 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("classical", help="run the classical ensemble; writes an HDF5 result")
-    _common(c)
-    c.add_argument("--out", "-o", required=True, metavar="FILE.h5", help="result file (written atomically)")
-    c.add_argument("--label", help="cell name used in messages and the file (default: the output's stem)")
-    c.add_argument("--threads", type=int, metavar="N",
-                   help="compiled-kernel threads per rank (default: cores shared out among the node's ranks)")
-    c.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
-                   help="auto: a bar on a terminal; log: periodic lines for batch logs")
+    _run_options(c)
+
+    q = sub.add_parser("quantum", help="run the two-particle quantum evolution; writes an HDF5 result")
+    _run_options(q)
+    q.add_argument("--checkpoint", metavar="FILE.h5",
+                   help="checkpoint file, written every quantum.checkpoint_every kicks "
+                        "(default: beside --out, named <out>.ckpt.h5)")
+    q.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint if one is there (else start afresh)")
+    q.add_argument("--keep-checkpoint", action="store_true",
+                   help="keep the checkpoint after the run has finished (to extend n_kicks later)")
+    q.add_argument("--check-convergence", action="store_true",
+                   help="instead of the run: rerun a short stretch at half the step and at double "
+                        "the grids and report the relative changes")
+
+    n = sub.add_parser("noise", help="run the one-particle random-kick model; writes an HDF5 result")
+    _run_options(n)
 
     s = sub.add_parser("show-config", help="print the validated config (defaults filled in) as YAML")
     _common(s)
     return parser
 
 
-def _cmd_classical(args) -> int:
+def _prepare(args):
+    """Config, MPI layout and a writable output, checked before any work starts."""
     from . import parallel
-    from .classical.ensemble import run_classical
-    from .classical.output import write_classical
 
     config = _load_config(args.config, args.overrides)
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads: must be >= 1, got {args.threads}")
     out = Path(args.out)
-    label = args.label or out.stem
     lay = parallel.layout()
-    if lay.is_root:
-        problem = _check_writable(out)
-    else:
-        problem = None
+    problem = _check_writable(out) if lay.is_root else None
     problem = lay.comm.bcast(problem, root=0)
     if problem:
         raise UserError(problem)
+    return config, out, args.label or out.stem, lay
 
+
+def _cmd_classical(args) -> int:
+    from .classical.ensemble import run_classical
+    from .classical.output import write_classical
+
+    config, out, label, lay = _prepare(args)
     run = run_classical(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads)
     if lay.is_root:
         write_classical(out, run)
@@ -98,6 +120,55 @@ def _cmd_classical(args) -> int:
               f"{run.steps_per_kick} steps/kick ({config.classical.scheme}), "
               f"max energy drift {run.energy_drift_max.max():.2e}, {run.n_ranks} rank(s) x "
               f"{run.n_threads} thread(s), {run.wall_time_s:.1f} s -> {out}")
+    return 0
+
+
+def _cmd_quantum(args) -> int:
+    from . import checkpoint
+    from .quantum.evolution import resolve, run_quantum
+    from .quantum.output import write_quantum
+
+    config, out, label, lay = _prepare(args)
+    if args.check_convergence:
+        from .quantum.convergence import check_convergence, write_report
+
+        report = check_convergence(config, label=label, lay=lay, n_threads=args.threads)
+        if lay.is_root:
+            write_report(out, report, config)
+            print(report.text())
+        return 0
+    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".ckpt.h5")
+    res = resolve(config)
+    if lay.is_root and args.resume and checkpoint.exists(ckpt):
+        print(f"[{label}] resuming from {ckpt}", flush=True)
+    run = run_quantum(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads,
+                      checkpoint_path=ckpt, resume=args.resume)
+    if lay.is_root:
+        write_quantum(out, run)
+    if not args.keep_checkpoint:
+        checkpoint.remove(ckpt, lay.comm)
+    if lay.is_root:
+        est, s = run.estimates, run.series
+        print(f"[{label}] Dq = {est['D']:.5g}   slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
+              f"{est['slope_fit']:.5g}   <p1^2>(t_f) = {s['p1_sq'][-1]:.5g}   purity(t_f) = {s['purity'][-1]:.5g}")
+        print(f"[{label}] N1 x N2 = {res.N1} x {res.N2}, {res.scheme}, {res.substeps} substeps, "
+              f"{config.quantum.n_kicks} kicks, {run.seconds_per_kick:.3g} s/kick, {run.n_ranks} rank(s) x "
+              f"{run.n_threads} thread(s), {run.wall_time_s:.1f} s -> {out}")
+    return 0
+
+
+def _cmd_noise(args) -> int:
+    from .quantum.noise import run_noise, write_noise
+
+    config, out, label, lay = _prepare(args)
+    run = run_noise(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads)
+    if lay.is_root:
+        write_noise(out, run)
+        est = run.estimates
+        print(f"[{label}] D = {est['D']:.5g} +- {est['D_err']:.2g} over {config.noise.realisations} "
+              f"realisations (W = {config.noise.W:g})   <p^2>(t_f) = {run.p_sq[-1]:.5g}")
+        print(f"[{label}] N = {run.N}, {config.noise.n_kicks} kicks, {run.n_ranks} rank(s), "
+              f"{run.wall_time_s:.1f} s -> {out}")
     return 0
 
 
@@ -122,7 +193,8 @@ def _cmd_show_config(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"classical": _cmd_classical, "show-config": _cmd_show_config}[args.command]
+    handler = {"classical": _cmd_classical, "quantum": _cmd_quantum, "noise": _cmd_noise,
+               "show-config": _cmd_show_config}[args.command]
     try:
         return handler(args)
     except (ConfigError, UserError) as exc:

@@ -25,6 +25,8 @@ __all__ = [
     "ConfigError",
     "Physics",
     "ClassicalNumerics",
+    "QuantumNumerics",
+    "NoiseNumerics",
     "RunConfig",
     "parse_config",
     "load_yaml",
@@ -171,6 +173,20 @@ def _build(cls: type, section: str, mapping: Any) -> Any:
     return obj
 
 
+def _check_window_and_times(numerics: Any, section: str) -> None:
+    """Rules shared by every engine's numerics: fit window and snapshot times."""
+    lo, hi = numerics.fit_window
+    if not (0.0 <= lo < hi <= 1.0):
+        raise ConfigError(
+            f"{section}.fit_window: need 0 <= lo < hi <= 1, got {list(numerics.fit_window)}"
+        )
+    for t in numerics.snapshot_times:
+        if t > numerics.n_kicks:
+            raise ConfigError(
+                f"{section}.snapshot_times: time {t} is beyond n_kicks = {numerics.n_kicks}"
+            )
+
+
 # --------------------------------------------------------------------------- sections
 INTERACTION_PROFILES = ("gaussian", "gaussian_width")
 
@@ -252,25 +268,87 @@ class ClassicalNumerics:
     )
 
     def validate(self, section: str) -> None:
-        lo, hi = self.fit_window
-        if not (0.0 <= lo < hi <= 1.0):
-            raise ConfigError(
-                f"{section}.fit_window: need 0 <= lo < hi <= 1, got {list(self.fit_window)}"
-            )
-        for t in self.snapshot_times:
-            if t > self.n_kicks:
-                raise ConfigError(
-                    f"{section}.snapshot_times: time {t} is beyond n_kicks = {self.n_kicks}"
-                )
+        _check_window_and_times(self, section)
 
 
-SECTIONS: dict[str, type] = {"physics": Physics, "classical": ClassicalNumerics}
+QUANTUM_SCHEMES = ("auto", "light_exact", "strang", "free")
+
+
+@dataclass(frozen=True)
+class QuantumNumerics:
+    """Numerics of the two-particle quantum run (MODEL.md section 3).
+
+    Sizes and substeps left at 'auto' are chosen from physical estimates by
+    :mod:`kickedpair.quantum.resolution`; any of them can be set by hand.
+    """
+
+    n_kicks: int = _spec(500, "int", at_least(1), doc="number of kick periods, t_f")
+    N1: int | None = _spec(None, "int|auto", at_least(3), doc="modes/grid points of particle 1")
+    N2: int | None = _spec(None, "int|auto", at_least(3), doc="modes/grid points of particle 2")
+    substeps: int | None = _spec(None, "int|auto", at_least(1), doc="splitting steps per period")
+    scheme: str = _spec(
+        "auto",
+        "str",
+        one_of(*QUANTUM_SCHEMES),
+        doc="auto: free without interaction, else light_exact; strang is the plain reference",
+    )
+    snapshot_times: tuple = _spec(
+        (), "int_list", at_least(0), doc="times at which P1(n) is stored"
+    )
+    checkpoint_every: int = _spec(25, "int", at_least(1), doc="kicks between checkpoints")
+    norm_tol: float = _spec(1e-10, "float", positive, doc="guard: |norm - 1| allowed")
+    tail_tol: float = _spec(
+        1e-8, "float", positive, doc="guard: probability allowed in the top 5% of modes"
+    )
+    fit_window: tuple = _spec(
+        (0.2, 1.0), "float_pair", doc="slope fit window, as fractions of n_kicks"
+    )
+    convergence_kicks: int = _spec(
+        20, "int", at_least(1), doc="length of the stretch rerun by --check-convergence"
+    )
+
+    def validate(self, section: str) -> None:
+        _check_window_and_times(self, section)
+
+
+@dataclass(frozen=True)
+class NoiseNumerics:
+    """The one-particle random-kick model (paper Fig. 3): K -> K1 + dK_n, dK_n in [-W, W]."""
+
+    W: float = _spec(0.01, "float", non_negative, doc="half-width of the kick noise")
+    realisations: int = _spec(50, "int", at_least(1), doc="noise realisations averaged")
+    seed: int = _spec(20200102, "int", non_negative, doc="global seed of the kick noise")
+    n_kicks: int = _spec(500, "int", at_least(1), doc="number of kick periods")
+    N: int | None = _spec(None, "int|auto", at_least(3), doc="modes of the particle")
+    snapshot_times: tuple = _spec(
+        (), "int_list", at_least(0), doc="times at which P(n) is stored"
+    )
+    norm_tol: float = _spec(1e-10, "float", positive, doc="guard: |norm - 1| allowed")
+    tail_tol: float = _spec(
+        1e-8, "float", positive, doc="guard: probability allowed in the top 5% of modes"
+    )
+    fit_window: tuple = _spec(
+        (0.2, 1.0), "float_pair", doc="slope fit window, as fractions of n_kicks"
+    )
+
+    def validate(self, section: str) -> None:
+        _check_window_and_times(self, section)
+
+
+SECTIONS: dict[str, type] = {
+    "physics": Physics,
+    "classical": ClassicalNumerics,
+    "quantum": QuantumNumerics,
+    "noise": NoiseNumerics,
+}
 
 
 @dataclass(frozen=True)
 class RunConfig:
     physics: Physics = field(default_factory=Physics)
     classical: ClassicalNumerics = field(default_factory=ClassicalNumerics)
+    quantum: QuantumNumerics = field(default_factory=QuantumNumerics)
+    noise: NoiseNumerics = field(default_factory=NoiseNumerics)
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (tuples as lists), for provenance and round trips."""

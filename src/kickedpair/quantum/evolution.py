@@ -1,0 +1,200 @@
+"""The two-particle quantum run: resolution, MPI slabs, observables, guards, checkpoints.
+
+Drives the propagators of :mod:`.two_particle` over ``n_kicks`` periods on the
+state split into row slabs along ``x1`` (one slab per rank), records the
+observables at every integer ``t``, stops with a :class:`GuardError` naming the
+cell when a guard trips, and checkpoints every ``checkpoint_every`` kicks.  A
+run resumed from its checkpoint continues bit for bit as if never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import checkpoint, parallel
+from ..analysis import diffusion_estimates
+from ..errors import GuardError
+from ..params import ConfigError, RunConfig
+from ..progress import Progress
+from . import resolution
+from .observables import check_guards, two_particle_observables
+from .two_particle import SerialTransforms, TwoParticleSystem, initial_state, make_propagator
+
+#: the series recorded at every integer t (and kept in checkpoints)
+SERIES = ("p1_sq", "p2_sq", "E2", "purity", "norm", "tail1", "tail2")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Grid sizes, substeps and scheme of a run, after 'auto' has been resolved."""
+
+    N1: int
+    N2: int
+    substeps: int
+    scheme: str
+
+    def as_dict(self) -> dict:
+        return {"N1": self.N1, "N2": self.N2, "substeps": self.substeps, "scheme": self.scheme}
+
+
+def resolve(config: RunConfig) -> Resolution:
+    """Fill in the 'auto' sizes from the physical estimates; check explicit ones are sane.
+
+    Raises ConfigError for a missing ``hbar`` or a grid too small for it.
+    """
+    ph, qn = config.physics, config.quantum
+    if ph.hbar is None:
+        raise ConfigError("physics.hbar: required for a quantum run, got None")
+    est = resolution.estimate(ph, qn.n_kicks)
+    N1 = qn.N1 if qn.N1 is not None else est.N1
+    N2 = qn.N2 if qn.N2 is not None else est.N2
+    substeps = qn.substeps if qn.substeps is not None else est.substeps
+    scheme = qn.scheme
+    if scheme == "auto":
+        scheme = "free" if ph.interaction_strength == 0.0 else "light_exact"
+    if scheme == "free" and ph.interaction_strength != 0.0:
+        raise ConfigError("quantum.scheme: 'free' is exact only without interaction (eps = 0)")
+    for key, n, minimum in (("N1", N1, est.N1_min), ("N2", N2, est.N2_min)):
+        if n < minimum:
+            raise ConfigError(
+                f"quantum.{key}: {n} modes are too few for hbar = {ph.hbar:g} "
+                f"(at least {minimum} needed: {est.why[key]}), got {n}")
+    return Resolution(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme)
+
+
+def make_transforms(lay: parallel.Layout, N1: int, N2: int, workers: int):
+    if lay.size == 1:
+        return SerialTransforms(N1, N2, workers=workers)
+    from .slab import SlabTransforms
+
+    return SlabTransforms(lay.comm, N1, N2, workers=workers)
+
+
+@dataclass
+class QuantumRun:
+    """What a quantum run produced (series on every rank; distributions on rank 0)."""
+
+    config: RunConfig
+    label: str
+    resolution: Resolution
+    t: np.ndarray
+    series: dict
+    momenta1: np.ndarray
+    distributions: dict = field(default_factory=dict)
+    n_ranks: int = 1
+    n_threads: int = 1
+    wall_time_s: float = 0.0
+    seconds_per_kick: float = 0.0
+    resumed_from: int = -1
+    estimates: dict = field(default_factory=dict)
+
+    @property
+    def Dq(self) -> float:
+        return self.estimates["D"]
+
+
+def _config_for_checkpoint(config: RunConfig, res: Resolution) -> dict:
+    """What must match for a checkpoint to be continued (n_kicks may grow)."""
+    quantum = {k: v for k, v in config.as_dict()["quantum"].items()
+               if k not in ("n_kicks", "checkpoint_every", "snapshot_times", "fit_window")}
+    return {"physics": config.as_dict()["physics"], "quantum": quantum, "resolution": res.as_dict()}
+
+
+def _mismatch(saved: dict, wanted: dict, prefix: str = "") -> str | None:
+    for key in sorted(set(saved) | set(wanted)):
+        a, b = saved.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = _mismatch(a, b, f"{prefix}{key}.")
+            if found:
+                return found
+        elif a != b:
+            return f"{prefix}{key}: checkpoint has {a!r}, this run {b!r}"
+    return None
+
+
+def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto",
+                lay: parallel.Layout | None = None, n_threads: int | None = None,
+                checkpoint_path: str | Path | None = None, resume: bool = False) -> QuantumRun:
+    """Evolve the two-particle state of ``config`` for ``quantum.n_kicks`` periods."""
+    lay = lay or parallel.layout()
+    ph, qn = config.physics, config.quantum
+    res = resolve(config)
+    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
+    start_clock = time.perf_counter()
+
+    system = TwoParticleSystem.from_physics(ph, res.N1, res.N2)
+    tr = make_transforms(lay, res.N1, res.N2, n_threads)
+    prop = make_propagator(system, tr, res.scheme, res.substeps)
+    p1, p2 = system.p1(), system.p2()
+    identity = _config_for_checkpoint(config, res)
+
+    n_t = qn.n_kicks + 1
+    series = {name: np.full(n_t, np.nan) for name in SERIES}
+    distributions: dict[int, np.ndarray] = {}
+    t0 = 0
+    c = initial_state(tr)
+    if resume and checkpoint_path is not None and checkpoint.exists(checkpoint_path):
+        state, t0, saved, saved_series, _ = checkpoint.load(checkpoint_path, tr.row_start, tr.row_stop)
+        problem = _mismatch(saved, identity)
+        if problem:
+            raise ConfigError(f"cannot resume from {checkpoint_path}: {problem}")
+        if t0 > qn.n_kicks:
+            raise ConfigError(
+                f"quantum.n_kicks: checkpoint {checkpoint_path} is at t={t0}, beyond n_kicks = {qn.n_kicks}")
+        c = np.ascontiguousarray(state)
+        for name in SERIES:
+            series[name][: t0 + 1] = saved_series[name][: t0 + 1]
+        for name, values in saved_series.items():
+            if name.startswith("P1_t"):
+                distributions[int(name[4:])] = values
+
+    def observe(t: int, c: np.ndarray) -> None:
+        obs = two_particle_observables(c, p1, p2, system.mass1, system.mass2,
+                                       row_start=tr.row_start, reduce=tr.allreduce)
+        for name, key in (("p1_sq", "p1sq"), ("p2_sq", "p2sq"), ("E2", "E2"), ("purity", "purity"),
+                          ("norm", "norm"), ("tail1", "tail1"), ("tail2", "tail2")):
+            series[name][t] = obs[key]
+        check_guards(label, t, obs["norm"], {"particle 1": obs["tail1"], "particle 2": obs["tail2"]},
+                     norm_tol=qn.norm_tol, tail_tol=qn.tail_tol)
+        if t in qn.snapshot_times:
+            P1 = parallel.gather_blocks(obs["P1_local"], lay.comm)
+            if lay.is_root:
+                distributions[t] = P1
+
+    def save_checkpoint(t: int, c: np.ndarray) -> None:
+        saved = {name: values[: t + 1] for name, values in series.items()}
+        saved.update({f"P1_t{k}": v for k, v in distributions.items()})
+        checkpoint.save(checkpoint_path, lay.comm, c, tr.row_start, (res.N1, res.N2), t,
+                        identity, saved if lay.is_root else None, {"label": label})
+
+    if t0 == 0:
+        observe(0, c)
+    kick_clock = time.perf_counter()
+    with Progress(qn.n_kicks, label, mode=progress, enabled=lay.is_root) as bar:
+        bar.update(t0)
+        for t in range(t0 + 1, n_t):
+            c = prop.period(c)
+            observe(t, c)
+            if checkpoint_path is not None and t % qn.checkpoint_every == 0 and t < qn.n_kicks:
+                save_checkpoint(t, c)
+            bar.update()
+    kicks_done = qn.n_kicks - t0
+    per_kick = (time.perf_counter() - kick_clock) / kicks_done if kicks_done else math.nan
+
+    t_axis = np.arange(n_t, dtype=float)
+    run = QuantumRun(
+        config=config, label=label, resolution=res, t=t_axis, series=series, momenta1=p1,
+        distributions=distributions if lay.is_root else {}, n_ranks=lay.size, n_threads=n_threads,
+        wall_time_s=time.perf_counter() - start_clock, seconds_per_kick=per_kick, resumed_from=t0 or -1,
+    )
+    run.estimates = diffusion_estimates(t_axis, series["p1_sq"], np.zeros(n_t), qn.fit_window)
+    run.wall_time_s = float(parallel.max_to_all(np.array([run.wall_time_s]), lay.comm)[0])
+    return run
+
+
+__all__ = ["Resolution", "resolve", "QuantumRun", "run_quantum", "GuardError", "SERIES"]
