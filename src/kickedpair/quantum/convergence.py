@@ -15,12 +15,12 @@ import numpy as np
 
 from .. import parallel
 from ..params import RunConfig
-from .evolution import Resolution, resolve, run_quantum
+from .evolution import ResolvedNumerics, resolve, run_quantum
 
 OBSERVABLES = ("p1_sq", "p2_sq", "purity")
 
 
-def _with(config: RunConfig, res: Resolution, n_kicks: int, **changes) -> RunConfig:
+def _with(config: RunConfig, res: ResolvedNumerics, n_kicks: int, **changes) -> RunConfig:
     quantum = dataclasses.replace(
         config.quantum, n_kicks=n_kicks, N1=changes.get("N1", res.N1), N2=changes.get("N2", res.N2),
         substeps=changes.get("substeps", res.substeps), scheme=res.scheme, snapshot_times=())
@@ -36,8 +36,8 @@ def _max_rel_change(a: np.ndarray, b: np.ndarray) -> float:
 class ConvergenceReport:
     label: str
     n_kicks: int
-    base: Resolution
-    variants: dict          # name -> Resolution
+    base: ResolvedNumerics
+    variants: dict          # name -> ResolvedNumerics
     changes: dict           # name -> {observable: max relative change}
     seconds: dict           # name -> wall time
 

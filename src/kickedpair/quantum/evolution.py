@@ -30,7 +30,7 @@ SERIES = ("p1_sq", "p2_sq", "E2", "purity", "norm", "tail1", "tail2")
 
 
 @dataclass(frozen=True)
-class Resolution:
+class ResolvedNumerics:
     """Grid sizes, substeps and scheme of a run, after 'auto' has been resolved."""
 
     N1: int
@@ -42,7 +42,7 @@ class Resolution:
         return {"N1": self.N1, "N2": self.N2, "substeps": self.substeps, "scheme": self.scheme}
 
 
-def resolve(config: RunConfig) -> Resolution:
+def resolve(config: RunConfig) -> ResolvedNumerics:
     """Fill in the 'auto' sizes from the physical estimates; check explicit ones are sane.
 
     Raises ConfigError for a missing ``hbar`` or a grid too small for it.
@@ -50,21 +50,24 @@ def resolve(config: RunConfig) -> Resolution:
     ph, qn = config.physics, config.quantum
     if ph.hbar is None:
         raise ConfigError("physics.hbar: required for a quantum run, got None")
-    est = resolution.estimate(ph, qn.n_kicks)
-    N1 = qn.N1 if qn.N1 is not None else est.N1
-    N2 = qn.N2 if qn.N2 is not None else est.N2
-    substeps = qn.substeps if qn.substeps is not None else est.substeps
     scheme = qn.scheme
     if scheme == "auto":
         scheme = "free" if ph.interaction_strength == 0.0 else "light_exact"
     if scheme == "free" and ph.interaction_strength != 0.0:
-        raise ConfigError("quantum.scheme: 'free' is exact only without interaction (eps = 0)")
-    for key, n, minimum in (("N1", N1, est.N1_min), ("N2", N2, est.N2_min)):
+        raise ConfigError("quantum.scheme: 'free' is exact only without interaction (eps = 0), got 'free'")
+    system = dict(hbar=ph.hbar, mass2=ph.mass_ratio, K1=ph.K1, K2=ph.K2,
+                  strength=ph.interaction_strength, a=ph.interaction_exponent, L=ph.L)
+    est = resolution.choose_resolution(n_kicks=qn.n_kicks, **system)
+    N1 = qn.N1 if qn.N1 is not None else est.N1
+    N2 = qn.N2 if qn.N2 is not None else est.N2
+    substeps = qn.substeps if qn.substeps is not None else (est.substeps(scheme) or 1)
+    N1_min, N2_min, why = resolution.minimum_sizes(**system)
+    for key, n, minimum in (("N1", N1, N1_min), ("N2", N2, N2_min)):
         if n < minimum:
             raise ConfigError(
-                f"quantum.{key}: {n} modes are too few for hbar = {ph.hbar:g} "
-                f"(at least {minimum} needed: {est.why[key]}), got {n}")
-    return Resolution(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme)
+                f"quantum.{key}: {n} modes are too few for hbar = {ph.hbar:g}: at least {minimum} "
+                f"needed to {why[key]}; got {n}")
+    return ResolvedNumerics(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme)
 
 
 def make_transforms(lay: parallel.Layout, N1: int, N2: int, workers: int):
@@ -72,7 +75,7 @@ def make_transforms(lay: parallel.Layout, N1: int, N2: int, workers: int):
         return SerialTransforms(N1, N2, workers=workers)
     from .slab import SlabTransforms
 
-    return SlabTransforms(lay.comm, N1, N2, workers=workers)
+    return SlabTransforms(N1, N2, comm=lay.comm, workers=workers)
 
 
 @dataclass
@@ -81,7 +84,7 @@ class QuantumRun:
 
     config: RunConfig
     label: str
-    resolution: Resolution
+    resolution: ResolvedNumerics
     t: np.ndarray
     series: dict
     momenta1: np.ndarray
@@ -98,7 +101,7 @@ class QuantumRun:
         return self.estimates["D"]
 
 
-def _config_for_checkpoint(config: RunConfig, res: Resolution) -> dict:
+def _config_for_checkpoint(config: RunConfig, res: ResolvedNumerics) -> dict:
     """What must match for a checkpoint to be continued (n_kicks may grow)."""
     quantum = {k: v for k, v in config.as_dict()["quantum"].items()
                if k not in ("n_kicks", "checkpoint_every", "snapshot_times", "fit_window")}
@@ -197,4 +200,4 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
     return run
 
 
-__all__ = ["Resolution", "resolve", "QuantumRun", "run_quantum", "GuardError", "SERIES"]
+__all__ = ["ResolvedNumerics", "resolve", "QuantumRun", "run_quantum", "GuardError", "SERIES"]

@@ -59,7 +59,7 @@ def run_noise(config: RunConfig, label: str = "noise", progress: str = "auto",
     ph, nz = config.physics, config.noise
     if ph.hbar is None:
         raise ConfigError("physics.hbar: required for a quantum run, got None")
-    N = nz.N if nz.N is not None else resolution.estimate_one_particle(ph.K1 + nz.W, ph.hbar, nz.n_kicks, ph.L)
+    N = nz.N if nz.N is not None else resolution.one_particle_size(abs(ph.K1) + nz.W, ph.hbar, nz.n_kicks, ph.L)
     n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
     start = time.perf_counter()
     lo, hi = parallel.block_range(nz.realisations, lay.size, lay.rank)

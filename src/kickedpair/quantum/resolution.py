@@ -1,0 +1,130 @@
+"""Grid sizes and substeps from physical estimates (all sizes have ``N + 1`` a power of two).
+
+Rules (``L`` the well width, ``dp = hbar pi / L`` the momentum step of the sine basis):
+
+1. Particle 1 -- momentum reach.  Classical quasi-linear diffusion bounds the spread:
+   ``<p1^2>(t) <= D t`` with ``D = K1^2 / 2`` (an upper estimate for the kicked well; the
+   measured classical ``Dc`` is smaller).  The basis must reach
+   ``p1_max = safety * sqrt(D n_kicks) + |K1| + sqrt(2 U0)`` (``safety = 1.5``; ``|K1|``: one
+   kick's reach; ``sqrt(2 U0)``: the push of the interaction bump of height ``U0``, without
+   which a short two-particle run at hbar = 0.1 tripped the tail guard at t = 24),
+   so ``N1 >= p1_max / dp``.  Checked against the measured facts of MODEL.md section 6 for
+   ``K = 1.8``: ``hbar = 0.05`` -> 1023 and ``hbar = 0.01`` -> 8191 for 500 kicks.
+2. Both particles -- the interaction width ``1/sqrt(a)``.  The Gaussian's spectrum
+   ``exp(-k^2 / (4 a))`` falls below ``tol = 1e-8`` at ``k_int = sqrt(4 a ln(1/tol))``; each
+   basis must reach it: ``N >= k_int L / pi`` (27 modes for ``a = 10``, ``L = pi``).
+3. Particle 2 -- energy.  It holds at most ``E2_max = 2 * (strength + 4 m E1_max + E_kick2)``
+   with ``E1_max = p1_max^2 / 2``: the bump height, plus what a light particle gains
+   reflecting off a bump moving at ``v1`` (``2 m v1^2 = 4 m E1``), plus its own kicks'
+   ``(1.5 sqrt(K2^2 n_kicks / 2) + K2)^2 / (2 m)``, with a factor 2 of safety.
+   ``N2 >= sqrt(2 m E2_max) / dp``.  For ``m = 1e-3, eps = 2, lam = 10`` rule 2 dominates:
+   ``N2 = 31`` (MODEL.md: 31-63 needed).
+4. Plain Strang substeps.  The splitting error of particle 2 is resonant when a populated
+   mode's phase per substep ``E2 dt / hbar`` nears ``2 pi``; keep it below
+   ``theta = 0.5`` rad for energies up to ``E2_max`` and resolve particle 1's crossing of the
+   bump (``p1_max dt <= width / 2``):
+   ``S_strang = max(E2_max / (hbar theta), 2 p1_max / width)``.
+5. Light-particle-exact substeps.  Particle 2 is exact; the error comes from particle 1
+   moving through the interaction during a substep.  Measured (``hbar = 0.05, m = 1e-3,
+   eps = 2, K1 = 1.8, lam = 10``, ``N1 = 1023, N2 = 31``): 40 substeps give 1e-3 relative
+   accuracy on ``<p1^2>`` and purity over ``t <= 20`` where ``sqrt(D t) = 5.7``.  Rule:
+   ``S_light = max(20, c * sqrt(D n_kicks) / width)`` with ``c = 2.2`` (that calibration),
+   times ``sqrt(0.05 / hbar)`` below ``hbar = 0.05`` (phase errors scale as ``1/hbar``).
+   These are estimates: a production cell should be confirmed by doubling the substeps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import basis
+
+__all__ = ["Resolution", "choose_resolution"]
+
+SAFETY_P1 = 1.5
+TAIL_TOL = 1e-8
+SAFETY_E2 = 2.0
+THETA_STRANG = 0.5
+C_LIGHT = 2.2
+MIN_SUBSTEPS = 20
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Chosen sizes and substeps, with the estimates that produced them."""
+
+    N1: int
+    N2: int
+    substeps_light_exact: int
+    substeps_strang: int
+    p1_max: float
+    E2_max: float
+    k_interaction: float
+
+    def substeps(self, scheme: str) -> int | None:
+        return {"light_exact": self.substeps_light_exact, "strang": self.substeps_strang}.get(scheme)
+
+
+def choose_resolution(
+    hbar: float,
+    mass2: float,
+    K1: float,
+    K2: float,
+    strength: float,
+    a: float,
+    n_kicks: int,
+    L: float = math.pi,
+) -> Resolution:
+    """Pick ``N1, N2`` (``N + 1`` powers of two) and substeps for both splittings.
+
+    ``strength`` is the interaction prefactor actually used (``physics.interaction_strength``)
+    and ``a`` its exponent (``physics.interaction_exponent``).  See the module docstring.
+    """
+    if hbar <= 0 or mass2 <= 0 or a <= 0 or n_kicks < 0:
+        raise ValueError("choose_resolution: need hbar, mass2, a > 0 and n_kicks >= 0")
+    dp = hbar * math.pi / L
+    D = 0.5 * K1 * K1
+    spread1 = math.sqrt(D * n_kicks)
+    p1_max = SAFETY_P1 * spread1 + abs(K1) + math.sqrt(2.0 * abs(strength))
+    k_int = math.sqrt(4.0 * a * math.log(1.0 / TAIL_TOL))
+    n_int = math.ceil(k_int * L / math.pi)
+    N1 = basis.good_size(max(math.ceil(p1_max / dp), n_int))
+    E1_max = 0.5 * p1_max**2
+    p2_kick = SAFETY_P1 * math.sqrt(0.5 * K2 * K2 * n_kicks) + abs(K2)
+    E2_max = SAFETY_E2 * (abs(strength) + 4.0 * mass2 * E1_max + p2_kick**2 / (2.0 * mass2))
+    N2 = basis.good_size(max(math.ceil(math.sqrt(2.0 * mass2 * E2_max) / dp), n_int))
+    width = 1.0 / math.sqrt(a)
+    s_strang = math.ceil(max(E2_max / (hbar * THETA_STRANG), 2.0 * p1_max / width, 1.0))
+    s_light = C_LIGHT * spread1 / width * math.sqrt(max(1.0, 0.05 / hbar))
+    s_light = max(MIN_SUBSTEPS, math.ceil(s_light))
+    if strength == 0.0:
+        s_light = s_strang = 1  # exact: both reduce to the free map
+    return Resolution(N1, N2, int(s_light), int(s_strang), p1_max, E2_max, k_int)
+
+
+def one_particle_size(K: float, hbar: float, n_kicks: int, L: float = math.pi) -> int:
+    """Rule 1 alone, for one kicked particle (the random-kick model): ``N + 1`` a power of two."""
+    p_max = SAFETY_P1 * math.sqrt(0.5 * K * K * n_kicks) + abs(K)
+    return basis.good_size(max(3, math.ceil(p_max / (hbar * math.pi / L))))
+
+
+def minimum_sizes(hbar: float, mass2: float, K1: float, K2: float, strength: float, a: float,
+                  L: float = math.pi) -> tuple[int, int, dict[str, str]]:
+    """The smallest grids that can hold the first period at all, with the reason for each.
+
+    Particle 1 must reach one kick's momentum plus the push of the bump, ``|K1| + sqrt(2 U0)``;
+    particle 2 likewise ``|K2| + sqrt(2 m U0)``; both grids must resolve the interaction
+    width, ``dx = L/(N+1) <= 1/sqrt(a)``.  A grid below these is rejected before a run;
+    one above them may still be too small later, which the tail guard reports.
+    """
+    dp = hbar * math.pi / L
+    n_width = math.ceil(L * math.sqrt(a)) - 1 if strength != 0.0 else 1
+    p1 = abs(K1) + math.sqrt(2.0 * abs(strength))
+    p2 = abs(K2) + math.sqrt(2.0 * mass2 * abs(strength))
+    n1, n2 = math.ceil(p1 / dp), math.ceil(p2 / dp)
+    why = {
+        "N1": f"reach p = |K1| + sqrt(2 U0) = {p1:.3g} in steps of hbar pi/L, and resolve the interaction width",
+        "N2": f"reach p = |K2| + sqrt(2 m U0) = {p2:.3g} in steps of hbar pi/L, and resolve the interaction width",
+    }
+    return max(3, n1, n_width), max(3, n2, n_width), why

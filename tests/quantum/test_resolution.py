@@ -1,0 +1,40 @@
+"""Grid and substep rules against the measured facts (MODEL.md section 6)."""
+
+import pytest
+
+from kickedpair.quantum import basis
+from kickedpair.quantum.one_particle import run_one_particle
+from kickedpair.quantum.resolution import choose_resolution
+
+DEFAULT = dict(mass2=1e-3, K1=1.8, K2=0.0, strength=2.0, a=10.0)
+
+
+def test_measured_sizes_are_reproduced():
+    r05 = choose_resolution(0.05, n_kicks=500, **DEFAULT)
+    r01 = choose_resolution(0.01, n_kicks=500, **DEFAULT)
+    assert r05.N1 == 1023 and r01.N1 == 8191
+    assert 31 <= r05.N2 <= 63 and 31 <= r01.N2 <= 63
+    assert r05.substeps_strang >= 450  # 100-250 give false resonances; 500 converge
+    assert r01.substeps_strang >= 1000
+    assert r05.substeps_light_exact < r05.substeps_strang
+    for r in (r05, r01):
+        assert basis.is_power_of_two_size(r.N1) and basis.is_power_of_two_size(r.N2)
+
+
+@pytest.mark.parametrize("hbar,n_kicks", [(0.05, 20), (0.05, 500), (0.1, 100), (0.2, 50)])
+def test_chosen_N1_keeps_the_tail_guard_and_half_of_it_does_not(hbar, n_kicks):
+    N1 = choose_resolution(hbar, n_kicks=n_kicks, **DEFAULT).N1
+    assert run_one_particle(N1, K=1.8, hbar=hbar, n_kicks=n_kicks).tail.max() < 1e-8
+    assert run_one_particle((N1 + 1) // 2 - 1, K=1.8, hbar=hbar, n_kicks=n_kicks).tail.max() > 1e-8
+
+
+def test_rules_respond_to_their_inputs():
+    base = choose_resolution(0.05, n_kicks=100, **DEFAULT)
+    assert choose_resolution(0.05, n_kicks=100, **{**DEFAULT, "a": 100.0}).N2 > base.N2  # narrower bump
+    assert choose_resolution(0.05, n_kicks=100, **{**DEFAULT, "K2": 1.0}).N2 > base.N2  # kicked particle 2
+    assert choose_resolution(0.05, n_kicks=1000, **DEFAULT).N1 >= base.N1
+    free = choose_resolution(0.05, n_kicks=100, **{**DEFAULT, "strength": 0.0})
+    assert free.substeps_strang == free.substeps_light_exact == 1
+    assert base.substeps("strang") == base.substeps_strang and base.substeps("free") is None
+    with pytest.raises(ValueError):
+        choose_resolution(0.0, n_kicks=10, **DEFAULT)
