@@ -104,8 +104,13 @@ def choose_resolution(
 
 
 def one_particle_size(K: float, hbar: float, n_kicks: int, L: float = math.pi) -> int:
-    """Rule 1 alone, for one kicked particle (the random-kick model): ``N + 1`` a power of two."""
-    p_max = SAFETY_P1 * math.sqrt(0.5 * K * K * n_kicks) + abs(K)
+    """Rule 1 alone, for one kicked particle (the random-kick model): ``N + 1`` a power of two.
+
+    The reach is ``1.5 sqrt(K^2 n_kicks / 2) + 2 |K|``: without the bump's push (rule 1's
+    ``sqrt(2 U0)``) one kick's ``|K|`` did not cover the exponential tails of a short
+    run (the tail guard tripped at t = 26, hbar = 0.1, with ``+ |K|``).
+    """
+    p_max = SAFETY_P1 * math.sqrt(0.5 * K * K * n_kicks) + 2.0 * abs(K)
     return basis.good_size(max(3, math.ceil(p_max / (hbar * math.pi / L))))
 
 
