@@ -106,3 +106,19 @@ def test_dynamical_localisation_at_hbar_005():
     assert early > 1.0
     assert late < 0.35 * early
     assert 2.0 < p2[150:].mean() < 9.0
+
+
+def test_quantum_saturates_where_the_classical_ensemble_keeps_growing():
+    """Same K = 1.8 map: quantum (hbar = 0.05) localises, the classical ensemble diffuses."""
+    from kickedpair.classical.ensemble import run_classical
+    from kickedpair.params import parse_config
+
+    quantum = run_one_particle(1023, K=1.8, hbar=0.05, n_kicks=200).p2[0]
+    classical = run_classical(parse_config({"physics": {"eps": 0.0},
+                                            "classical": {"n_trajectories": 3000, "n_kicks": 200}}),
+                              progress="none").p1_sq
+    q_early, q_late = quantum[100] - quantum[0], quantum[200] - quantum[100]
+    c_early, c_late = classical[100] - classical[0], classical[200] - classical[100]
+    assert c_late > 0.6 * c_early  # classical: still linear growth
+    assert q_late < 0.3 * q_early  # quantum: saturated
+    assert classical[200] > 2.5 * quantum[200]
