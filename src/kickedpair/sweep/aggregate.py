@@ -1,0 +1,442 @@
+"""Aggregation of a sweep: ``eta = Dq / Dc``, exponential fits and thresholds (MODEL.md section 4).
+
+Plain functions of arrays and rows, and a command line used by the workflow::
+
+    python -m kickedpair.sweep.aggregate RESULTS/PRESET [--allow-missing]
+
+* :func:`eta_with_error` -- ``eta = Dq/Dc`` with the propagated standard error.
+* :func:`fit_exponential` -- least squares ``ln eta = a - alpha hbar`` over the points with
+  ``lo <= eta <= hi`` (the decaying part), with standard errors of ``a`` and ``alpha``.
+* :func:`crossing` -- first crossing of ``eta = level`` in increasing ``hbar``, with
+  ``ln eta`` interpolated linearly in ``hbar`` between the bracketing grid points; a crossing
+  that the grid does not bracket is NaN with a flag, never extrapolated.
+* :func:`collect` / :func:`analyse` / :func:`write_tables` -- from result files to tidy tables
+  (one row per cell, one row per mass ratio), CSV and HDF5, with the missing cells listed.
+
+Threshold flags: ``ok``; ``below_grid`` (``eta`` is already below the level at the smallest
+``hbar``); ``above_grid`` (``eta`` stays above the level up to the largest ``hbar``);
+``not_bracketed`` (no usable point, or the crossing falls next to or across cells without a
+result, so the grid points around it are not both known).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from . import plan as _plan
+
+CELL_COLUMNS = ("m", "hbar", "Dc", "Dc_err", "Dq", "Dq_err", "eta", "eta_err", "status", "detail")
+THRESHOLD_COLUMNS = (
+    "m", "Dc", "Dc_err", "n_cells", "n_ok", "alpha", "alpha_err", "a", "a_err", "n_fit",
+    "fit_hbar_lo", "fit_hbar_hi", "fit_flag", "hbar_c", "hbar_c_flag", "hbar_DL", "hbar_DL_flag",
+)
+OK = "ok"
+
+
+class MissingCellsError(RuntimeError):
+    """Cells of the grid have no usable result and the aggregation was not allowed to skip them."""
+
+    def __init__(self, missing: Sequence[Mapping[str, Any]]):
+        self.missing = list(missing)
+        lines = [f"  {c['name']}: {c['status']}" + (f" ({c['detail']})" if c.get("detail") else "")
+                 for c in self.missing]
+        super().__init__(
+            f"{len(self.missing)} cell(s) of the grid have no usable result:\n" + "\n".join(lines)
+            + "\nre-run them (a quantum cell resumes from its checkpoint), or aggregate what is"
+            " there with --config allow_missing=true")
+
+
+# --------------------------------------------------------------------------- numbers
+def eta_with_error(Dq: float, Dq_err: float, Dc: float, Dc_err: float) -> tuple[float, float]:
+    """``eta = Dq / Dc`` and its standard error (independent errors, first order)."""
+    if not (np.isfinite(Dq) and np.isfinite(Dc)) or Dc <= 0:
+        return math.nan, math.nan
+    eta = Dq / Dc
+    rel = math.hypot(Dq_err / Dq if Dq else 0.0, Dc_err / Dc)
+    err = abs(eta) * rel if Dq else Dq_err / Dc
+    return float(eta), float(err)
+
+
+def fit_exponential(hbar: Sequence[float], eta: Sequence[float],
+                    window: Sequence[float] = (0.12, 1.0)) -> dict[str, Any]:
+    """Least squares fit of ``ln eta = a - alpha * hbar`` over the points with ``lo <= eta <= hi``.
+
+    Returns ``a``, ``a_err``, ``alpha``, ``alpha_err`` (standard errors from the residuals,
+    ``s^2 (X^T X)^-1`` with ``s^2 = RSS / (n - 2)``), ``n_fit``, the ``hbar`` range used and a
+    ``fit_flag``: ``ok``, ``no_error_estimate`` (exactly two points) or ``too_few_points``.
+    """
+    h = np.asarray(hbar, dtype=float)
+    e = np.asarray(eta, dtype=float)
+    lo, hi = window
+    with np.errstate(invalid="ignore"):
+        sel = np.isfinite(h) & np.isfinite(e) & (e > 0) & (e >= lo) & (e <= hi)
+    n = int(sel.sum())
+    out: dict[str, Any] = {"a": math.nan, "a_err": math.nan, "alpha": math.nan, "alpha_err": math.nan,
+                           "n_fit": n, "fit_hbar_lo": math.nan, "fit_hbar_hi": math.nan,
+                           "fit_flag": "too_few_points"}
+    if n < 2 or np.unique(h[sel]).size < 2:
+        return out
+    x, y = h[sel], np.log(e[sel])
+    X = np.column_stack([np.ones(n), -x])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    out.update(a=float(coef[0]), alpha=float(coef[1]), fit_hbar_lo=float(x.min()),
+               fit_hbar_hi=float(x.max()))
+    if n == 2:
+        out["fit_flag"] = "no_error_estimate"
+        return out
+    resid = y - X @ coef
+    s2 = float(resid @ resid) / (n - 2)
+    cov = s2 * np.linalg.inv(X.T @ X)
+    out.update(a_err=float(math.sqrt(max(cov[0, 0], 0.0))),
+               alpha_err=float(math.sqrt(max(cov[1, 1], 0.0))), fit_flag=OK)
+    return out
+
+
+def crossing(hbar: Sequence[float], eta: Sequence[float], level: float) -> tuple[float, str]:
+    """First crossing of ``eta = level`` in increasing ``hbar``.
+
+    ``hbar``: the whole grid of one mass ratio, ascending; ``eta``: its values, NaN where a
+    cell has no usable result.  The crossing lies between the last point above the level
+    and the first point at or below it, ``ln eta`` interpolated linearly in ``hbar``.
+    Returns ``(value, flag)``; the value is NaN unless the flag is ``ok``.
+    """
+    h = np.asarray(hbar, dtype=float)
+    e = np.asarray(eta, dtype=float)
+    if h.shape != e.shape:
+        raise ValueError("crossing: hbar and eta differ in length")
+    if h.size > 1 and np.any(np.diff(h) <= 0):
+        raise ValueError("crossing: hbar must be strictly increasing")
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(e) & (e > 0)
+    idx = np.flatnonzero(usable)
+    if idx.size == 0:
+        return math.nan, "not_bracketed"
+    below = [j for j in idx if e[j] <= level]
+    if not below:
+        return (math.nan, "above_grid") if idx[-1] == h.size - 1 else (math.nan, "not_bracketed")
+    j = below[0]
+    before = idx[idx < j]
+    if before.size == 0:
+        if j != 0:
+            return math.nan, "not_bracketed"  # cells without a result below the first point
+        if e[0] == level:
+            return float(h[0]), OK
+        return math.nan, "below_grid"
+    i = int(before[-1])
+    if j - i > 1:
+        return math.nan, "not_bracketed"  # the bracket spans cells without a result
+    li, lj, ll = math.log(e[i]), math.log(e[j]), math.log(level)
+    t = (ll - li) / (lj - li)
+    return float(h[i] + t * (h[j] - h[i])), OK
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class ResultInfo:
+    status: str            # ok, missing, incomplete, unreadable, invalid
+    value: float = math.nan
+    err: float = math.nan
+    config: dict = field(default_factory=dict)
+    detail: str = ""
+
+
+def read_result(path: str | Path, value_attr: str) -> ResultInfo:
+    """The root attributes ``value_attr`` and ``value_attr + '_err'`` of a result file."""
+    path = Path(path)
+    if not path.exists():
+        return ResultInfo("missing")
+    try:
+        with h5py.File(path, "r") as f:
+            if not bool(f.attrs.get("complete", False)):
+                return ResultInfo("incomplete", detail=f"{path.name} has no complete=True")
+            value = float(f.attrs[value_attr])
+            err = float(f.attrs.get(f"{value_attr}_err", math.nan))
+            config = {}
+            if "params" in f and "config_json" in f["params"].attrs:
+                config = json.loads(f["params"].attrs["config_json"])
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        return ResultInfo("unreadable", detail=f"{path.name}: {exc}")
+    if not math.isfinite(value):
+        return ResultInfo("invalid", value, err, config, f"{value_attr} = {value}")
+    return ResultInfo(OK, value, err, config)
+
+
+_SHARED_PHYSICS = ("K1", "K2", "eps", "lam", "L", "interaction", "coupling_scales_with_hbar", "mass_ratio")
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def _inconsistency(cl: ResultInfo, qu: ResultInfo, m: float, hbar: float) -> str:
+    """Why the classical and quantum files cannot be divided, or ''."""
+    cp, qp = cl.config.get("physics", {}), qu.config.get("physics", {})
+    if "mass_ratio" in qp and not _close(qp["mass_ratio"], m):
+        return f"quantum file has mass_ratio {qp['mass_ratio']}, expected {m}"
+    if "hbar" in qp and qp["hbar"] is not None and not _close(qp["hbar"], hbar):
+        return f"quantum file has hbar {qp['hbar']}, expected {hbar}"
+    for key in _SHARED_PHYSICS:
+        if key in cp and key in qp and not _close(cp[key], qp[key]):
+            return f"physics.{key} differs: classical {cp[key]}, quantum {qp[key]}"
+    tc = cl.config.get("classical", {}).get("n_kicks")
+    tq = qu.config.get("quantum", {}).get("n_kicks")
+    if tc is not None and tq is not None and tc != tq:
+        return f"t_f differs: classical n_kicks {tc}, quantum n_kicks {tq}"
+    return ""
+
+
+# --------------------------------------------------------------------------- tables
+def collect(sweep_dir: str | Path, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per ``(m, hbar)`` cell of the manifest's grid, in grid order."""
+    from .status import classify
+
+    sweep_dir = Path(sweep_dir)
+    entries = {(c["kind"], c["m"], c.get("hbar")): c for c in manifest["cells"]}
+    rows = []
+    classical: dict[str, ResultInfo] = {}
+    for m in manifest["mass_ratio"]:
+        entry = entries[("classical", m, None)]
+        info = read_result(sweep_dir / entry["result"], "Dc")
+        if info.status == OK and info.value <= 0:
+            info = ResultInfo("invalid", info.value, info.err, info.config, f"Dc = {info.value} <= 0")
+        if info.status != OK:
+            info.detail = _failure_detail(classify(sweep_dir, entry), info.detail)
+        classical[m] = info
+    for m in manifest["mass_ratio"]:
+        cl = classical[m]
+        for hbar in manifest["hbar"]:
+            entry = entries[("quantum", m, hbar)]
+            qu = read_result(sweep_dir / entry["result"], "Dq")
+            row = {"m": float(m), "hbar": float(hbar), "Dc": cl.value, "Dc_err": cl.err,
+                   "Dq": qu.value, "Dq_err": qu.err, "eta": math.nan, "eta_err": math.nan,
+                   "status": OK, "detail": "", "name": entry["name"]}
+            q_detail = _failure_detail(classify(sweep_dir, entry), qu.detail) if qu.status != OK else ""
+            if cl.status != OK:  # the classical reference of this m is the first thing to fix
+                row["status"] = f"classical_{cl.status}"
+                row["detail"] = "; ".join(x for x in (
+                    f"classical m={m}: {cl.detail or cl.status}",
+                    f"quantum: {q_detail}" if qu.status != OK else "") if x)
+            elif qu.status != OK:
+                row["status"] = f"quantum_{qu.status}"
+                row["detail"] = q_detail
+            else:
+                why = _inconsistency(cl, qu, float(m), float(hbar))
+                if why:
+                    row["status"], row["detail"] = "inconsistent", why
+                else:
+                    row["eta"], row["eta_err"] = eta_with_error(qu.value, qu.err, cl.value, cl.err)
+            rows.append(row)
+    return rows
+
+
+def _failure_detail(state: Mapping[str, Any], fallback: str) -> str:
+    """The status summariser's word on a cell without a usable result."""
+    parts = [state.get("state", "")]
+    if state.get("detail"):
+        parts.append(state["detail"])
+    text = ": ".join(p for p in parts if p)
+    return "; ".join(p for p in (text, fallback) if p)
+
+
+def analyse(rows: Sequence[Mapping[str, Any]], analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per mass ratio: the exponential fit and the two thresholds."""
+    window = tuple(analysis.get("fit_window", (0.12, 1.0)))
+    eta_c = float(analysis.get("eta_c", 0.9))
+    eta_dl = float(analysis.get("eta_dl", 0.1))
+    out = []
+    for m in sorted({r["m"] for r in rows}):
+        cells = sorted((r for r in rows if r["m"] == m), key=lambda r: r["hbar"])
+        h = np.array([r["hbar"] for r in cells])
+        e = np.array([r["eta"] if r["status"] == OK else math.nan for r in cells])
+        fit = fit_exponential(h, e, window)
+        hc, hc_flag = crossing(h, e, eta_c)
+        hdl, hdl_flag = crossing(h, e, eta_dl)
+        out.append({"m": m, "Dc": cells[0]["Dc"], "Dc_err": cells[0]["Dc_err"],
+                    "n_cells": len(cells), "n_ok": int(sum(r["status"] == OK for r in cells)),
+                    **fit, "hbar_c": hc, "hbar_c_flag": hc_flag,
+                    "hbar_DL": hdl, "hbar_DL_flag": hdl_flag})
+    return out
+
+
+def missing_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"name": r.get("name") or f"m={_plan.fmt(r['m'])},hbar={_plan.fmt(r['hbar'])}",
+             "m": r["m"], "hbar": r["hbar"], "status": r["status"], "detail": r.get("detail", "")}
+            for r in rows if r["status"] != OK]
+
+
+def _csv_value(v: Any) -> Any:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else repr(v)
+    return v
+
+
+def write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([_csv_value(r.get(c, "")) for c in columns])
+    tmp.replace(path)
+
+
+def read_csv(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a table written by :func:`write_csv`, numbers as floats."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for r in rows:
+        conv = {}
+        for k, v in r.items():
+            try:
+                conv[k] = float(v) if v != "" else v
+            except ValueError:
+                conv[k] = v
+        out.append(conv)
+    return out
+
+
+def _write_table(group: h5py.Group, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    group.attrs["columns"] = json.dumps(list(columns))
+    for c in columns:
+        values = [r.get(c, "") for r in rows]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            group.create_dataset(c, data=np.asarray(values, dtype=float))
+        else:
+            group.create_dataset(c, data=np.asarray([str(v) for v in values], dtype=object),
+                                 dtype=h5py.string_dtype())
+
+
+def write_tables(paths: Mapping[str, str | Path], rows: Sequence[Mapping[str, Any]],
+                 thresholds: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> None:
+    """The cell and threshold tables as CSV and HDF5, and the list of missing cells.
+
+    ``paths``: ``cells_csv``, ``thresholds_csv``, ``h5``, ``missing`` (any subset).
+    """
+    from ..io import write_atomic
+
+    missing = missing_cells(rows)
+    if "cells_csv" in paths:
+        write_csv(paths["cells_csv"], rows, CELL_COLUMNS)
+    if "thresholds_csv" in paths:
+        write_csv(paths["thresholds_csv"], thresholds, THRESHOLD_COLUMNS)
+    if "missing" in paths:
+        p = Path(paths["missing"])
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("".join(f"{c['name']}\t{c['status']}\t{c['detail']}\n" for c in missing))
+    if "h5" in paths:
+        def build(f: h5py.File) -> None:
+            f.attrs["kind"] = "sweep"
+            for k, v in meta.items():
+                f.attrs[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
+            f.attrs["n_cells"] = len(rows)
+            f.attrs["n_missing"] = len(missing)
+            f.attrs["missing"] = json.dumps(missing)
+            _write_table(f.create_group("cells"), rows, CELL_COLUMNS)
+            _write_table(f.create_group("thresholds"), thresholds, THRESHOLD_COLUMNS)
+            g = f.create_group("missing")
+            _write_table(g, missing, ("name", "m", "hbar", "status", "detail"))
+
+        write_atomic(paths["h5"], build)
+
+
+def read_tables(path: str | Path) -> tuple[list[dict], list[dict], dict]:
+    """``(cell rows, threshold rows, root attributes)`` of a ``sweep.h5`` file."""
+    def rows_of(group: h5py.Group) -> list[dict]:
+        columns = json.loads(group.attrs["columns"])
+        data = {}
+        for c in columns:
+            arr = group[c][()]
+            data[c] = [v.decode() if isinstance(v, bytes) else (float(v) if isinstance(v, np.floating) else v)
+                       for v in arr]
+        n = len(data[columns[0]]) if columns else 0
+        return [{c: data[c][i] for c in columns} for i in range(n)]
+
+    with h5py.File(path, "r") as f:
+        meta = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        return rows_of(f["cells"]), rows_of(f["thresholds"]), meta
+
+
+# --------------------------------------------------------------------------- driver
+def load_manifest(sweep_dir: str | Path) -> dict:
+    path = Path(sweep_dir) / _plan.MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no sweep manifest (written by the workflow's first step)") from None
+
+
+def aggregate_sweep(sweep_dir: str | Path, allow_missing: bool = False,
+                    out: Mapping[str, str | Path] | None = None,
+                    manifest: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read every cell of the sweep, analyse, write the tables; returns rows and thresholds.
+
+    Raises :class:`MissingCellsError` (nothing written) when a cell has no usable result and
+    ``allow_missing`` is false.
+    """
+    sweep_dir = Path(sweep_dir)
+    manifest = dict(manifest) if manifest is not None else load_manifest(sweep_dir)
+    rows = collect(sweep_dir, manifest)
+    missing = missing_cells(rows)
+    if missing and not allow_missing:
+        raise MissingCellsError(missing)
+    analysis = manifest.get("analysis", {})
+    thresholds = analyse(rows, analysis)
+    out = out if out is not None else {k: sweep_dir / v for k, v in _plan.TABLES.items()}
+    meta = {"preset": manifest.get("preset", ""), "analysis": analysis,
+            "n_kicks": manifest.get("n_kicks", -1), "physics": manifest.get("physics", {}),
+            "hbar_grid": [float(h) for h in manifest["hbar"]],
+            "mass_ratio_grid": [float(m) for m in manifest["mass_ratio"]]}
+    write_tables(out, rows, thresholds, meta)
+    return {"cells": rows, "thresholds": thresholds, "missing": missing}
+
+
+def _fmt(v: float) -> str:
+    return "nan" if not np.isfinite(v) else f"{v:.4g}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kickedpair.sweep.aggregate",
+                                description="eta = Dq/Dc, fits and thresholds of a sweep folder")
+    p.add_argument("sweep_dir", help="RESULTS/PRESET, the folder holding sweep.json")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="aggregate the cells present and list the others instead of failing")
+    args = p.parse_args(argv)
+    try:
+        result = aggregate_sweep(args.sweep_dir, allow_missing=args.allow_missing)
+    except FileNotFoundError as exc:
+        print(f"aggregate: error: {exc}", file=sys.stderr)
+        return 2
+    except MissingCellsError as exc:
+        print(f"aggregate: error: {exc}", file=sys.stderr)
+        return 1
+    missing = result["missing"]
+    if missing:
+        print(f"aggregate: WARNING: {len(missing)} of {len(result['cells'])} cells have no usable "
+              "result and are left out (listed in tables/missing.txt):", file=sys.stderr)
+        for c in missing:
+            print(f"  {c['name']}: {c['status']}" + (f" ({c['detail']})" if c["detail"] else ""),
+                  file=sys.stderr)
+    print(f"{'m':>10} {'Dc':>9} {'alpha':>9} {'+-':>8} {'hbar_c':>9} {'flag':>13} {'hbar_DL':>9} {'flag':>13}")
+    for t in result["thresholds"]:
+        print(f"{_fmt(t['m']):>10} {_fmt(t['Dc']):>9} {_fmt(t['alpha']):>9} {_fmt(t['alpha_err']):>8} "
+              f"{_fmt(t['hbar_c']):>9} {t['hbar_c_flag']:>13} {_fmt(t['hbar_DL']):>9} {t['hbar_DL_flag']:>13}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""Figures of a sweep from its aggregated tables (``tables/sweep.h5``).
+
+    python -m kickedpair.sweep.figures RESULTS/PRESET/tables/sweep.h5 --out-dir RESULTS/PRESET/figures
+
+* :func:`phase_diagram` -- ``hbar_c(m)`` and ``hbar_DL(m)`` over ``(m, hbar)``, ``m`` on a log
+  axis, regions labelled classical diffusion (below ``hbar_c``), transition, dynamical
+  localisation (above ``hbar_DL``); thresholds outside the grid drawn as open arrows at the
+  grid's edge; missing cells named in the title.
+* :func:`eta_vs_hbar` -- ``eta(hbar)`` per mass ratio with the exponential fits (Fig. 4a).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .aggregate import OK, read_tables  # noqa: E402
+
+REGION_COLOURS = {"classical diffusion": "#d8e8f5", "transition": "#f4ecd2",
+                  "dynamical localisation": "#f5d9d9"}
+
+
+def _save(fig, paths: Sequence[str | Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        p = Path(p)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(p, dpi=150, bbox_inches="tight")
+        out.append(p)
+    plt.close(fig)
+    return out
+
+
+def _missing_note(meta: Mapping[str, Any]) -> str:
+    n = int(meta.get("n_missing", 0))
+    return f"  [{n} of {int(meta.get('n_cells', 0))} cells missing]" if n else ""
+
+
+def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str | Path],
+                  hbar_grid: Sequence[float], meta: Mapping[str, Any] | None = None,
+                  hbar_scale: str = "linear") -> list[Path]:
+    """Draw the phase diagram into every file of ``paths`` (format from the suffix)."""
+    meta = meta or {}
+    rows = sorted(thresholds, key=lambda r: r["m"])
+    m = np.array([r["m"] for r in rows], dtype=float)
+    hc = np.array([r["hbar_c"] for r in rows], dtype=float)
+    hdl = np.array([r["hbar_DL"] for r in rows], dtype=float)
+    hmin, hmax = float(min(hbar_grid)), float(max(hbar_grid))
+    if hbar_scale == "log":
+        ylo, yhi = hmin / 1.3, hmax * 1.3
+    else:
+        pad = 0.05 * (hmax - hmin or hmax)
+        ylo, yhi = max(0.0, hmin - pad), hmax + pad
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.set_xscale("log")
+    ax.set_yscale(hbar_scale)
+    if m.size:
+        xlo, xhi = m.min() / 1.6, m.max() * 1.6
+    else:
+        xlo, xhi = 1e-3, 1.0
+    ax.set_xlim(xlo, xhi)
+    ax.set_ylim(ylo, yhi)
+
+    # Regions: a threshold beyond the grid bounds its region at the plot's edge (shading
+    # only; the tables keep NaN and the flag); a threshold not bracketed leaves a gap.
+    def shading_curve(values, key):
+        out = values.copy()
+        for i, r in enumerate(rows):
+            if r[f"{key}_flag"] == "below_grid":
+                out[i] = ylo
+            elif r[f"{key}_flag"] == "above_grid":
+                out[i] = yhi
+        return out
+
+    x = np.concatenate([[xlo], m, [xhi]]) if m.size else np.array([xlo, xhi])
+
+    def edge(v):  # the curve extended flat to the plot's sides
+        return np.concatenate([[v[0]], v, [v[-1]]]) if v.size else np.array([np.nan, np.nan])
+
+    c_line, dl_line = edge(shading_curve(hc, "hbar_c")), edge(shading_curve(hdl, "hbar_DL"))
+    ok_c, ok_dl = np.isfinite(c_line), np.isfinite(dl_line)
+    ax.fill_between(x, ylo, np.where(ok_c, c_line, ylo), where=ok_c,
+                    color=REGION_COLOURS["classical diffusion"], lw=0)
+    ax.fill_between(x, np.where(ok_c, c_line, ylo), np.where(ok_dl, dl_line, yhi), where=ok_c & ok_dl,
+                    color=REGION_COLOURS["transition"], lw=0)
+    ax.fill_between(x, np.where(ok_dl, dl_line, yhi), yhi, where=ok_dl,
+                    color=REGION_COLOURS["dynamical localisation"], lw=0)
+
+    ax.plot(m, hc, "o-", color="tab:blue", label=r"$\hbar_c$ ($\eta = %g$)" % _level(meta, "eta_c", 0.9))
+    ax.plot(m, hdl, "^-", color="tab:red", label=r"$\hbar_{DL}$ ($\eta = %g$)" % _level(meta, "eta_dl", 0.1))
+    # Thresholds the grid does not bracket: open arrows at the grid's edge.
+    for r in rows:
+        for key, colour in (("hbar_c", "tab:blue"), ("hbar_DL", "tab:red")):
+            flag = r[f"{key}_flag"]
+            if flag == "above_grid":
+                ax.plot([r["m"]], [hmax], marker="^", mfc="none", mec=colour, ms=9, ls="none")
+            elif flag == "below_grid":
+                ax.plot([r["m"]], [hmin], marker="v", mfc="none", mec=colour, ms=9, ls="none")
+    ax.plot([], [], marker="^", mfc="none", mec="grey", ls="none", label="threshold beyond the grid")
+
+    # Region labels in the middle of each region, at a mass ratio where both bounds are
+    # known (the middle one of those), else in the middle of the plot.
+    known = np.flatnonzero(np.isfinite(c_line[1:-1]) & np.isfinite(dl_line[1:-1])) if m.size else []
+    if len(known):
+        k = known[len(known) // 2]
+        xm, yc, ydl = m[k], c_line[1 + k], max(dl_line[1 + k], c_line[1 + k])
+    else:
+        xm = math.sqrt(xlo * xhi)
+        yc, ydl = ylo + (yhi - ylo) / 3, ylo + 2 * (yhi - ylo) / 3
+    def mid(a, b):
+        return math.sqrt(a * b) if hbar_scale == "log" and a > 0 and b > 0 else 0.5 * (a + b)
+    # near a side, anchor the text at that side (the regions extend flat to the sides)
+    fx = (math.log(xm) - math.log(xlo)) / (math.log(xhi) - math.log(xlo))
+    ha = "left" if fx < 0.3 else "right" if fx > 0.7 else "center"
+    xm = xlo * 1.15 if ha == "left" else xhi / 1.15 if ha == "right" else xm
+    style = dict(ha=ha, va="center", fontsize=9, style="italic", clip_on=True)
+    if yc > ylo:
+        ax.text(xm, mid(ylo, yc), "classical diffusion", **style)
+    if ydl > yc:
+        ax.text(xm, mid(yc, ydl), "transition", **style)
+    if yhi > ydl:
+        ax.text(xm, mid(ydl, yhi), "dynamical localisation", **style)
+
+    ax.set_xlabel(r"mass ratio $m$")
+    ax.set_ylabel(r"$\hbar_{\rm eff}$")
+    title = f"phase diagram, preset {meta.get('preset', '')}".rstrip()
+    note = _missing_note(meta)
+    ax.set_title(title + note, fontsize=10, color="firebrick" if note else "black")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+    return _save(fig, paths)
+
+
+def _level(meta: Mapping[str, Any], key: str, default: float) -> float:
+    analysis = meta.get("analysis", {})
+    if isinstance(analysis, str):
+        try:
+            analysis = json.loads(analysis)
+        except ValueError:
+            analysis = {}
+    return float(analysis.get(key, default))
+
+
+def eta_vs_hbar(cells: Sequence[Mapping[str, Any]], thresholds: Sequence[Mapping[str, Any]],
+                paths: Sequence[str | Path], meta: Mapping[str, Any] | None = None,
+                hbar_scale: str = "linear") -> list[Path]:
+    """``eta(hbar)`` per mass ratio (log ``eta``) with its exponential fit over the fit range."""
+    meta = meta or {}
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.set_yscale("log")
+    ax.set_xscale(hbar_scale)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, t in enumerate(sorted(thresholds, key=lambda r: r["m"])):
+        colour = colours[k % len(colours)]
+        pts = sorted((c for c in cells if c["m"] == t["m"] and c["status"] == OK), key=lambda c: c["hbar"])
+        h = np.array([c["hbar"] for c in pts], dtype=float)
+        e = np.array([c["eta"] for c in pts], dtype=float)
+        err = np.array([c["eta_err"] for c in pts], dtype=float)
+        err = np.where(np.isfinite(err), err, 0.0)
+        label = f"m = {t['m']:g}"
+        if np.isfinite(t["alpha"]):
+            label += r", $\alpha$ = %.3g" % t["alpha"]
+            if np.isfinite(t["alpha_err"]):
+                label += r" $\pm$ %.2g" % t["alpha_err"]
+        ax.errorbar(h, e, yerr=err, fmt="o", color=colour, ms=4, capsize=2, label=label)
+        if np.isfinite(t["alpha"]) and np.isfinite(t["fit_hbar_lo"]):
+            hf = np.linspace(t["fit_hbar_lo"], t["fit_hbar_hi"], 50)
+            ax.plot(hf, np.exp(t["a"] - t["alpha"] * hf), "--", color=colour, lw=1)
+    for key, default in (("eta_c", 0.9), ("eta_dl", 0.1)):
+        ax.axhline(_level(meta, key, default), color="grey", lw=0.7, ls=":")
+    ax.set_xlabel(r"$\hbar_{\rm eff}$")
+    ax.set_ylabel(r"$\eta = D_q / D_c$")
+    note = _missing_note(meta)
+    ax.set_title(f"eta vs hbar, preset {meta.get('preset', '')}{note}", fontsize=10,
+                 color="firebrick" if note else "black")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    return _save(fig, paths)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kickedpair.sweep.figures",
+                                description="phase diagram and eta(hbar) from tables/sweep.h5")
+    p.add_argument("table", help="the sweep.h5 written by kickedpair.sweep.aggregate")
+    p.add_argument("--out-dir", required=True, help="folder of the figures")
+    p.add_argument("--hbar-scale", choices=("linear", "log"), help="default: from the sweep's analysis settings")
+    args = p.parse_args(argv)
+    try:
+        cells, thresholds, meta = read_tables(args.table)
+    except (OSError, KeyError) as exc:
+        print(f"figures: error: cannot read {args.table}: {exc}", file=sys.stderr)
+        return 2
+    scale = args.hbar_scale or _analysis(meta).get("hbar_scale", "linear")
+    grid = json.loads(meta["hbar_grid"]) if isinstance(meta.get("hbar_grid"), str) else \
+        sorted({c["hbar"] for c in cells})
+    out = Path(args.out_dir)
+    made = phase_diagram(thresholds, [out / "phase_diagram.png", out / "phase_diagram.pdf"], grid, meta, scale)
+    made += eta_vs_hbar(cells, thresholds, [out / "eta_vs_hbar.png", out / "eta_vs_hbar.pdf"], meta, scale)
+    if int(meta.get("n_missing", 0)):
+        print(f"figures: WARNING: {meta['n_missing']} cells missing (see tables/missing.txt); "
+              "the figures say so in their titles", file=sys.stderr)
+    for p_ in made:
+        print(p_)
+    return 0
+
+
+def _analysis(meta: Mapping[str, Any]) -> dict:
+    a = meta.get("analysis", {})
+    if isinstance(a, str):
+        try:
+            return json.loads(a)
+        except ValueError:
+            return {}
+    return dict(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

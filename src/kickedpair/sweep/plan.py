@@ -1,0 +1,340 @@
+"""The sweep plan: preset, grid, per-cell run configs and the file layout.
+
+The Snakefile hands its (schema-validated) ``config`` to :func:`build_plan`; everything
+the rules need -- grid values as they appear in paths, per-cell run configs, paths,
+resources -- comes from the returned :class:`SweepPlan`.  :func:`build_plan` also runs
+every cell's run config through :func:`kickedpair.params.parse_config`, so a bad
+physics value stops the workflow before any job starts, with the key named.
+
+File layout under ``RESULTS/PRESET/`` (the *sweep folder*)::
+
+    sweep.json                                  the manifest: grid, analysis settings, cell paths
+    classical/m=0.01/config.yaml                run config of the classical cell
+    classical/m=0.01/classical.h5               its result (Dc)
+    quantum/m=0.01/hbar=0.04/config.yaml        run config of the quantum cell
+    quantum/m=0.01/hbar=0.04/quantum.h5         its result (Dq)
+    quantum/m=0.01/hbar=0.04/checkpoint-<h>.h5  resumable state while it runs (<h>: config hash)
+    logs/classical/m=0.01.log                   engine output of the last attempt
+    logs/quantum/m=0.01/hbar=0.04.log
+    tables/cells.csv, tables/thresholds.csv, tables/sweep.h5, tables/missing.txt
+    figures/phase_diagram.{png,pdf}, figures/eta_vs_hbar.{png,pdf}
+
+Grid values are written with :data:`SIG_DIGITS` significant digits (``0.003162``,
+``1e-05``); the value a cell runs with is exactly the value its path shows.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..params import SECTIONS, ConfigError, parse_config
+
+SIG_DIGITS = 4
+
+# Markers the cell jobs write into their logs (read back by kickedpair.sweep.status).
+LOG_START = "== kickedpair-sweep: start"
+LOG_EXIT = "== kickedpair-sweep: exit status"
+
+MANIFEST = "sweep.json"
+CLASSICAL_DIR = "classical/m={m}"
+QUANTUM_DIR = "quantum/m={m}/hbar={hbar}"
+CLASSICAL_CONFIG = CLASSICAL_DIR + "/config.yaml"
+CLASSICAL_RESULT = CLASSICAL_DIR + "/classical.h5"
+CLASSICAL_LOG = "logs/classical/m={m}.log"
+QUANTUM_CONFIG = QUANTUM_DIR + "/config.yaml"
+QUANTUM_RESULT = QUANTUM_DIR + "/quantum.h5"
+QUANTUM_CHECKPOINT = QUANTUM_DIR + "/checkpoint-{tag}.h5"
+QUANTUM_LOG = "logs/quantum/m={m}/hbar={hbar}.log"
+TABLES = {
+    "cells_csv": "tables/cells.csv",
+    "thresholds_csv": "tables/thresholds.csv",
+    "h5": "tables/sweep.h5",
+    "missing": "tables/missing.txt",
+}
+FIGURES = {
+    "phase_png": "figures/phase_diagram.png",
+    "phase_pdf": "figures/phase_diagram.pdf",
+    "eta_png": "figures/eta_vs_hbar.png",
+    "eta_pdf": "figures/eta_vs_hbar.pdf",
+}
+
+# Keys the sweep sets itself; writing them in a shared section would be ambiguous.
+_AXIS_KEYS = {"physics": ("mass_ratio", "hbar"),
+              "classical": ("n_kicks", "n_trajectories", "seed"),
+              "quantum": ("n_kicks",)}
+_AXIS_SOURCE = {"mass_ratio": "mass_ratio", "hbar": "hbar", "n_kicks": "n_kicks",
+                "n_trajectories": "trajectories", "seed": "seed"}
+
+
+# --------------------------------------------------------------------------- values
+def fmt(value: float) -> str:
+    """A grid value as it appears in paths and labels: ``SIG_DIGITS`` significant digits."""
+    return f"{float(value):.{SIG_DIGITS}g}"
+
+
+_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_TEXT_KEYS = {"preset", "results", "launcher", "description"}
+
+
+def _scalar(text: str) -> Any:
+    t = text.strip()
+    if _NUMBER.match(t):
+        return int(t) if re.match(r"^[-+]?[0-9]+$", t) else float(t)
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    return text
+
+
+def coerce_numbers(obj: Any, key: str | None = None) -> Any:
+    """Numbers and booleans written as strings become numbers and booleans, recursively.
+
+    YAML 1.1 reads ``1e-3`` as a string, and Snakemake reads nested ``--config`` values
+    (``presets={demo: {n_kicks: 50}}``) as strings; the keys in ``_TEXT_KEYS`` stay text.
+    """
+    if isinstance(obj, str):
+        return obj if key in _TEXT_KEYS else _scalar(obj)
+    if isinstance(obj, list):
+        return [coerce_numbers(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: coerce_numbers(v, k) for k, v in obj.items()}
+    return obj
+
+
+def expand_axis(spec: Any, key: str) -> list[str]:
+    """Grid values of an axis spec, formatted, sorted ascending, without duplicates.
+
+    ``spec``: a list of positive numbers, ``{log: [lo, hi, n]}`` or ``{linear: [lo, hi, n]}``.
+    """
+    if isinstance(spec, Mapping):
+        if len(spec) != 1 or next(iter(spec)) not in ("log", "linear"):
+            raise ConfigError(f"{key}: expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, got {spec!r}")
+        kind, args = next(iter(spec.items()))
+        if not isinstance(args, (list, tuple)) or len(args) != 3:
+            raise ConfigError(f"{key}.{kind}: expected [lo, hi, n], got {args!r}")
+        lo, hi, n = args
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"{key}.{kind}: n must be an integer >= 1, got {n!r}")
+        for v in (lo, hi):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0) or not math.isfinite(v):
+                raise ConfigError(f"{key}.{kind}: bounds must be finite and > 0, got {args!r}")
+        if n == 1 and lo != hi:
+            raise ConfigError(f"{key}.{kind}: n = 1 needs lo == hi, got {args!r}")
+        if lo > hi:
+            raise ConfigError(f"{key}.{kind}: need lo <= hi, got {args!r}")
+        raw = np.geomspace(lo, hi, n) if kind == "log" else np.linspace(lo, hi, n)
+        values = [float(v) for v in raw]
+    elif isinstance(spec, (list, tuple)):
+        if not spec:
+            raise ConfigError(f"{key}: the axis is empty; give at least one value")
+        values = []
+        for i, v in enumerate(spec):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ConfigError(f"{key}[{i}]: must be a finite number > 0, got {v!r}")
+            values.append(float(v))
+    else:
+        raise ConfigError(f"{key}: expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, got {spec!r}")
+    labels = sorted({fmt(v) for v in values}, key=float)
+    if len(labels) != len(values):
+        raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {values!r}")
+    return labels
+
+
+def deep_merge(base: Mapping, over: Mapping) -> dict:
+    """``base`` updated by ``over``, recursing into mappings; inputs are left untouched."""
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def config_tag(mapping: Mapping) -> str:
+    """Short content hash of a run config (names the checkpoint it may resume from)."""
+    text = json.dumps(mapping, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class Cell:
+    m: str
+    hbar: str
+
+    @property
+    def name(self) -> str:
+        return f"m={self.m},hbar={self.hbar}"
+
+
+@dataclass
+class SweepPlan:
+    preset: str
+    results: str
+    hbar: list[str]
+    mass_ratio: list[str]
+    n_kicks: int
+    trajectories: int
+    seed: int
+    physics: dict
+    classical: dict
+    quantum: dict
+    analysis: dict
+    resources: dict
+    launcher: str
+    allow_missing: bool
+    keep_checkpoints: bool
+    description: str = ""
+
+    # ------------------------------------------------------------- grid
+    @property
+    def sweep_dir(self) -> str:
+        return f"{self.results}/{self.preset}"
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [Cell(m, h) for m in self.mass_ratio for h in self.hbar]
+
+    def path(self, template: str, **wc: str) -> str:
+        """``template`` (relative to the sweep folder) filled in, with the sweep folder in front."""
+        return f"{self.sweep_dir}/{template.format(**wc)}"
+
+    # ------------------------------------------------------------- run configs
+    def classical_config(self, m: str) -> dict:
+        physics = {**self.physics, "mass_ratio": float(m)}
+        classical = {**self.classical, "n_kicks": self.n_kicks,
+                     "n_trajectories": self.trajectories, "seed": self.seed}
+        return {"physics": physics, "classical": classical}
+
+    def quantum_config(self, m: str, hbar: str) -> dict:
+        physics = {**self.physics, "mass_ratio": float(m), "hbar": float(hbar)}
+        quantum = {**self.quantum, "n_kicks": self.n_kicks}
+        return {"physics": physics, "quantum": quantum}
+
+    def checkpoint(self, m: str, hbar: str) -> str:
+        tag = config_tag(self.quantum_config(m, hbar))
+        return self.path(QUANTUM_CHECKPOINT, m=m, hbar=hbar, tag=tag)
+
+    def rule_resources(self, rule: str) -> dict:
+        """``resources.default`` updated by ``resources.<rule>``."""
+        return {**self.resources.get("default", {}), **self.resources.get(rule, {})}
+
+    # ------------------------------------------------------------- validation
+    def validate(self) -> None:
+        """Run every cell's config through :func:`kickedpair.params.parse_config`."""
+        for section, keys in _AXIS_KEYS.items():
+            for key in keys:
+                if key in (getattr(self, section) or {}):
+                    raise ConfigError(
+                        f"{section}.{key}: set by the sweep (presets.{self.preset}.{_AXIS_SOURCE[key]}); "
+                        f"remove it from the {section} section")
+        if self.physics.get("coupling_scales_with_hbar"):
+            raise ConfigError(
+                "physics.coupling_scales_with_hbar: must be false in a sweep "
+                "(one classical run per mass ratio assumes Dc does not depend on hbar)")
+        lo, hi = self.analysis["fit_window"]
+        if not lo < hi:
+            raise ConfigError(f"analysis.fit_window: need lo < hi, got {[lo, hi]}")
+        if not self.analysis["eta_dl"] < self.analysis["eta_c"]:
+            raise ConfigError(
+                f"analysis.eta_dl: must be below analysis.eta_c = {self.analysis['eta_c']}, "
+                f"got {self.analysis['eta_dl']}")
+        for m in self.mass_ratio:
+            _parse(self.classical_config(m), f"classical cell m={m}")
+        try:  # the engine's own check of the numerics (grid sizes against hbar)
+            from ..quantum.evolution import resolve
+        except Exception:
+            resolve = None
+        for cell in self.cells:
+            cfg = self.quantum_config(cell.m, cell.hbar)
+            # Sections the installed kickedpair.params does not know are left to the engine.
+            parsed = _parse({k: v for k, v in cfg.items() if k in SECTIONS}, f"quantum cell {cell.name}")
+            if resolve is not None and "quantum" in SECTIONS:
+                try:
+                    resolve(parsed)
+                except ConfigError as exc:
+                    raise ConfigError(f"{exc} (in the run config of the quantum cell {cell.name})") from None
+
+    # ------------------------------------------------------------- manifest
+    def manifest(self) -> dict:
+        """What the status summariser and the aggregation need; paths relative to the sweep folder."""
+        rel = lambda t, **wc: t.format(**wc)  # noqa: E731
+        classical = [{"kind": "classical", "m": m, "name": f"m={m}",
+                      "result": rel(CLASSICAL_RESULT, m=m), "log": rel(CLASSICAL_LOG, m=m),
+                      "config": rel(CLASSICAL_CONFIG, m=m)} for m in self.mass_ratio]
+        quantum = []
+        for c in self.cells:
+            tag = config_tag(self.quantum_config(c.m, c.hbar))
+            quantum.append({"kind": "quantum", "m": c.m, "hbar": c.hbar, "name": c.name,
+                            "result": rel(QUANTUM_RESULT, m=c.m, hbar=c.hbar),
+                            "checkpoint": rel(QUANTUM_CHECKPOINT, m=c.m, hbar=c.hbar, tag=tag),
+                            "log": rel(QUANTUM_LOG, m=c.m, hbar=c.hbar),
+                            "config": rel(QUANTUM_CONFIG, m=c.m, hbar=c.hbar)})
+        return {
+            "preset": self.preset,
+            "description": self.description,
+            "hbar": self.hbar,
+            "mass_ratio": self.mass_ratio,
+            "n_kicks": self.n_kicks,
+            "trajectories": self.trajectories,
+            "seed": self.seed,
+            "physics": self.physics,
+            "analysis": self.analysis,
+            "allow_missing": self.allow_missing,
+            "cells": classical + quantum,
+        }
+
+
+def _parse(mapping: dict, where: str):
+    try:
+        return parse_config(mapping)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (in the run config of the {where})") from None
+
+
+_ANALYSIS_DEFAULTS = {"fit_window": [0.12, 1.0], "eta_c": 0.9, "eta_dl": 0.1, "hbar_scale": "linear"}
+
+
+def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
+    """The plan of the selected preset; raises :class:`ConfigError` naming the key."""
+    config = coerce_numbers(dict(config))
+    presets = config.get("presets") or {}
+    name = config.get("preset")
+    if not isinstance(name, str) or name not in presets:
+        known = ", ".join(sorted(presets)) or "none defined"
+        raise ConfigError(f"preset: unknown preset {name!r} (known presets: {known})")
+    preset = presets[name]
+    shared = {k: v for k, v in config.items() if k not in ("presets", "preset")}
+    merged = deep_merge(shared, {k: v for k, v in preset.items() if k not in ("hbar", "mass_ratio")})
+    for key in ("n_kicks", "trajectories"):
+        if key not in merged:
+            raise ConfigError(f"presets.{name}.{key}: required")
+    plan = SweepPlan(
+        preset=name,
+        results=str(merged.get("results", "results")).rstrip("/") or ".",
+        hbar=expand_axis(preset.get("hbar"), f"presets.{name}.hbar"),
+        mass_ratio=expand_axis(preset.get("mass_ratio"), f"presets.{name}.mass_ratio"),
+        n_kicks=int(merged["n_kicks"]),
+        trajectories=int(merged["trajectories"]),
+        seed=int(merged.get("seed", 20200101)),
+        physics=dict(merged.get("physics") or {}),
+        classical=dict(merged.get("classical") or {}),
+        quantum=dict(merged.get("quantum") or {}),
+        analysis={**_ANALYSIS_DEFAULTS, **(merged.get("analysis") or {})},
+        resources=dict(merged.get("resources") or {}),
+        launcher=str(merged.get("launcher", "mpiexec")),
+        allow_missing=bool(merged.get("allow_missing", False)),
+        keep_checkpoints=bool(merged.get("keep_checkpoints", False)),
+        description=str(preset.get("description", "")),
+    )
+    if validate:
+        plan.validate()
+    return plan

@@ -1,0 +1,203 @@
+"""Where a sweep stands: each cell done, running, partial, failed or missing.
+
+    python -m kickedpair.sweep.status RESULTS/PRESET [--all] [--json] [--check]
+
+A cell is
+
+* ``done``    -- its result file is complete (root attribute ``complete = True``);
+* ``failed``  -- its last attempt tripped a guard (the guard's message is shown) or ended
+  with a non-zero exit status (the last message before it is shown), or ended with status 0
+  but left no result;
+* ``running`` -- its last attempt has no exit status yet and its log moved within
+  ``stale_after`` seconds (the last progress line is shown);
+* ``partial`` -- a checkpoint is there but no result and nothing runs (killed, timed out,
+  or not restarted yet): a re-run resumes from it;
+* ``missing`` -- nothing of it exists yet.
+
+The cells are those of the manifest ``sweep.json`` the workflow writes; without one, those
+found under ``classical/`` and ``quantum/``.  The cell jobs write a start line and an exit
+status line around each attempt in their logs (:data:`kickedpair.sweep.plan.LOG_START`,
+:data:`~kickedpair.sweep.plan.LOG_EXIT`); only the last attempt counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import plan as _plan
+from ..io import is_complete
+
+STATES = ("done", "running", "partial", "failed", "missing")
+STALE_AFTER_S = 300.0
+_EXIT_RE = re.compile(re.escape(_plan.LOG_EXIT) + r"\s+(-?\d+)")
+
+
+def _last_attempt(text: str) -> list[str]:
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(_plan.LOG_START)]
+    return lines[starts[-1] + 1:] if starts else lines
+
+
+def read_log(path: Path) -> dict[str, Any]:
+    """What the last attempt in a cell log says: exit status, guard line, last message."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return {"exists": False}
+    lines = _last_attempt(text)
+    exit_status = None
+    body = []
+    for line in lines:
+        m = _EXIT_RE.match(line)
+        if m:
+            exit_status = int(m.group(1))
+        else:
+            body.append(line)
+    guard = next((ln.strip() for ln in reversed(body) if "guard '" in ln), "")
+    last = next((ln.strip() for ln in reversed(body) if ln.strip()), "")
+    return {"exists": True, "exit_status": exit_status, "guard": guard, "last_line": last,
+            "mtime": path.stat().st_mtime}
+
+
+def _checkpoints(sweep_dir: Path, entry: Mapping[str, Any]) -> list[Path]:
+    if entry.get("checkpoint"):
+        p = sweep_dir / entry["checkpoint"]
+        return [p] if p.exists() else []
+    if entry.get("kind") != "quantum":
+        return []
+    return sorted((sweep_dir / entry["result"]).parent.glob("checkpoint*.h5"))
+
+
+def classify(sweep_dir: str | Path, entry: Mapping[str, Any], now: float | None = None,
+             stale_after: float = STALE_AFTER_S) -> dict[str, Any]:
+    """State of one cell of the manifest (paths relative to ``sweep_dir``)."""
+    sweep_dir = Path(sweep_dir)
+    now = time.time() if now is None else now
+    result = sweep_dir / entry["result"]
+    log = sweep_dir / entry["log"] if entry.get("log") else None
+    ckpts = _checkpoints(sweep_dir, entry)
+    out = {"kind": entry.get("kind", ""), "name": entry["name"], "m": entry.get("m"),
+           "hbar": entry.get("hbar"), "result": str(result), "log": str(log) if log else "",
+           "checkpoint": str(ckpts[0]) if ckpts else "", "state": "missing", "detail": ""}
+    if is_complete(result):
+        out["state"] = "done"
+        return out
+    info = read_log(log) if log is not None else {"exists": False}
+    resumable = " (checkpoint present: a re-run resumes from it)" if ckpts else ""
+    if info["exists"]:
+        if info["guard"]:
+            out.update(state="failed", detail=info["guard"] + resumable)
+            return out
+        status = info["exit_status"]
+        if status is not None and status != 0:
+            msg = info["last_line"] or "no message"
+            out.update(state="failed", detail=f"exit status {status}: {msg}{resumable}")
+            return out
+        if status == 0:
+            out.update(state="failed", detail="exit status 0 but no complete result file")
+            return out
+        if now - info["mtime"] <= stale_after:
+            out.update(state="running", detail=info["last_line"])
+            return out
+        if ckpts:
+            out.update(state="partial", detail=f"log silent for {now - info['mtime']:.0f} s, "
+                                               f"no exit status (killed or timed out?): resumes from "
+                                               "its checkpoint")
+            return out
+        out.update(state="failed", detail=f"log silent for {now - info['mtime']:.0f} s without an "
+                                          "exit status (killed or timed out?)")
+        return out
+    if ckpts:
+        out.update(state="partial", detail="checkpoint present, no result")
+    elif result.exists():
+        out.update(state="failed", detail=f"{result.name} is not a complete result file")
+    return out
+
+
+def _discover(sweep_dir: Path) -> dict[str, Any]:
+    """A manifest built from the folders present (when sweep.json is missing)."""
+    cells = []
+    for d in sorted((sweep_dir / "classical").glob("m=*")):
+        m = d.name[2:]
+        cells.append({"kind": "classical", "m": m, "name": f"m={m}",
+                      "result": _plan.CLASSICAL_RESULT.format(m=m),
+                      "log": _plan.CLASSICAL_LOG.format(m=m)})
+    for d in sorted((sweep_dir / "quantum").glob("m=*/hbar=*")):
+        m, h = d.parent.name[2:], d.name[5:]
+        cells.append({"kind": "quantum", "m": m, "hbar": h, "name": f"m={m},hbar={h}",
+                      "result": _plan.QUANTUM_RESULT.format(m=m, hbar=h),
+                      "log": _plan.QUANTUM_LOG.format(m=m, hbar=h)})
+    return {"preset": sweep_dir.name, "cells": cells}
+
+
+def summarise(sweep_dir: str | Path, now: float | None = None,
+              stale_after: float = STALE_AFTER_S) -> dict[str, Any]:
+    """State of every cell of a sweep folder (``RESULTS/PRESET``).
+
+    Returns ``{"sweep_dir", "preset", "from_manifest", "cells": [...], "counts": {state: n},
+    "complete": bool}``; each cell has ``kind, name, m, hbar, state, detail, result, log,
+    checkpoint``.
+    """
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise FileNotFoundError(f"{sweep_dir}: no such sweep folder")
+    manifest_path = sweep_dir / _plan.MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        from_manifest = True
+    except (OSError, ValueError):
+        manifest, from_manifest = _discover(sweep_dir), False
+    cells = [classify(sweep_dir, e, now, stale_after) for e in manifest["cells"]]
+    counts = {s: sum(c["state"] == s for c in cells) for s in STATES}
+    return {"sweep_dir": str(sweep_dir), "preset": manifest.get("preset", sweep_dir.name),
+            "from_manifest": from_manifest, "cells": cells, "counts": counts,
+            "complete": bool(cells) and counts["done"] == len(cells)}
+
+
+def format_summary(summary: Mapping[str, Any], show_all: bool = False) -> str:
+    counts = summary["counts"]
+    total = len(summary["cells"])
+    head = (f"sweep {summary['preset']} ({summary['sweep_dir']}): {total} cells -- "
+            + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s] or s == "done"))
+    lines = [head]
+    if not summary["from_manifest"]:
+        lines.append("  (no sweep.json: only cells with files on disk are listed)")
+    width = max((len(c["name"]) for c in summary["cells"]), default=4) + 10
+    for c in summary["cells"]:
+        if show_all or c["state"] != "done":
+            label = f"{c['kind']} {c['name']}"
+            lines.append(f"  {label:<{width}} {c['state']:<8} {c['detail']}".rstrip())
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="kickedpair status",
+                                description="state of every cell of a sweep folder (RESULTS/PRESET)")
+    p.add_argument("sweep_dir", help="the sweep folder, e.g. results/demo")
+    p.add_argument("--all", action="store_true", help="list the done cells too")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--check", action="store_true", help="exit status 1 unless every cell is done")
+    p.add_argument("--stale-after", type=float, default=STALE_AFTER_S, metavar="S",
+                   help="a log silent for longer counts as not running (default %(default)g s)")
+    args = p.parse_args(argv)
+    try:
+        summary = summarise(args.sweep_dir, stale_after=args.stale_after)
+    except FileNotFoundError as exc:
+        print(f"kickedpair status: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(summary, sys.stdout, indent=1)
+        print()
+    else:
+        print(format_summary(summary, show_all=args.all))
+    return 1 if args.check and not summary["complete"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
