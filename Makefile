@@ -1,4 +1,5 @@
-# Set-up and entry points.  `make demo` and `make test` each create the
+# Set-up and entry points.  `make demo` (the demo sweep of config.yaml through
+# Snakemake, MPI cell jobs) and `make test` each create the
 # virtual environment on first use (MPI from the PyPI `mpich` wheel when no
 # system `mpiexec` is found) and then run.
 PYTHON ?= python3
@@ -18,13 +19,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" bash examples/demo.sh
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores 2 --config preset=demo
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/classical_bench.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/quantum_bench.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser("noise", help="run the one-particle random-kick model; writes an HDF5 result")
     _run_options(n)
 
+    sub.add_parser("status", help="summarise a sweep folder: cells done, running, failed (with the "
+                                  "guard message), missing; see 'kickedpair status --help'")
+
     s = sub.add_parser("show-config", help="print the validated config (defaults filled in) as YAML")
     _common(s)
     return parser
@@ -192,6 +195,11 @@ def _cmd_show_config(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["status"]:  # the sweep summary has its own options
+        from .sweep.status import main as status_main
+
+        return status_main(argv[1:])
     args = _parser().parse_args(argv)
     handler = {"classical": _cmd_classical, "quantum": _cmd_quantum, "noise": _cmd_noise,
                "show-config": _cmd_show_config}[args.command]
