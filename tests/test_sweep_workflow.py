@@ -1,24 +1,28 @@
-"""The sweep end to end through Snakemake on a tiny grid (about half a minute).
+"""The sweep end to end through Snakemake with the real engines and MPI cell jobs.
 
-The classical cells run the real engine under ``mpiexec -n 2``.  The quantum cells run a
-stand-in for ``kickedpair quantum`` (same options, same result-file layout, a synthetic
-``Dq``) so that failure, ``--keep-going``, the checkpoint surviving a failed job, resuming,
-``allow_missing`` aggregation, the tables and the figures are exercised without the cost of
-the quantum engine.
+* a tiny grid: one cell trips a guard, the rest finish (``--keep-going``), the status
+  and the ``allow_missing`` aggregation name the failed cell; a cell killed with
+  SIGKILL mid-run is re-run alone, resumes from its checkpoint, and the final table is
+  identical to that of an undisturbed sweep;
+* the ``demo`` preset (the README's main job): tables and phase diagram, with the table's
+  values checked against the engines run directly on the same cells.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
-import sys
 import textwrap
+import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
+from kickedpair import checkpoint
 from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan, status
 
@@ -26,124 +30,155 @@ from test_sweep_dryrun import BIN, copy_workflow, snakemake_exe
 
 pytestmark = pytest.mark.mpi
 
-FAKE_ENGINE = textwrap.dedent('''\
-    #!{python}
-    """Stand-in for the kickedpair command: `quantum` is synthetic, the rest is the real CLI."""
-    import argparse, json, math, os, sys
-
-    if len(sys.argv) < 2 or sys.argv[1] != "quantum":
-        from kickedpair.cli import main
-        sys.exit(main(sys.argv[1:]))
-
-    import h5py
-    from kickedpair.io import write_atomic
-    from kickedpair.params import load_yaml
-
-    p = argparse.ArgumentParser()
-    for opt in ("--config", "--out", "--checkpoint", "--label", "--progress", "--threads"):
-        p.add_argument(opt)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--keep-checkpoint", action="store_true")
-    a = p.parse_args(sys.argv[2:])
-    cfg = load_yaml(open(a.config).read())
-    hbar, m = cfg["physics"]["hbar"], cfg["physics"]["mass_ratio"]
-    resumed = bool(a.resume and os.path.exists(a.checkpoint))
-    print(f"[{{a.label}}] kick 1/{{cfg['quantum']['n_kicks']}} resumed={{resumed}}", flush=True)
-    if a.label in os.environ.get("FAKE_FAIL", "").split(";"):
-        open(a.checkpoint, "w").write("state at t=3")
-        print(f"kickedpair quantum: cell {{a.label}}: guard 'norm' tripped at t=3: value 1.0002",
-              file=sys.stderr)
-        sys.exit(3)
-
-    def build(f):
-        f.attrs["kind"] = "quantum"
-        f.attrs["Dq"] = 0.4 * math.exp(-(25.0 if m < 0.1 else 8.0) * hbar)
-        f.attrs["Dq_err"] = 0.0
-        f.attrs["resumed"] = resumed
-        f.create_group("params").attrs["config_json"] = json.dumps(cfg)
-        s = f.create_group("series")
-        s.create_dataset("t", data=[0, 1])
-        s.create_dataset("p1_sq", data=[0.0, 0.4])
-
-    write_atomic(a.out, build)
-    if not a.keep_checkpoint and os.path.exists(a.checkpoint):
-        os.remove(a.checkpoint)  # as the engine does once the result is written
-''')
-
-FAIL = "m=1,hbar=0.04"
+TINY = textwrap.dedent("""\
+    preset: tiny
+    physics: {eps: 2.0}
+    quantum: {N1: 127, N2: 31, checkpoint_every: 2}
+    presets:
+      tiny:
+        hbar: [0.05, 0.2, 0.3]
+        mass_ratio: [1.0e-3]
+        n_kicks: 60
+        trajectories: 64
+        resources:
+          classical: {ranks: 2, threads: 1, runtime: 5}
+          quantum: {ranks: 2, threads: 1, runtime: 5, retries: 0}
+    """)
+GUARD_CELL = "m=0.001,hbar=0.05"    # N1 = 127 is too small at hbar = 0.05: the tail guard trips
+KILLED_CELL = "m=0.001,hbar=0.2"
 
 
-def _run(workdir: Path, *args: str, fail: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{workdir / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "FAKE_FAIL": fail, "KICKEDPAIR_THREADS": "1"}
+def _env():
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "KICKEDPAIR_THREADS": "1"}
+
+
+def _run(workdir: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([snakemake_exe(), "--cores", "2", *args], cwd=workdir, capture_output=True,
-                          text=True, timeout=300, env=env)
+                          text=True, timeout=timeout, env=_env())
 
 
-def test_tiny_sweep_end_to_end(tmp_path):
-    work = copy_workflow(tmp_path)
-    (work / "bin").mkdir()
-    fake = work / "bin" / "kickedpair"
-    fake.write_text(FAKE_ENGINE.format(python=sys.executable))
-    fake.chmod(0o755)
-    (work / "config.yaml").write_text(textwrap.dedent("""\
-        preset: tiny
-        physics: {eps: 2.0}
-        presets:
-          tiny:
-            hbar: [0.02, 0.04, 0.08]
-            mass_ratio: [1.0e-2, 1.0]
-            n_kicks: 5
-            trajectories: 64
-            resources:
-              classical: {ranks: 2, threads: 1, runtime: 5}
-              quantum: {ranks: 1, threads: 1, runtime: 5, retries: 0}
-        """))
-    sweep = work / "results" / "tiny"
+def _pids_of(label: str) -> list[int]:
+    """Processes of the engine running the cell ``label`` (its command line names it)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"quantum" in cmd and label.encode() in cmd and any(c.endswith(b"kickedpair") for c in cmd):
+            pids.append(int(proc.name))
+    return pids
 
-    # 1. One cell trips a guard: the others finish (--keep-going), no aggregation.
-    r = _run(work, "--keep-going", fail=FAIL)
+
+def _tiny(tmp_path: Path, name: str) -> Path:
+    (tmp_path / name).mkdir()
+    work = copy_workflow(tmp_path / name)
+    (work / "config.yaml").write_text(TINY)
+    return work
+
+
+def test_guard_failure_keep_going_and_resume_after_sigkill(tmp_path):
+    # the undisturbed sweep, for comparison (its guard cell fails too: aggregate what is there)
+    ref = _tiny(tmp_path, "ref")
+    r = _run(ref, "--keep-going")
     assert r.returncode != 0
-    done = sorted(p.relative_to(sweep).as_posix() for p in sweep.rglob("*.h5"))
-    assert [d for d in done if d.endswith("quantum.h5")] == [
-        "quantum/m=0.01/hbar=0.02/quantum.h5", "quantum/m=0.01/hbar=0.04/quantum.h5",
-        "quantum/m=0.01/hbar=0.08/quantum.h5", "quantum/m=1/hbar=0.02/quantum.h5",
-        "quantum/m=1/hbar=0.08/quantum.h5"]
-    assert "classical/m=0.01/classical.h5" in done and "classical/m=1/classical.h5" in done
-    assert not (sweep / plan.TABLES["h5"]).exists()
-    manifest = json.loads((sweep / plan.MANIFEST).read_text())
-    entry = next(c for c in manifest["cells"] if c["name"] == FAIL)
-    assert (sweep / entry["checkpoint"]).exists(), "the failed cell's checkpoint must survive"
-    # successful cells leave no checkpoint behind
-    assert not list((sweep / "quantum" / "m=0.01" / "hbar=0.02").glob("checkpoint*"))
-    s = status.summarise(sweep)
-    states = {c["name"]: c for c in s["cells"]}
-    assert states[FAIL]["state"] == "failed"
-    assert "guard 'norm' tripped at t=3: value 1.0002" in states[FAIL]["detail"]
-    assert s["counts"]["done"] == 7 and s["counts"]["failed"] == 1
+    r = _run(ref, "--config", "allow_missing=true")
+    assert r.returncode == 0, r.stderr[-3000:]
+    ref_sweep = ref / "results" / "tiny"
+    ref_rows = agg.read_csv(ref_sweep / plan.TABLES["cells_csv"])
 
-    # 2. Aggregate what is there, listing the failed cell.
+    work = _tiny(tmp_path, "work")
+    sweep = work / "results" / "tiny"
+    manifest_cells = None
+    child = subprocess.Popen([snakemake_exe(), "--cores", "2", "--keep-going"], cwd=work,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+    # wait until the cell to be killed has written a checkpoint, then SIGKILL its engine processes
+    deadline = time.time() + 600
+    killed = False
+    while time.time() < deadline and child.poll() is None:
+        if manifest_cells is None and (sweep / plan.MANIFEST).exists():
+            manifest_cells = {c["name"]: c for c in json.loads((sweep / plan.MANIFEST).read_text())["cells"]}
+        if manifest_cells and checkpoint.exists(sweep / manifest_cells[KILLED_CELL]["checkpoint"]):
+            pids = _pids_of(KILLED_CELL)
+            if pids:
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+                killed = True
+                break
+        time.sleep(0.02)
+    out, _ = child.communicate(timeout=600)
+    assert killed, "the cell finished before it could be killed: " + out[-2000:]
+    assert child.returncode != 0
+    cells = manifest_cells
+    killed_result = sweep / cells[KILLED_CELL]["result"]
+    assert not killed_result.exists()
+    assert checkpoint.exists(sweep / cells[KILLED_CELL]["checkpoint"])
+    done_before = {name: (sweep / c["result"]).stat().st_mtime_ns
+                   for name, c in cells.items() if (sweep / c["result"]).exists()}
+    assert set(done_before) == {"m=0.001", "m=0.001,hbar=0.3"}  # the classical cell and one quantum cell
+
+    states = {c["name"]: c for c in status.summarise(sweep)["cells"]}
+    assert states[GUARD_CELL]["state"] == "failed"
+    assert "guard 'top-5% modes of particle 1' tripped" in states[GUARD_CELL]["detail"]
+
+    # aggregate what is there: the missing cells are listed, not silently dropped
     r = _run(work, "--config", "allow_missing=true")
     assert r.returncode == 0, r.stderr[-3000:]
-    assert (sweep / plan.TABLES["missing"]).read_text().startswith(f"{FAIL}\tquantum_missing")
+    missing = (sweep / plan.TABLES["missing"]).read_text()
+    assert GUARD_CELL in missing and KILLED_CELL in missing
+
+    # re-run: only the killed cell (and the guard cell, which fails again) run; the killed one resumes
+    r = _run(work, "--keep-going")
+    assert r.returncode != 0  # the guard cell still fails
+    assert killed_result.exists(), r.stdout[-3000:] + r.stderr[-3000:]
+    for name, mtime in done_before.items():
+        assert (sweep / cells[name]["result"]).stat().st_mtime_ns == mtime, f"{name} was recomputed"
+    with h5py.File(killed_result, "r") as f:
+        assert f.attrs["resumed_from"] > 0 and f.attrs["n_ranks"] == 2
+    assert "resuming from" in (sweep / cells[KILLED_CELL]["log"]).read_text()
+    r = _run(work, "--config", "allow_missing=true")
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = agg.read_csv(sweep / plan.TABLES["cells_csv"])
+    ok = [row for row in rows if row["status"] == "ok"]
+    assert len(ok) == 2
+    assert ok == [row for row in ref_rows if row["status"] == "ok"]  # identical to the last digit
+    assert [row["status"] for row in rows] == [row["status"] for row in ref_rows]
+
+
+def test_demo_preset_end_to_end_against_direct_engine_runs(tmp_path):
+    from kickedpair.classical.ensemble import run_classical
+    from kickedpair.params import load_yaml, parse_config
+    from kickedpair.quantum.evolution import run_quantum
+
+    (tmp_path / "demo").mkdir()
+    work = copy_workflow(tmp_path / "demo")
+    r = _run(work, "--config", "preset=demo", timeout=1500)
+    assert r.returncode == 0, r.stderr[-3000:]
+    sweep = work / "results" / "demo"
     for f in list(plan.TABLES.values()) + list(plan.FIGURES.values()):
         assert (sweep / f).exists(), f
-    assert "1 of 6 cells" in (sweep / "logs" / "aggregate.log").read_text()
-
-    # 3. Re-run: the failed cell resumes from its checkpoint, the tables are complete.
-    r = _run(work)
-    assert r.returncode == 0, r.stderr[-3000:]
-    with h5py.File(sweep / entry["result"], "r") as f:
-        assert bool(f.attrs["resumed"]) and bool(f.attrs["complete"])
-    assert not (sweep / entry["checkpoint"]).exists()
-    assert (sweep / plan.TABLES["missing"]).read_text() == ""
+        assert f == plan.TABLES["missing"] or (sweep / f).stat().st_size > 0, f
     rows = agg.read_csv(sweep / plan.TABLES["cells_csv"])
-    assert len(rows) == 6 and all(r_["status"] == "ok" for r_ in rows)
-    thr = agg.read_csv(sweep / plan.TABLES["thresholds_csv"])
-    assert [plan.fmt(t["m"]) for t in thr] == ["0.01", "1"]
-    assert status.summarise(sweep)["complete"]
-    log = (sweep / entry["log"]).read_text()
-    assert "resumed=True" in log and log.rstrip().endswith(f"{plan.LOG_EXIT} 0")
-    # nothing left to do
-    r = _run(work, "-n")
-    assert r.returncode == 0 and "Nothing to be done" in r.stdout + r.stderr
+    assert len(rows) == 8 and all(row["status"] == "ok" for row in rows)
+    assert (sweep / plan.TABLES["missing"]).read_text() == ""
+    # diffusion at the smallest hbar, a clear fall towards localisation at the largest
+    for m in ("0.001", "0.01"):
+        eta = {plan.fmt(row["hbar"]): float(row["eta"]) for row in rows if plan.fmt(row["m"]) == m}
+        assert eta[min(eta, key=float)] > 0.9 and eta[max(eta, key=float)] < 0.6 * eta[min(eta, key=float)]
+    cells = {c["name"]: c for c in json.loads((sweep / plan.MANIFEST).read_text())["cells"]}
+    # recompute two cells and one classical reference directly, in this process (one rank)
+    for name in ("m=0.001,hbar=0.24", "m=0.01,hbar=0.12"):
+        cfg = parse_config(load_yaml((sweep / cells[name]["config"]).read_text()))
+        direct = run_quantum(cfg, label=name, progress="none")
+        row = next(r_ for r_ in rows if f"m={plan.fmt(r_['m'])},hbar={plan.fmt(r_['hbar'])}" == name)
+        assert float(row["Dq"]) == pytest.approx(direct.Dq, rel=1e-12)
+    classical_cfg = next(sweep.glob("classical/m=0.001/config.yaml"))
+    direct = run_classical(parse_config(load_yaml(classical_cfg.read_text())), progress="none")
+    row = next(r_ for r_ in rows if plan.fmt(r_["m"]) == "0.001")
+    assert float(row["Dc"]) == pytest.approx(direct.Dc, rel=1e-12)
+    assert float(row["eta"]) == pytest.approx(float(row["Dq"]) / direct.Dc, rel=1e-12)
+    with h5py.File(sweep / plan.TABLES["h5"], "r") as f:
+        assert len(f) > 0
+    assert np.isfinite([float(r_["eta"]) for r_ in rows]).all()
