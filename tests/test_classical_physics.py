@@ -1,7 +1,6 @@
 """Physics checks of the classical engine against independent computations."""
 
 import numpy as np
-import pytest
 
 from kickedpair.classical.ensemble import run_classical
 from kickedpair.params import parse_config

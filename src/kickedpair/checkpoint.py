@@ -20,16 +20,7 @@ import h5py
 import numpy as np
 from mpi4py import MPI
 
-
-def _fsync_and_rename(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from .io import fsync_and_replace
 
 
 def save(path: str | os.PathLike, comm: MPI.Comm, state: np.ndarray, row_start: int,
@@ -60,7 +51,7 @@ def save(path: str | os.PathLike, comm: MPI.Comm, state: np.ndarray, row_start: 
     if comm.rank == 0:
         with h5py.File(tmp, "r+", locking=False) as f:
             f.attrs["complete"] = True
-        _fsync_and_rename(tmp, path)
+        fsync_and_replace(tmp, path)
     comm.Barrier()
 
 

@@ -75,6 +75,42 @@ def write_params(group: h5py.Group, config: Mapping[str, Mapping[str, Any]]) -> 
             sub.attrs[key] = _attr_value(value)
 
 
+def fsync_and_replace(tmp: Path, path: Path) -> None:
+    """Flush ``tmp`` to disk and rename it over ``path`` in one step (then flush the folder)."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_run_header(f: h5py.File, kind: str, label: str, config: Mapping[str, Mapping[str, Any]],
+                     estimates: Mapping[str, float] | None = None, **attrs: Any) -> None:
+    """What every result file carries: kind, label, provenance, the run's own root
+    attributes, ``/params`` (the whole config) and ``/estimates``."""
+    f.attrs["kind"] = kind
+    f.attrs["label"] = label
+    for key, value in {**provenance(), **attrs}.items():
+        f.attrs[key] = value
+    write_params(f.create_group("params"), config)
+    if estimates is not None:
+        est = f.create_group("estimates")
+        for key, value in estimates.items():
+            est.attrs[key] = value
+
+
+def write_snapshots(group: h5py.Group, snapshots: Mapping[int, Mapping[str, np.ndarray]], **options: Any) -> None:
+    """One subgroup ``t<T>`` (attribute ``t``) per time, one dataset per named array."""
+    for t, arrays in sorted(snapshots.items()):
+        g = group.create_group(f"t{t}")
+        g.attrs["t"] = t
+        for name, values in arrays.items():
+            g.create_dataset(name, data=values, **options)
+
+
 def write_atomic(path: str | os.PathLike, build: Callable[[h5py.File], None]) -> Path:
     """Create the HDF5 file ``path`` by calling ``build(file)``; atomic on POSIX."""
     path = Path(path)
@@ -84,14 +120,7 @@ def write_atomic(path: str | os.PathLike, build: Callable[[h5py.File], None]) ->
         with h5py.File(tmp, "w") as f:
             build(f)
             f.attrs["complete"] = True
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_and_replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import kickedpair_cmd, mpiexec, run_cli  # noqa: E402
+from conftest import kickedpair_cmd, run_cli  # noqa: E402
 
 from kickedpair import checkpoint  # noqa: E402
-from kickedpair.io import is_complete  # noqa: E402
 
 # a small two-particle cell: hbar = 0.1, m = 0.01, 255 x 31 modes
 CELL = ["--set", "physics.hbar=0.1", "--set", "physics.mass_ratio=0.01", "--set", "quantum.N1=255",

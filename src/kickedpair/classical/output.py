@@ -18,7 +18,7 @@ import os
 import h5py
 import numpy as np
 
-from ..io import provenance, write_atomic, write_params
+from ..io import write_atomic, write_run_header, write_snapshots
 from .ensemble import ClassicalRun
 
 SERIES = ("t", "p1_sq", "p1_sq_sem", "p2_sq", "p2_sq_sem", "energy_drift_max", "energy_drift_mean")
@@ -26,31 +26,17 @@ SERIES = ("t", "p1_sq", "p1_sq_sem", "p2_sq", "p2_sq_sem", "energy_drift_max", "
 
 def write_classical(path: str | os.PathLike, run: ClassicalRun) -> None:
     def build(f: h5py.File) -> None:
-        f.attrs["kind"] = "classical"
-        f.attrs["label"] = run.label
-        for key, value in provenance().items():
-            f.attrs[key] = value
-        f.attrs["n_ranks"] = run.n_ranks
-        f.attrs["n_threads"] = run.n_threads
-        f.attrs["wall_time_s"] = run.wall_time_s
-        f.attrs["steps_per_kick"] = run.steps_per_kick
-        f.attrs["force_evals_per_period"] = run.force_evals_per_period
-        f.attrs["energy_drift_max"] = float(run.energy_drift_max.max())
-        f.attrs["Dc"] = run.Dc
-        f.attrs["Dc_err"] = run.Dc_err
-        write_params(f.create_group("params"), run.config.as_dict())
+        write_run_header(
+            f, "classical", run.label, run.config.as_dict(), run.estimates,
+            n_ranks=run.n_ranks, n_threads=run.n_threads, wall_time_s=run.wall_time_s,
+            steps_per_kick=run.steps_per_kick, force_evals_per_period=run.force_evals_per_period,
+            energy_drift_max=float(run.energy_drift_max.max()), Dc=run.Dc, Dc_err=run.Dc_err)
         series = f.create_group("series")
         for name in SERIES:
             series.create_dataset(name, data=getattr(run, name))
-        est = f.create_group("estimates")
-        for key, value in run.estimates.items():
-            est.attrs[key] = value
-        snaps = f.create_group("snapshots")
-        for t, (p1, p2) in sorted(run.snapshots.items()):
-            g = snaps.create_group(f"t{t}")
-            g.attrs["t"] = t
-            g.create_dataset("p1", data=p1, compression="gzip")
-            g.create_dataset("p2", data=p2, compression="gzip")
+        write_snapshots(f.create_group("snapshots"),
+                        {t: {"p1": p1, "p2": p2} for t, (p1, p2) in run.snapshots.items()},
+                        compression="gzip")
 
     write_atomic(path, build)
 

@@ -80,13 +80,9 @@ def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.L
 
 def write_report(path, report: ConvergenceReport, config: RunConfig) -> None:
     """HDF5 with kind='convergence', the changes as root attributes, provenance and params."""
-    from ..io import provenance, write_atomic, write_params
+    from ..io import write_atomic, write_run_header
 
     def build(f):
-        f.attrs["kind"] = "convergence"
-        f.attrs["label"] = report.label
-        for key, value in {**provenance(), **report.as_dict()}.items():
-            f.attrs[key] = value
-        write_params(f.create_group("params"), config.as_dict())
+        write_run_header(f, "convergence", report.label, config.as_dict(), **report.as_dict())
 
     write_atomic(path, build)

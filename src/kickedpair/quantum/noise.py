@@ -19,7 +19,7 @@ import numpy as np
 from .. import parallel
 from ..analysis import diffusion_estimates
 from ..errors import GuardError
-from ..io import provenance, write_atomic, write_params
+from ..io import write_atomic, write_run_header, write_snapshots
 from ..params import ConfigError, RunConfig
 from . import resolution
 from .observables import check_guards
@@ -100,28 +100,14 @@ def write_noise(path: str | os.PathLike, run: NoiseRun) -> None:
     /series/t, p_sq, p_sq_sem, p_sq_realisations, /estimates, /momenta, /distributions/t<T>/P."""
 
     def build(f: h5py.File) -> None:
-        f.attrs["kind"] = "noise"
-        f.attrs["label"] = run.label
-        for key, value in provenance().items():
-            f.attrs[key] = value
-        f.attrs["D"] = run.estimates["D"]
-        f.attrs["D_err"] = run.estimates["D_err"]
-        f.attrs["N"] = run.N
-        f.attrs["n_ranks"] = run.n_ranks
-        f.attrs["n_threads"] = run.n_threads
-        f.attrs["wall_time_s"] = run.wall_time_s
-        write_params(f.create_group("params"), run.config.as_dict())
+        write_run_header(
+            f, "noise", run.label, run.config.as_dict(), run.estimates,
+            D=run.estimates["D"], D_err=run.estimates["D_err"], N=run.N,
+            n_ranks=run.n_ranks, n_threads=run.n_threads, wall_time_s=run.wall_time_s)
         series = f.create_group("series")
         for name in ("t", "p_sq", "p_sq_sem", "p_sq_realisations"):
             series.create_dataset(name, data=getattr(run, name))
-        est = f.create_group("estimates")
-        for key, value in run.estimates.items():
-            est.attrs[key] = value
         f.create_dataset("momenta", data=run.momenta)
-        dists = f.create_group("distributions")
-        for t, P in sorted(run.distributions.items()):
-            g = dists.create_group(f"t{t}")
-            g.attrs["t"] = t
-            g.create_dataset("P", data=P)
+        write_snapshots(f.create_group("distributions"), {t: {"P": P} for t, P in run.distributions.items()})
 
     write_atomic(path, build)

@@ -21,7 +21,7 @@ import os
 import h5py
 import numpy as np
 
-from ..io import provenance, write_atomic, write_params
+from ..io import write_atomic, write_run_header, write_snapshots
 from .evolution import QuantumRun
 
 
@@ -29,25 +29,14 @@ def write_quantum(path: str | os.PathLike, run: QuantumRun) -> None:
     s = run.series
 
     def build(f: h5py.File) -> None:
-        f.attrs["kind"] = "quantum"
-        f.attrs["label"] = run.label
-        for key, value in provenance().items():
-            f.attrs[key] = value
-        f.attrs["Dq"] = run.Dq
-        f.attrs["Dq_err"] = 0.0
-        for key, value in run.resolution.as_dict().items():
-            f.attrs[key] = value
-        f.attrs["n_ranks"] = run.n_ranks
-        f.attrs["n_threads"] = run.n_threads
-        f.attrs["wall_time_s"] = run.wall_time_s
-        f.attrs["seconds_per_kick"] = run.seconds_per_kick
-        f.attrs["resumed_from"] = run.resumed_from
-        f.attrs["max_norm_error"] = float(np.max(np.abs(s["norm"] - 1.0)))
-        f.attrs["max_tail1"] = float(np.max(s["tail1"]))
-        f.attrs["max_tail2"] = float(np.max(s["tail2"]))
-        params = f.create_group("params")
-        write_params(params, run.config.as_dict())
-        res = params.create_group("resolution")
+        write_run_header(
+            f, "quantum", run.label, run.config.as_dict(), run.estimates,
+            Dq=run.Dq, Dq_err=0.0, **run.resolution.as_dict(),
+            n_ranks=run.n_ranks, n_threads=run.n_threads, wall_time_s=run.wall_time_s,
+            seconds_per_kick=run.seconds_per_kick, resumed_from=run.resumed_from,
+            max_norm_error=float(np.max(np.abs(s["norm"] - 1.0))),
+            max_tail1=float(np.max(s["tail1"])), max_tail2=float(np.max(s["tail2"])))
+        res = f["params"].create_group("resolution")
         for key, value in run.resolution.as_dict().items():
             res.attrs[key] = value
         series = f.create_group("series")
@@ -55,15 +44,8 @@ def write_quantum(path: str | os.PathLike, run: QuantumRun) -> None:
         for name, values in s.items():
             series.create_dataset(name, data=values)
         series.create_dataset("E1", data=s["p1_sq"] / 2.0)
-        est = f.create_group("estimates")
-        for key, value in run.estimates.items():
-            est.attrs[key] = value
         f.create_dataset("momenta1", data=run.momenta1)
-        dists = f.create_group("distributions")
-        for t, P1 in sorted(run.distributions.items()):
-            g = dists.create_group(f"t{t}")
-            g.attrs["t"] = t
-            g.create_dataset("P1", data=P1)
+        write_snapshots(f.create_group("distributions"), {t: {"P1": P1} for t, P1 in run.distributions.items()})
 
     write_atomic(path, build)
 
