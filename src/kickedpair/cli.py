@@ -195,6 +195,10 @@ def _cmd_show_config(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The engines parallelise through MPI ranks and --threads; BLAS (the purity's small Gram
+    # product) must not start a thread pool of its own on top.  Set before numpy is imported.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["status"]:  # the sweep summary has its own options
         from .sweep.status import main as status_main
