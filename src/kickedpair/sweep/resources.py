@@ -8,8 +8,7 @@ it also holds, for every grid row of particle 1, the ``N2 x N2`` eigenvectors of
 their eigenvectors).  That term dominates once ``N2`` is large (``m`` near 1).
 
 The grid and scheme come from the engine's own choice, ``kickedpair.quantum.evolution.resolve``
-(which honours ``quantum.N1/N2/scheme`` set by hand), when the engine is installed; else from
-a momentum estimate (:func:`heuristic_grid`).  The request is::
+(which honours ``quantum.N1/N2/scheme`` set by hand).  The request is::
 
     ranks * overhead_mb_per_rank + N1 * N2 * bytes_per_point
           + N1 * N2^2 * bytes_per_block_entry        (light-particle-exact scheme only)
@@ -24,13 +23,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..params import ConfigError, parse_config
+from ..params import parse_config
 
 MEMORY_DEFAULTS = {
     "overhead_mb_per_rank": 400.0,
     "bytes_per_point": 128.0,
     "bytes_per_block_entry": 16.0,
-    "momentum_safety": 2.5,
     "min_mb": 1000,
     "max_mb": 1_000_000,
 }
@@ -41,7 +39,6 @@ class GridEstimate:
     N1: int
     N2: int
     scheme: str   # 'light_exact', 'strang', 'free'
-    source: str   # 'engine', 'config' or 'estimate'
 
     @property
     def points(self) -> int:
@@ -53,67 +50,24 @@ class GridEstimate:
         return self.N1 * self.N2 * self.N2 if self.scheme == "light_exact" else 0
 
 
-def _pow2_minus_one(n: float, floor: int) -> int:
-    """Smallest ``2^k - 1 >= max(n, floor)`` (the fast DST-I lengths, MODEL.md section 6)."""
-    n = max(int(math.ceil(n)), floor, 1)
-    return (1 << n.bit_length()) - 1
+def estimate_grid(cell_config: Mapping[str, Any]) -> GridEstimate:
+    """Grid size and scheme of a quantum cell from its run config (sections physics, quantum):
+    the engine's own choice, which honours ``quantum.N1/N2/scheme`` set by hand.
 
-
-def heuristic_grid(physics, n_kicks: int, momentum_safety: float = 2.5) -> tuple[int, int]:
-    """Mode counts reaching ``momentum_safety`` times the momenta expected by ``t_f``.
-
-    Particle 1: quasi-linear diffusion ``<p1^2> ~ K1^2 t / 2`` plus one kick.  Particle 2:
-    its momentum off the interaction bump, ``sqrt(2 U0 m)``, plus what particle 1 can hand
-    over, ``min(2 m, sqrt(m)) p1`` (elastic bounce off a heavy partner; equipartition for
-    comparable masses), plus its own kicks.  ``physics``: a :class:`kickedpair.params.Physics`
-    with ``hbar`` set.
+    A ConfigError (no hbar, a grid too small for it) is the user's to fix before any job runs.
     """
-    hbar, m, L = physics.hbar, physics.mass_ratio, physics.L
-    U0 = abs(physics.interaction_strength)
-    p1 = momentum_safety * (math.sqrt(physics.K1 ** 2 * n_kicks / 2.0) + abs(physics.K1))
-    p2 = (momentum_safety * (math.sqrt(2.0 * U0 * m) + math.sqrt(physics.K2 ** 2 * n_kicks / 2.0)
-                             + abs(physics.K2))
-          + min(2.0 * m, math.sqrt(m)) * p1)
-    modes = lambda p: p * L / (math.pi * hbar)  # noqa: E731  (p_n = hbar n pi / L)
-    return _pow2_minus_one(modes(p1), 63), _pow2_minus_one(modes(p2), 31)
+    from ..quantum.evolution import resolve
 
-
-def _engine_resolve(config):
-    """The engine's resolved numerics, or None when no engine is installed."""
-    try:
-        from ..quantum.evolution import resolve
-    except Exception:  # engine not installed (or broken): fall back to the estimate
-        return None
-    return resolve(config)  # a ConfigError here (grid too small for hbar) is the user's to fix
-
-
-def estimate_grid(cell_config: Mapping[str, Any], momentum_safety: float = 2.5) -> GridEstimate:
-    """Grid size and scheme of a quantum cell from its run config (sections physics, quantum)."""
     config = parse_config({k: v for k, v in cell_config.items() if k in ("physics", "quantum")})
-    physics = config.physics
-    if physics.hbar is None:
-        raise ConfigError("physics.hbar: required for a quantum cell, got None")
-    resolved = _engine_resolve(config)
-    if resolved is not None:
-        return GridEstimate(int(resolved.N1), int(resolved.N2), str(resolved.scheme), "engine")
-    quantum = cell_config.get("quantum") or {}
-    N1, N2 = heuristic_grid(physics, int(quantum.get("n_kicks", 500)), momentum_safety)
-    source = "estimate"
-    if isinstance(quantum.get("N1"), int):
-        N1, source = quantum["N1"], "config"
-    if isinstance(quantum.get("N2"), int):
-        N2, source = quantum["N2"], "config"
-    scheme = quantum.get("scheme", "auto")
-    if scheme == "auto":
-        scheme = "free" if physics.interaction_strength == 0.0 else "light_exact"
-    return GridEstimate(int(N1), int(N2), scheme, source)
+    resolved = resolve(config)
+    return GridEstimate(int(resolved.N1), int(resolved.N2), str(resolved.scheme))
 
 
 def quantum_mem_estimate_mb(cell_config: Mapping[str, Any], ranks: int,
                             settings: Mapping[str, Any] | None = None) -> float:
     """Unclipped memory estimate (MB) of a quantum cell on ``ranks`` ranks."""
     s = {**MEMORY_DEFAULTS, **(settings or {})}
-    grid = estimate_grid(cell_config, float(s["momentum_safety"]))
+    grid = estimate_grid(cell_config)
     return (ranks * float(s["overhead_mb_per_rank"])
             + grid.points * float(s["bytes_per_point"]) / 2 ** 20
             + grid.block_entries * float(s["bytes_per_block_entry"]) / 2 ** 20)
