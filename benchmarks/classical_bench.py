@@ -35,7 +35,6 @@ import math
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _report import child_env, fmt as _fmt, jsonable as _jsonable, table as _table, tool as _tool
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "classical_bench.json"
@@ -67,32 +68,6 @@ def _config(classical: dict):
     from kickedpair.params import parse_config
 
     return parse_config({"physics": dict(PHYSICS), "classical": classical})
-
-
-def _fmt(x: float, spec: str = ".4g") -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return format(x, spec)
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.rjust(w) for h, w in zip(headers, widths))
-    out = [line, "-" * len(line)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(out)
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 # --------------------------------------------------------------------------- part 1
@@ -241,19 +216,8 @@ def accuracy_part(n_traj: int, n_kicks: int, t_sharp: int, strang_steps: list[in
 
 
 # --------------------------------------------------------------------------- part 2
-def _tool(name: str) -> str | None:
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    return shutil.which(name)
-
-
 def _child_env(threads: int) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PMI_", "PMIX_", "HYDRA_", "MPIR_", "OMPI_", "I_MPI_"))}
-    env["KICKEDPAIR_THREADS"] = str(threads)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return env
+    return child_env(KICKEDPAIR_THREADS=str(threads))
 
 
 def _launch(mpiexec: str, cli: list[str], ranks: int, threads: int, n_traj: int, n_kicks: int,
