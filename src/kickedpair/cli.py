@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser("noise", help="run the one-particle random-kick model; writes an HDF5 result")
     _run_options(n)
 
+    e = sub.add_parser("estimate", help="print the grid, memory and time a quantum run will need")
+    _common(e)
+    e.add_argument("--ranks", type=int, default=1, help="MPI ranks to divide memory and time among")
+
     sub.add_parser("status", help="summarise a sweep folder: cells done, running, failed (with the "
                                   "guard message), missing; see 'kickedpair status --help'")
 
@@ -188,6 +192,16 @@ def _check_writable(out: Path) -> str | None:
     return None
 
 
+def _cmd_estimate(args) -> int:
+    from .quantum.cost import estimate_cost
+
+    config = _load_config(args.config, args.overrides)
+    if args.ranks < 1:
+        raise UserError(f"--ranks: must be >= 1, got {args.ranks}")
+    print(estimate_cost(config).text(args.ranks))
+    return 0
+
+
 def _cmd_show_config(args) -> int:
     config = _load_config(args.config, args.overrides)
     yaml.safe_dump(config.as_dict(), sys.stdout, sort_keys=False)
@@ -206,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         return status_main(argv[1:])
     args = _parser().parse_args(argv)
     handler = {"classical": _cmd_classical, "quantum": _cmd_quantum, "noise": _cmd_noise,
-               "show-config": _cmd_show_config}[args.command]
+               "estimate": _cmd_estimate, "show-config": _cmd_show_config}[args.command]
     try:
         return handler(args)
     except (ConfigError, UserError) as exc:

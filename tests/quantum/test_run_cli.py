@@ -181,3 +181,17 @@ def test_noise_cli_rank_independent_and_w0_deterministic(tmp_path):
         per = f["series/p_sq_realisations"][()]
         # W = 0: every realisation is the deterministic map (to the rounding of batched FFTs)
         np.testing.assert_allclose(per, np.broadcast_to(per[0], per.shape), rtol=1e-12)
+
+
+def test_estimate_prints_grid_memory_and_time():
+    from kickedpair.params import parse_config
+    from kickedpair.quantum.cost import estimate_cost
+
+    proc = run_cli(["estimate", "--set", "physics.hbar=0.05", "--ranks", "2"])
+    assert proc.returncode == 0, proc.stderr
+    assert "N1 x N2 = 1023 x 31" in proc.stdout and "MB" in proc.stdout and "core-hours" in proc.stdout
+    costs = [estimate_cost(parse_config({"physics": {"hbar": h}})) for h in (0.05, 0.02, 0.01)]
+    assert costs[0].seconds_per_kick < costs[1].seconds_per_kick < costs[2].seconds_per_kick
+    assert costs[0].memory_mb < costs[1].memory_mb < costs[2].memory_mb
+    proc = run_cli(["estimate"])
+    assert proc.returncode == 2 and "physics.hbar" in proc.stderr
