@@ -111,6 +111,13 @@ def test_slurm_profile_dry_run(workdir):
     assert len(mem) == 12
     assert mem[0.005] > 5 * mem[0.1]
     assert sorted(mem.values(), reverse=True) == [mem[h] for h in sorted(mem)]
+    # and so does its wall-time request (runtime: auto, from the engine's cost model)
+    runtime = {}
+    for m in re.finditer(r"wildcards: m=0.001, hbar=([0-9.e-]+)\n\s+resources: .*?runtime=(\d+)", out):
+        runtime[float(m.group(1))] = int(m.group(2))
+    assert len(runtime) == 12
+    assert runtime[0.005] > 10 * runtime[0.1]
+    assert sorted(runtime.values(), reverse=True) == [runtime[h] for h in sorted(runtime)]
 
 
 def test_launcher_from_config(workdir):

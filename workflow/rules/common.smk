@@ -11,7 +11,7 @@ from snakemake.utils import validate
 
 from kickedpair.params import ConfigError
 from kickedpair.sweep import plan as sweep_plan
-from kickedpair.sweep.resources import over_limit, quantum_mem_mb
+from kickedpair.sweep.resources import over_limit, quantum_mem_mb, quantum_runtime_min
 
 
 def _pick_error(err):
@@ -141,6 +141,14 @@ def quantum_mem(wildcards):
         return int(mem)
     cfg = SWEEP.quantum_config(wildcards.m, wildcards.hbar)
     return quantum_mem_mb(cfg, int(res("quantum", "ranks", 1)), SWEEP.resources.get("quantum_memory"))
+
+
+def quantum_runtime(wildcards):
+    runtime = res("quantum", "runtime", 60)
+    if runtime != "auto":
+        return int(runtime)
+    cfg = SWEEP.quantum_config(wildcards.m, wildcards.hbar)
+    return quantum_runtime_min(cfg, int(res("quantum", "ranks", 1)), float(res("quantum", "runtime_safety", 4.0)))
 
 
 def fixed_mem(rule):

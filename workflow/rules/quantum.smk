@@ -34,7 +34,7 @@ rule quantum:
         tasks=int(res("quantum", "ranks", 1)),
         cpus_per_task=int(res("quantum", "threads", 1)),
         mem_mb=quantum_mem,
-        runtime=int(res("quantum", "runtime", 60)),
+        runtime=quantum_runtime,
     retries: int(res("quantum", "retries", 0))
     shell:
         mpi_shell(

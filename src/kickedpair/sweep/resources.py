@@ -90,3 +90,15 @@ def over_limit(cells: Mapping[str, Mapping[str, Any]], ranks: int,
         if mb > float(s["max_mb"]):
             out[name] = mb
     return out
+
+
+def quantum_runtime_min(cell_config: Mapping[str, Any], ranks: int, safety: float = 4.0,
+                        minimum: int = 10) -> int:
+    """Wall-time request (minutes) of a quantum cell on ``ranks`` ranks: the engine's cost
+    model (:mod:`kickedpair.quantum.cost`, one core per rank) times ``safety``."""
+    from ..quantum.cost import estimate_cost
+
+    config = parse_config({k: v for k, v in cell_config.items() if k in ("physics", "quantum")})
+    cost = estimate_cost(config)
+    minutes = safety * cost.seconds_per_kick * cost.n_kicks / max(ranks, 1) / 60.0
+    return max(minimum, int(math.ceil(minutes)))
