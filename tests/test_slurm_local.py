@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -32,7 +33,7 @@ import pytest
 
 from kickedpair import checkpoint
 from kickedpair.sweep import aggregate as agg
-from kickedpair.sweep import plan
+from kickedpair.sweep import plan, status
 
 from test_sweep_dryrun import BIN, ROOT, copy_workflow, snakemake_exe
 
@@ -269,3 +270,69 @@ def test_scancel_mid_cell_then_rerun_resumes_from_checkpoint(slurm, reference, t
     rows = agg.read_csv(sweep / plan.TABLES["cells_csv"])
     assert _ok_rows(rows) == _ok_rows(reference)  # identical to the last digit
     assert [row["status"] for row in rows] == [row["status"] for row in reference]
+
+
+FAULTS = TINY.replace("hbar: [0.2, 0.3]", "hbar: [0.05, 0.2]")
+GUARD_CELL = "m=0.001,hbar=0.05"   # N1 = 127 is too small at hbar = 0.05: the tail guard trips
+
+
+def test_guard_failure_and_sigkill_under_slurm(slurm, reference, tmp_path):
+    from test_sweep_workflow import _pids_of
+
+    (tmp_path / "faults").mkdir()
+    work = copy_workflow(tmp_path / "faults")
+    (work / "config.yaml").write_text(FAULTS)
+    sweep = work / "results" / "tiny"
+    child = subprocess.Popen(_snakemake_cmd("--profile", str(PROFILE)), cwd=work, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=slurm.env)
+    cells, killed, t_ckpt = None, [], None
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline and child.poll() is None:
+            if cells is None and (sweep / plan.MANIFEST).exists():
+                cells = {c["name"]: c for c in json.loads((sweep / plan.MANIFEST).read_text())["cells"]}
+            t_ckpt = _checkpoint_kick(sweep / cells[KILLED_CELL]["checkpoint"]) if cells else None
+            if t_ckpt is not None and t_ckpt >= KILL_AFTER_KICK:
+                killed = _pids_of(KILLED_CELL)  # the engine's ranks, started by srun inside the job
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+                if killed:
+                    break
+            time.sleep(0.05)
+        out, _ = child.communicate(timeout=600)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert killed, "the cell finished before it could be killed: " + out[-3000:]
+    print(f"\nSIGKILL to the engine processes {killed} of cell {KILLED_CELL} (checkpoint at kick {t_ckpt})")
+    assert child.returncode != 0
+    assert not (sweep / cells[KILLED_CELL]["result"]).exists()
+    assert checkpoint.exists(sweep / cells[KILLED_CELL]["checkpoint"])
+    states = {c["name"]: c for c in status.summarise(sweep)["cells"]}
+    assert states[GUARD_CELL]["state"] == "failed"
+    assert "guard 'top-5% modes of particle 1' tripped" in states[GUARD_CELL]["detail"]
+    assert states["m=0.001"]["state"] == "done"  # keep-going: the classical cell finished
+
+    # the aggregation lists what is missing instead of plotting a partial grid silently
+    r, _ = _run(slurm, work, "--profile", str(PROFILE), "--config", "allow_missing=true")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    missing = (sweep / plan.TABLES["missing"]).read_text()
+    assert GUARD_CELL in missing and KILLED_CELL in missing
+
+    # re-run: the killed cell resumes from its checkpoint; the guard cell fails again, alone
+    classical_mtime = (sweep / cells["m=0.001"]["result"]).stat().st_mtime_ns
+    r, _ = _run(slurm, work, "--profile", str(PROFILE))
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert sorted((rule, wc) for _, rule, wc in _submitted(out) if rule in ("classical", "quantum")) == [
+        ("quantum", "0.001_0.05"), ("quantum", KILLED_WILDCARDS)], out[-3000:]
+    assert (sweep / cells["m=0.001"]["result"]).stat().st_mtime_ns == classical_mtime
+    with h5py.File(sweep / cells[KILLED_CELL]["result"], "r") as f:
+        assert int(f.attrs["resumed_from"]) >= t_ckpt > 0 and f.attrs["n_ranks"] == 2
+    r, _ = _run(slurm, work, "--profile", str(PROFILE), "--config", "allow_missing=true")
+    assert r.returncode == 0
+    missing = (sweep / plan.TABLES["missing"]).read_text()
+    assert GUARD_CELL in missing and KILLED_CELL not in missing
+    # the resumed cell's row is identical to the undisturbed sweep's, to the last digit
+    row = next(r_ for r_ in agg.read_csv(sweep / plan.TABLES["cells_csv"]) if plan.fmt(r_["hbar"]) == "0.2")
+    assert row == next(r_ for r_ in reference if plan.fmt(r_["hbar"]) == "0.2")
