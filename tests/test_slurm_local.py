@@ -214,14 +214,15 @@ def _checkpoint_kick(path: Path) -> int | None:
         return None
 
 
-def test_scancel_mid_cell_then_rerun_resumes_from_checkpoint(slurm, reference, tmp_path):
-    work = _tiny(tmp_path, "fault")
+def _interrupt_cell(slurm: Cluster, work: Path, interrupt) -> tuple[str, int, dict, int | None, object]:
+    """Run the sweep in ``work`` through the profile; once KILLED_CELL's checkpoint has reached
+    KILL_AFTER_KICK, call ``interrupt()`` until it returns something truthy (what it did).
+    Returns Snakemake's output and exit status, the manifest's cells, the checkpoint's kick
+    at the interruption and what ``interrupt`` returned (None if the cell ended first)."""
     sweep = work / "results" / "tiny"
     child = subprocess.Popen(_snakemake_cmd("--profile", str(PROFILE)), cwd=work, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, env=slurm.env)
-    cells = None
-    cancelled = None
-    t_ckpt = None
+    cells, done, t_ckpt = None, None, None
     deadline = time.time() + 300
     try:
         while time.time() < deadline and child.poll() is None:
@@ -229,20 +230,32 @@ def test_scancel_mid_cell_then_rerun_resumes_from_checkpoint(slurm, reference, t
                 cells = {c["name"]: c for c in json.loads((sweep / plan.MANIFEST).read_text())["cells"]}
             t_ckpt = _checkpoint_kick(sweep / cells[KILLED_CELL]["checkpoint"]) if cells else None
             if t_ckpt is not None and t_ckpt >= KILL_AFTER_KICK:
-                jobid = _running_job_of(slurm, KILLED_WILDCARDS)
-                if jobid is not None:
-                    r = slurm.cmd("scancel", str(jobid))
-                    assert r.returncode == 0, r.stderr
-                    cancelled = jobid
+                done = interrupt()
+                if done:
                     break
             time.sleep(0.05)
         out, _ = child.communicate(timeout=600)
     finally:
         if child.poll() is None:
             child.kill()
+    return out, child.returncode, cells, t_ckpt, done
+
+
+def test_scancel_mid_cell_then_rerun_resumes_from_checkpoint(slurm, reference, tmp_path):
+    work = _tiny(tmp_path, "fault")
+    sweep = work / "results" / "tiny"
+
+    def cancel():
+        jobid = _running_job_of(slurm, KILLED_WILDCARDS)
+        if jobid is not None:
+            r = slurm.cmd("scancel", str(jobid))
+            assert r.returncode == 0, r.stderr
+        return jobid
+
+    out, returncode, cells, t_ckpt, cancelled = _interrupt_cell(slurm, work, cancel)
     assert cancelled is not None, "the cell finished before it could be cancelled: " + out[-3000:]
     print(f"\nscancel {cancelled} (cell {KILLED_CELL}) with a checkpoint at kick {t_ckpt} on disk")
-    assert child.returncode != 0, out[-3000:]
+    assert returncode != 0, out[-3000:]
     assert f"SLURM-job '{cancelled}' failed" in out and "CANCELLED" in out, out[-3000:]
     killed_result = sweep / cells[KILLED_CELL]["result"]
     assert not killed_result.exists()
@@ -283,29 +296,17 @@ def test_guard_failure_and_sigkill_under_slurm(slurm, reference, tmp_path):
     work = copy_workflow(tmp_path / "faults")
     (work / "config.yaml").write_text(FAULTS)
     sweep = work / "results" / "tiny"
-    child = subprocess.Popen(_snakemake_cmd("--profile", str(PROFILE)), cwd=work, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, env=slurm.env)
-    cells, killed, t_ckpt = None, [], None
-    deadline = time.time() + 300
-    try:
-        while time.time() < deadline and child.poll() is None:
-            if cells is None and (sweep / plan.MANIFEST).exists():
-                cells = {c["name"]: c for c in json.loads((sweep / plan.MANIFEST).read_text())["cells"]}
-            t_ckpt = _checkpoint_kick(sweep / cells[KILLED_CELL]["checkpoint"]) if cells else None
-            if t_ckpt is not None and t_ckpt >= KILL_AFTER_KICK:
-                killed = _pids_of(KILLED_CELL)  # the engine's ranks, started by srun inside the job
-                for pid in killed:
-                    os.kill(pid, signal.SIGKILL)
-                if killed:
-                    break
-            time.sleep(0.05)
-        out, _ = child.communicate(timeout=600)
-    finally:
-        if child.poll() is None:
-            child.kill()
+
+    def kill():
+        pids = _pids_of(KILLED_CELL)  # the engine's ranks, started by srun inside the job
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
+    out, returncode, cells, t_ckpt, killed = _interrupt_cell(slurm, work, kill)
     assert killed, "the cell finished before it could be killed: " + out[-3000:]
     print(f"\nSIGKILL to the engine processes {killed} of cell {KILLED_CELL} (checkpoint at kick {t_ckpt})")
-    assert child.returncode != 0
+    assert returncode != 0
     assert not (sweep / cells[KILLED_CELL]["result"]).exists()
     assert checkpoint.exists(sweep / cells[KILLED_CELL]["checkpoint"])
     states = {c["name"]: c for c in status.summarise(sweep)["cells"]}
