@@ -24,10 +24,12 @@ def test_measured_sizes_are_reproduced():
 
 
 @pytest.mark.parametrize("hbar,n_kicks", [(0.05, 20), (0.05, 500), (0.1, 100), (0.2, 50)])
-def test_chosen_N1_keeps_the_tail_guard_and_half_of_it_does_not(hbar, n_kicks):
+def test_chosen_N1_keeps_the_tail_guard_and_a_quarter_of_it_does_not(hbar, n_kicks):
+    # sizes come in powers of two and the reach must stay below the guarded top 5%, so the
+    # rule may be one size above the smallest that passes, never two
     N1 = choose_resolution(hbar, n_kicks=n_kicks, **DEFAULT).N1
     assert run_one_particle(N1, K=1.8, hbar=hbar, n_kicks=n_kicks).tail.max() < 1e-8
-    assert run_one_particle((N1 + 1) // 2 - 1, K=1.8, hbar=hbar, n_kicks=n_kicks).tail.max() > 1e-8
+    assert run_one_particle((N1 + 1) // 4 - 1, K=1.8, hbar=hbar, n_kicks=n_kicks).tail.max() > 1e-8
 
 
 def test_rules_respond_to_their_inputs():

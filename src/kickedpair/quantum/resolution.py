@@ -8,7 +8,9 @@ Rules (``L`` the well width, ``dp = hbar pi / L`` the momentum step of the sine 
    ``p1_max = safety * sqrt(D n_kicks) + |K1| + sqrt(2 U0)`` (``safety = 1.5``; ``|K1|``: one
    kick's reach; ``sqrt(2 U0)``: the push of the interaction bump of height ``U0``, without
    which a short two-particle run at hbar = 0.1 tripped the tail guard at t = 24),
-   so ``N1 >= p1_max / dp``.  Checked against the measured facts of MODEL.md section 6 for
+   so ``N1 >= p1_max / (0.95 dp)``: the reach must stay below the top 5% of the modes, which the
+   tail guard watches (with ``N1 >= p1_max / dp`` a cell whose reach fell just inside them,
+   m = 0.01, hbar = 0.09, 100 kicks, N1 = 255, tripped the guard at t = 68).  Checked against the measured facts of MODEL.md section 6 for
    ``K = 1.8``: ``hbar = 0.05`` -> 1023 and ``hbar = 0.01`` -> 8191 for 500 kicks.
 2. Both particles -- the interaction width ``1/sqrt(a)``.  The Gaussian's spectrum
    ``exp(-k^2 / (4 a))`` falls below ``tol = 1e-8`` at ``k_int = sqrt(4 a ln(1/tol))``; each
@@ -54,6 +56,8 @@ THETA_STRANG = 0.5
 C_LIGHT = 2.2
 MIN_SUBSTEPS = 20
 SHARE_E2 = 0.4
+# The tail guard watches the top 5% of the modes: the estimated reach must lie below them.
+GUARD_SPAN = 0.95
 
 
 @dataclass(frozen=True)
@@ -95,14 +99,14 @@ def choose_resolution(
     p1_max = SAFETY_P1 * spread1 + abs(K1) + math.sqrt(2.0 * abs(strength))
     k_int = math.sqrt(4.0 * a * math.log(1.0 / TAIL_TOL))
     n_int = math.ceil(k_int * L / math.pi)
-    N1 = basis.good_size(max(math.ceil(p1_max / dp), n_int))
+    N1 = basis.good_size(max(math.ceil(p1_max / (GUARD_SPAN * dp)), n_int))
     E1_max = 0.5 * p1_max**2
     p2_kick = SAFETY_P1 * math.sqrt(0.5 * K2 * K2 * n_kicks) + abs(K2)
     E2_max = SAFETY_E2 * (abs(strength) + 4.0 * mass2 * E1_max + p2_kick**2 / (2.0 * mass2))
     # the basis of particle 2 must also hold the energy it takes from the heavy particle
     # (classically E2 <= 0.4 E1 measured, m = 1e-3..1); plain Strang's resonance rule keeps E2_max
     E2_reach = max(E2_max, SHARE_E2 * E1_max)
-    N2 = basis.good_size(max(math.ceil(math.sqrt(2.0 * mass2 * E2_reach) / dp), n_int))
+    N2 = basis.good_size(max(math.ceil(math.sqrt(2.0 * mass2 * E2_reach) / (GUARD_SPAN * dp)), n_int))
     width = 1.0 / math.sqrt(a)
     s_strang = math.ceil(max(E2_max / (hbar * THETA_STRANG), 2.0 * p1_max / width, 1.0))
     s_light = C_LIGHT * spread1 / width * max(1.0, 0.05 / hbar) ** 1.5
@@ -120,7 +124,7 @@ def one_particle_size(K: float, hbar: float, n_kicks: int, L: float = math.pi) -
     run (the tail guard tripped at t = 26, hbar = 0.1, with ``+ |K|``).
     """
     p_max = SAFETY_P1 * math.sqrt(0.5 * K * K * n_kicks) + 2.0 * abs(K)
-    return basis.good_size(max(3, math.ceil(p_max / (hbar * math.pi / L))))
+    return basis.good_size(max(3, math.ceil(p_max / (GUARD_SPAN * hbar * math.pi / L))))
 
 
 def minimum_sizes(hbar: float, mass2: float, K1: float, K2: float, strength: float, a: float,
