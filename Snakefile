@@ -4,6 +4,7 @@
 #   snakemake --cores 2 --config preset=demo               # locally (MPI jobs via mpiexec)
 #   snakemake --profile cluster/slurm --config preset=paper
 #   snakemake -n --config preset=paper                     # what would run
+#   snakemake figures --cores 2 --config preset=quick      # the paper's five figures and docs/reproduction.md
 #
 # The sweep is defined in config.yaml (checked against workflow/schemas/config.schema.json);
 # the layout of the results is described in src/kickedpair/sweep/plan.py.
@@ -25,6 +26,17 @@ localrules:
     classical_config,
     quantum_config,
     aggregate,
+    sweep_figures,
+    repro_run_config,
+    repro_plan_json,
+    repro_estimates,
+    fig1,
+    fig2,
+    fig3,
+    fig4,
+    fig5,
+    report,
+    figure_runs,
     figures,
 
 
@@ -51,3 +63,4 @@ include: "workflow/rules/classical.smk"
 include: "workflow/rules/quantum.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/reproduction.smk"

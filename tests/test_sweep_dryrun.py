@@ -66,7 +66,7 @@ def job_counts(output: str) -> dict[str, int]:
 
 
 PAPER = {"manifest": 1, "classical_config": 7, "classical": 7, "quantum_config": 84,
-         "quantum": 84, "aggregate": 1, "figures": 1, "all": 1}
+         "quantum": 84, "aggregate": 1, "sweep_figures": 1, "all": 1}
 
 
 def test_paper_dry_run_job_counts(workdir):
@@ -131,7 +131,7 @@ def test_allow_missing_runs_no_cell(workdir):
     assert r.returncode == 0, r.stderr + r.stdout
     counts = job_counts(r.stdout + r.stderr)
     assert "quantum" not in counts and "classical" not in counts
-    assert counts["aggregate"] == 1 and counts["figures"] == 1
+    assert counts["aggregate"] == 1 and counts["sweep_figures"] == 1
 
 
 @pytest.mark.parametrize("overrides,expected", [

@@ -1,7 +1,7 @@
 # Figures from the aggregated tables: the phase diagram (Fig. 4b) and eta(hbar) per m (Fig. 4a).
 
 
-rule figures:
+rule sweep_figures:
     input:
         h5=table_outputs()["h5"],
     output:

@@ -48,8 +48,9 @@ def _missing_note(meta: Mapping[str, Any]) -> str:
 
 def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str | Path],
                   hbar_grid: Sequence[float], meta: Mapping[str, Any] | None = None,
-                  hbar_scale: str = "linear") -> list[Path]:
-    """Draw the phase diagram into every file of ``paths`` (format from the suffix)."""
+                  hbar_scale: str = "linear", ax=None) -> list[Path]:
+    """Draw the phase diagram into every file of ``paths`` (format from the suffix),
+    or into ``ax`` when one is given (then nothing is saved)."""
     meta = meta or {}
     rows = sorted(thresholds, key=lambda r: r["m"])
     m = np.array([r["m"] for r in rows], dtype=float)
@@ -62,7 +63,9 @@ def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str |
         pad = 0.05 * (hmax - hmin or hmax)
         ylo, yhi = max(0.0, hmin - pad), hmax + pad
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.2))
     ax.set_xscale("log")
     ax.set_yscale(hbar_scale)
     if m.size:
@@ -138,7 +141,7 @@ def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str |
     note = _missing_note(meta)
     ax.set_title(title + note, fontsize=10, color="firebrick" if note else "black")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
-    return _save(fig, paths)
+    return _save(fig, paths) if fig is not None else []
 
 
 def _level(meta: Mapping[str, Any], key: str, default: float) -> float:
@@ -153,10 +156,13 @@ def _level(meta: Mapping[str, Any], key: str, default: float) -> float:
 
 def eta_vs_hbar(cells: Sequence[Mapping[str, Any]], thresholds: Sequence[Mapping[str, Any]],
                 paths: Sequence[str | Path], meta: Mapping[str, Any] | None = None,
-                hbar_scale: str = "linear") -> list[Path]:
-    """``eta(hbar)`` per mass ratio (log ``eta``) with its exponential fit over the fit range."""
+                hbar_scale: str = "linear", ax=None) -> list[Path]:
+    """``eta(hbar)`` per mass ratio (log ``eta``) with its exponential fit over the fit range;
+    into ``ax`` when one is given (then nothing is saved)."""
     meta = meta or {}
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.2))
     ax.set_yscale("log")
     ax.set_xscale(hbar_scale)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -184,7 +190,7 @@ def eta_vs_hbar(cells: Sequence[Mapping[str, Any]], thresholds: Sequence[Mapping
     ax.set_title(f"eta vs hbar, preset {meta.get('preset', '')}{note}", fontsize=10,
                  color="firebrick" if note else "black")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
-    return _save(fig, paths)
+    return _save(fig, paths) if fig is not None else []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,258 @@
+"""What every figure module shares: reading run results, tables, fits, the figure summary.
+
+A figure module ``kickedpair.reproduce.figN`` defines
+
+    TABLES: tuple[str, ...]      # the CSV files it writes, e.g. ("fig2_energy.csv", ...)
+    def make(plan: dict, out_dir: Path) -> dict   # draws figN.png, writes TABLES, returns a summary
+
+``plan`` is the JSON written by the workflow (:meth:`FigurePlan.as_dict`): ``variant`` (the
+figure's config block, validated) and ``runs`` / ``extra_runs`` (each with ``engine``, ``name``,
+``role``, ``config``, ``result`` and, for checked quantum runs, ``convergence``).
+
+The summary (checked by :func:`check_summary`, rendered by :mod:`kickedpair.reproduce.report`):
+
+    title        one line
+    parameters   {name: value} as used
+    resolution   [row, ...]   one per run: run, engine, grid / trajectories, substeps, n_kicks, wall_s
+    convergence  [row, ...]   one per checked quantum run (see convergence_row)
+    comparisons  [{quantity, paper, project, verdict, cause}]; verdict one of VERDICTS;
+                 cause: the likely reason when the verdict is not "agrees"
+    notes        [str]        what else a reader must know (choices, caveats)
+    tables       TABLES;  image  "figN.png"
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import h5py
+import numpy as np
+
+VERDICTS = ("agrees", "partly", "differs", "not compared")
+SUMMARY_KEYS = ("title", "parameters", "resolution", "convergence", "comparisons", "notes", "tables", "image")
+
+
+class MissingResult(RuntimeError):
+    """A result a figure or the report needs is missing or incomplete."""
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class Result:
+    path: str
+    attrs: dict
+    series: dict[str, np.ndarray]
+    distributions: dict[int, np.ndarray]   # t -> P1(n) (quantum) or P(n) (noise)
+    momenta: np.ndarray | None             # p_n of the sine basis (quantum: particle 1)
+    snapshots: dict[int, dict[str, np.ndarray]]  # classical: t -> {p1, p2}
+    estimates: dict
+    config: dict
+
+
+def read_result(path: str | os.PathLike) -> Result:
+    """An engine's HDF5 result; :class:`MissingResult` if absent or not marked complete."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise MissingResult(f"{path}: missing")
+    with h5py.File(path, "r") as f:
+        if not bool(f.attrs.get("complete", False)):
+            raise MissingResult(f"{path}: not marked complete")
+        attrs = {k: _plain(v) for k, v in f.attrs.items()}
+        series = {k: np.asarray(v[()]) for k, v in f["series"].items()} if "series" in f else {}
+        dists: dict[int, np.ndarray] = {}
+        if "distributions" in f:
+            for g in f["distributions"].values():
+                name = "P1" if "P1" in g else "P"
+                dists[int(g.attrs["t"])] = np.asarray(g[name][()])
+        snaps: dict[int, dict[str, np.ndarray]] = {}
+        if "snapshots" in f:
+            for g in f["snapshots"].values():
+                snaps[int(g.attrs["t"])] = {k: np.asarray(v[()]) for k, v in g.items()}
+        momenta = None
+        for key in ("momenta1", "momenta"):
+            if key in f:
+                momenta = np.asarray(f[key][()])
+        estimates = {k: _plain(v) for k, v in f["estimates"].attrs.items()} if "estimates" in f else {}
+        config = json.loads(f["params"].attrs["config_json"]) if "params" in f else {}
+    return Result(path, attrs, series, dists, momenta, snaps, estimates, config)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, bytes):
+        return v.decode()
+    return v
+
+
+def resolution_row(run: Mapping[str, Any]) -> dict:
+    """Grid / ensemble, steps and cost of one run, from its result file."""
+    r = read_result(run["result"])
+    a, cfg = r.attrs, r.config
+    row: dict[str, Any] = {"run": run["name"], "engine": run["engine"]}
+    if run["engine"] == "classical":
+        row.update(grid=f"{cfg['classical']['n_trajectories']} trajectories",
+                   substeps=a.get("steps_per_kick"), n_kicks=cfg["classical"]["n_kicks"])
+    elif run["engine"] == "quantum":
+        row.update(grid=f"{a['N1']} x {a['N2']}", substeps=a.get("substeps"),
+                   scheme=a.get("scheme"), n_kicks=cfg["quantum"]["n_kicks"])
+    else:
+        row.update(grid=f"N = {a['N']}, {cfg['noise']['realisations']} realisations",
+                   substeps=1, n_kicks=cfg["noise"]["n_kicks"])
+    row.update(ranks=a.get("n_ranks"), wall_s=round(float(a.get("wall_time_s", float("nan"))), 1))
+    return row
+
+
+def convergence_row(run: Mapping[str, Any]) -> dict:
+    """Relative changes of <p1^2>, <p2^2>, purity on the short stretch at half the step and at
+    double the grids (``kickedpair quantum --check-convergence``)."""
+    path = run.get("convergence")
+    if not path or not os.path.exists(path):
+        raise MissingResult(f"{path or run['name']}: convergence report missing")
+    with h5py.File(path, "r") as f:
+        if not bool(f.attrs.get("complete", False)):
+            raise MissingResult(f"{path}: not marked complete")
+        a = {k: _plain(v) for k, v in f.attrs.items()}
+    row = {"run": run["name"], "kicks": a["n_kicks"],
+           "base": f"{a['base_N1']} x {a['base_N2']}, {a['base_substeps']} substeps ({a['base_scheme']})"}
+    for test in ("half_step", "double_grid"):
+        for q in ("p1_sq", "p2_sq", "purity"):
+            row[f"{test}_{q}"] = a.get(f"{test}_{q}", float("nan"))
+    return row
+
+
+# --------------------------------------------------------------------------- writing
+def write_table(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
+    """CSV with the union of the rows' keys as columns (first-seen order), written atomically."""
+    rows = list(rows)
+    if not rows:
+        raise ValueError(f"{path}: no rows to write")
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    return _atomic_text(path, lambda fh: _csv(fh, cols, rows))
+
+
+def _csv(fh, cols, rows):
+    w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _cell(r.get(k, "")) for k in cols})
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    return v
+
+
+def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return _atomic_text(path, lambda fh: json.dump(obj, fh, indent=2, default=_json_default, allow_nan=True))
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (np.generic, np.ndarray)):
+        return _plain(v)
+    raise TypeError(f"not JSON serialisable: {v!r}")
+
+
+def _atomic_text(path: str | os.PathLike, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """PNG at 130 dpi, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=130, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# --------------------------------------------------------------------------- fits
+@dataclass(frozen=True)
+class LineFit:
+    """y = intercept + slope * x by least squares, with standard errors and the rms residual."""
+
+    slope: float
+    intercept: float
+    slope_err: float
+    intercept_err: float
+    rms: float
+    n: int
+
+
+def fit_line(x: Iterable[float], y: Iterable[float]) -> LineFit:
+    x, y = np.asarray(list(x), float), np.asarray(list(y), float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = len(x)
+    if n < 2 or np.ptp(x) == 0:
+        nan = float("nan")
+        return LineFit(nan, nan, nan, nan, nan, n)
+    A = np.vstack([x, np.ones(n)]).T
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    resid = y - A @ coef
+    dof = max(n - 2, 1)
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.inv(A.T @ A)
+    return LineFit(float(coef[0]), float(coef[1]), float(math.sqrt(cov[0, 0])),
+                   float(math.sqrt(cov[1, 1])), float(math.sqrt(np.mean(resid**2))), n)
+
+
+def finite(values: Iterable[Any]) -> bool:
+    try:
+        return all(math.isfinite(float(v)) for v in values)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_summary(summary: Mapping[str, Any], out_dir: Path, figure: str) -> None:
+    """The summary has every key, a known verdict per comparison, and its files exist."""
+    missing = [k for k in SUMMARY_KEYS if k not in summary]
+    if missing:
+        raise ValueError(f"{figure}: summary lacks {missing}")
+    for c in summary["comparisons"]:
+        for k in ("quantity", "paper", "project", "verdict"):
+            if k not in c:
+                raise ValueError(f"{figure}: comparison {c!r} lacks {k!r}")
+        if c["verdict"] not in VERDICTS:
+            raise ValueError(f"{figure}: verdict {c['verdict']!r} not one of {VERDICTS}")
+        if c["verdict"] in ("partly", "differs") and not c.get("cause"):
+            raise ValueError(f"{figure}: comparison {c['quantity']!r} differs but names no cause")
+    for name in [summary["image"], *summary["tables"]]:
+        if not (out_dir / name).is_file():
+            raise ValueError(f"{figure}: {name} was not written")

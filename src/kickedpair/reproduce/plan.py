@@ -1,0 +1,383 @@
+"""The paper's five figures as runs of the engines: which runs each figure needs, and where.
+
+``config.yaml`` holds a ``reproduction`` section with one block per figure (``fig1`` .. ``fig5``)
+and, inside each, one variant per preset (``quick`` for a laptop, ``paper`` for a cluster);
+``--config preset=NAME`` selects the variant, and for Fig. 4 the sweep of the same preset.
+:func:`build_figures` validates the variants and expands them into :class:`Run` s: one engine
+run each (``classical``, ``quantum`` or ``noise``), with its complete run config.
+
+Layout, under ``RESULTS/PRESET/reproduction/``::
+
+    FIG/ENGINE/RUN/config.yaml        run config written by the workflow
+    FIG/ENGINE/RUN/result.h5          the engine's HDF5 result
+    FIG/quantum/RUN/convergence.h5    half-step / double-grid check of a quantum run
+    FIG/FIG.png, FIG.json, FIG*.csv   the figure, its summary, its tables
+    logs/FIG/ENGINE/RUN.log
+
+The report (``reproduction.md`` with ``figures/``) goes to ``reproduction.report[PRESET]``
+(``docs`` for ``quick``) or else to ``RESULTS/PRESET/report``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..params import ConfigError, parse_config
+from ..sweep.plan import coerce_numbers, deep_merge, expand_axis, fmt
+
+__all__ = ["FIGURES", "ENGINES", "Run", "FigurePlan", "Reproduction", "build_reproduction"]
+
+FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5")
+ENGINES = ("classical", "quantum", "noise")
+
+RUN_DIR = "reproduction/{figure}/{engine}/{run}"
+RUN_CONFIG = RUN_DIR + "/config.yaml"
+RUN_RESULT = RUN_DIR + "/result.h5"
+RUN_CONVERGENCE = RUN_DIR + "/convergence.h5"
+RUN_LOG = "reproduction/logs/{figure}/{engine}/{run}.log"
+FIGURE_DIR = "reproduction/{figure}"
+FIGURE_PLAN = FIGURE_DIR + "/plan.json"
+FIGURE_IMAGE = FIGURE_DIR + "/{figure}.png"
+FIGURE_SUMMARY = FIGURE_DIR + "/{figure}.json"
+REPORT_NAME = "reproduction.md"
+# The tables each figure module writes beside FIG.png (its TABLES; the workflow declares them).
+FIGURE_TABLES = {
+    "fig1": ("fig1.csv", "fig1_inset.csv"),
+    "fig2": ("fig2_energy.csv", "fig2_distributions.csv", "fig2_fits.csv"),
+    "fig3": ("fig3_energy.csv", "fig3_distributions.csv", "fig3_compare.csv"),
+    "fig4": ("fig4_eta.csv", "fig4_thresholds.csv"),
+    "fig5": ("fig5_purity.csv", "fig5_fits.csv"),
+}
+
+# Keys each figure variant accepts, with their defaults (None: required).
+# Shared by all: physics (overrides of the top-level physics section), classical / quantum / noise
+# (overrides of the engines' numerics) and resources ({classical|quantum|noise: {...}}).
+_COMMON = {"description": "", "physics": {}, "classical": {}, "quantum": {}, "noise": {}, "resources": {}}
+VARIANT_KEYS: dict[str, dict[str, Any]] = {
+    "fig1": {"mass_ratio": None, "eps": None, "interaction": ["gaussian", "gaussian_width"],
+             "n_kicks": None, "trajectories": None, "inset_mass_ratio": 1e-3, "inset_eps": 2.0},
+    "fig2": {"hbar": None, "mass_ratio": 1e-3, "eps": 2.0, "n_kicks": None, "trajectories": None,
+             "unperturbed_hbar": 0.01, "distribution_hbar": None, "convergence": True},
+    "fig3": {"hbar_a": 0.01, "W_a": [0.01, 0.008, 0.005, 0.0], "W_b": 0.01,
+             "hbar_b": [0.01, 0.02, 0.03, 0.05], "realisations": 50, "n_kicks": None,
+             "trajectories": None, "compare_hbar": None},
+    "fig4": {"mass_ratio": None},
+    "fig5": {"hbar": None, "K2": [0.0, 0.03, 0.05, 0.09, 0.12], "n_kicks": None,
+             "convergence": True, "power_window": [0.2, 1.0], "exp_window": [0.2, 1.0]},
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One engine run behind a figure."""
+
+    figure: str
+    engine: str            # classical | quantum | noise
+    name: str              # path-safe id, e.g. "interaction=gaussian,eps=2,m=0.001"
+    config: dict           # complete run config (sections of kickedpair.params)
+    role: dict             # what the figure needs to know to place it (eps, m, hbar, W, K2 ...)
+    convergence: bool = False  # quantum: also run --check-convergence
+
+    def path(self, template: str) -> str:
+        return template.format(figure=self.figure, engine=self.engine, run=self.name)
+
+
+@dataclass
+class FigurePlan:
+    figure: str
+    variant: dict
+    runs: list[Run]
+    extra_runs: list[Run] = field(default_factory=list)  # runs of other figures it reads
+
+    def as_dict(self, base: str) -> dict:
+        """JSON-ready: the variant and every run with its paths under ``base``."""
+        def entry(r: Run) -> dict:
+            out = {"figure": r.figure, "engine": r.engine, "name": r.name, "role": r.role,
+                   "config": r.config, "result": f"{base}/{r.path(RUN_RESULT)}"}
+            if r.convergence:
+                out["convergence"] = f"{base}/{r.path(RUN_CONVERGENCE)}"
+            return out
+        return {"figure": self.figure, "variant": self.variant,
+                "runs": [entry(r) for r in self.runs], "extra_runs": [entry(r) for r in self.extra_runs]}
+
+
+@dataclass
+class Reproduction:
+    preset: str
+    results: str
+    report_dir: str
+    figures: dict[str, FigurePlan]
+
+    @property
+    def base(self) -> str:
+        return f"{self.results}/{self.preset}"
+
+    def runs(self) -> list[Run]:
+        return [r for fp in self.figures.values() for r in fp.runs]
+
+    def run(self, figure: str, engine: str, name: str) -> Run:
+        for r in self.figures[figure].runs:
+            if r.engine == engine and r.name == name:
+                return r
+        raise KeyError(f"{figure}/{engine}/{name}")
+
+    def path(self, template: str, **wc: str) -> str:
+        return f"{self.base}/{template.format(**wc)}"
+
+
+# --------------------------------------------------------------------------- helpers
+def _number_list(value: Any, key: str, allow_zero: bool = False) -> list[float]:
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if not values:
+        raise ConfigError(f"{key}: empty; give at least one value")
+    out = []
+    for i, v in enumerate(values):
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if not ok or v < 0 or (v == 0 and not allow_zero):
+            bound = ">= 0" if allow_zero else "> 0"
+            raise ConfigError(f"{key}[{i}]: must be a finite number {bound}, got {v!r}")
+        out.append(float(v))
+    if len({fmt(v) for v in out}) != len(out):
+        raise ConfigError(f"{key}: values coincide: {values!r}")
+    return out
+
+
+def _positive_int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}: must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _window(value: Any, key: str) -> list[float]:
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            or not 0 <= value[0] < value[1] <= 1):
+        raise ConfigError(f"{key}: expected [lo, hi] fractions of n_kicks with 0 <= lo < hi <= 1, got {value!r}")
+    return [float(v) for v in value]
+
+
+def _member(value: Any, pool: list[float], key: str, pool_key: str) -> float:
+    for v in pool:
+        if isinstance(value, (int, float)) and fmt(v) == fmt(float(value)):
+            return v
+    raise ConfigError(f"{key}: {value!r} is not one of {pool_key} = {[fmt(v) for v in pool]}")
+
+
+def _name(**parts: Any) -> str:
+    return ",".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in parts.items())
+
+
+class _Builder:
+    """Expands one figure variant into runs; knows the shared sections of config.yaml."""
+
+    def __init__(self, figure: str, variant: dict, shared: dict, seed: int):
+        self.figure, self.variant, self.shared, self.seed = figure, variant, shared, seed
+        self.where = f"reproduction.{figure}"
+
+    def key(self, k: str) -> str:
+        return f"{self.where}.{k}"
+
+    def section(self, name: str, **over: Any) -> dict:
+        base = dict(self.shared.get(name) or {})
+        return {**deep_merge(base, self.variant.get(name) or {}), **over}
+
+    def classical(self, name: str, role: dict, n_kicks: int, trajectories: int, **physics: Any) -> Run:
+        cfg = {"physics": self.section("physics", **physics),
+               "classical": self.section("classical", n_kicks=n_kicks, n_trajectories=trajectories,
+                                         seed=self.seed)}
+        return Run(self.figure, "classical", name, cfg, role)
+
+    def quantum(self, name: str, role: dict, n_kicks: int, convergence: bool, **physics: Any) -> Run:
+        quantum = self.section("quantum", n_kicks=n_kicks)
+        quantum.setdefault("snapshot_times", [n_kicks])
+        cfg = {"physics": self.section("physics", **physics), "quantum": quantum}
+        return Run(self.figure, "quantum", name, cfg, role, convergence)
+
+    def noise(self, name: str, role: dict, n_kicks: int, **noise: Any) -> Run:
+        sec = self.section("noise", n_kicks=n_kicks, **noise)
+        sec.setdefault("snapshot_times", [n_kicks])
+        physics = self.section("physics", eps=0.0, hbar=role["hbar"])
+        return Run(self.figure, "noise", name, {"physics": physics, "noise": sec}, role)
+
+
+# --------------------------------------------------------------------------- figures
+def _fig1(b: _Builder, v: dict) -> list[Run]:
+    masses = [float(m) for m in expand_axis(v["mass_ratio"], b.key("mass_ratio"))]
+    eps_values = _number_list(v["eps"], b.key("eps"))
+    profiles = v["interaction"] if isinstance(v["interaction"], list) else [v["interaction"]]
+    n, traj = _positive_int(v["n_kicks"], b.key("n_kicks")), _positive_int(v["trajectories"], b.key("trajectories"))
+    v["inset_mass_ratio"] = _member(v["inset_mass_ratio"], masses, b.key("inset_mass_ratio"), b.key("mass_ratio"))
+    v["inset_eps"] = _member(v["inset_eps"], eps_values, b.key("inset_eps"), b.key("eps"))
+    runs = []
+    for profile in profiles:
+        for eps in eps_values:
+            for m in masses:
+                role = {"interaction": profile, "eps": eps, "mass_ratio": m}
+                runs.append(b.classical(_name(interaction=profile, eps=eps, m=m), role, n, traj,
+                                        interaction=profile, eps=eps, mass_ratio=m))
+    # eps = 0: the particles are independent, so one run serves every m and profile
+    runs.append(b.classical("eps=0", {"interaction": None, "eps": 0.0, "mass_ratio": None}, n, traj,
+                            eps=0.0))
+    return runs
+
+
+def _fig2(b: _Builder, v: dict) -> list[Run]:
+    hbars = _number_list(v["hbar"], b.key("hbar"))
+    n, traj = _positive_int(v["n_kicks"], b.key("n_kicks")), _positive_int(v["trajectories"], b.key("trajectories"))
+    m, eps = float(v["mass_ratio"]), float(v["eps"])
+    v["distribution_hbar"] = [_member(h, hbars, b.key("distribution_hbar"), b.key("hbar"))
+                              for h in _number_list(v["distribution_hbar"], b.key("distribution_hbar"))]
+    h0 = _number_list(v["unperturbed_hbar"], b.key("unperturbed_hbar"))[0]
+    conv = bool(v["convergence"])
+    runs = [b.quantum(_name(hbar=h), {"hbar": h, "eps": eps, "mass_ratio": m}, n, conv,
+                      hbar=h, eps=eps, mass_ratio=m) for h in hbars]
+    runs.append(b.quantum(_name(eps=0, hbar=h0), {"hbar": h0, "eps": 0.0, "mass_ratio": m}, n, False,
+                          hbar=h0, eps=0.0, mass_ratio=m))
+    runs.append(b.classical("classical", {"eps": eps, "mass_ratio": m}, n, traj, eps=eps, mass_ratio=m))
+    return runs
+
+
+def _fig3(b: _Builder, v: dict, fig2: FigurePlan | None) -> tuple[list[Run], list[Run]]:
+    n = _positive_int(v["n_kicks"], b.key("n_kicks"))
+    traj = _positive_int(v["trajectories"], b.key("trajectories"))
+    reals = _positive_int(v["realisations"], b.key("realisations"))
+    ha = _number_list(v["hbar_a"], b.key("hbar_a"))[0]
+    Wa = _number_list(v["W_a"], b.key("W_a"), allow_zero=True)
+    Wb = _number_list(v["W_b"], b.key("W_b"), allow_zero=True)[0]
+    hb = _number_list(v["hbar_b"], b.key("hbar_b"))
+    compare = _number_list(v["compare_hbar"], b.key("compare_hbar"))
+    pairs = {(fmt(ha), fmt(W)): (ha, W) for W in Wa}
+    pairs.update({(fmt(h), fmt(Wb)): (h, Wb) for h in hb})
+    pairs.update({(fmt(h), fmt(Wb)): (h, Wb) for h in compare})
+    runs = [b.noise(_name(hbar=h, W=W), {"hbar": h, "W": W}, n, W=W, realisations=reals)
+            for h, W in sorted(pairs.values())]
+    runs.append(b.classical("eps=0", {"eps": 0.0}, n, traj, eps=0.0))
+    extra = []
+    if fig2 is not None:
+        pool = fig2.variant["distribution_hbar"]
+        for h in compare:
+            _member(h, pool, b.key("compare_hbar"), "reproduction.fig2.distribution_hbar")
+        extra = [r for r in fig2.runs if r.engine == "quantum" and r.role["eps"] != 0.0
+                 and fmt(r.role["hbar"]) in {fmt(h) for h in compare}]
+    v["compare_hbar"] = compare
+    return runs, extra
+
+
+def _fig5(b: _Builder, v: dict) -> list[Run]:
+    h = _number_list(v["hbar"], b.key("hbar"))[0]
+    K2s = _number_list(v["K2"], b.key("K2"), allow_zero=True)
+    n = _positive_int(v["n_kicks"], b.key("n_kicks"))
+    v["power_window"] = _window(v["power_window"], b.key("power_window"))
+    v["exp_window"] = _window(v["exp_window"], b.key("exp_window"))
+    conv = bool(v["convergence"])
+    return [b.quantum(_name(K2=K2), {"K2": K2, "hbar": h}, n, conv, hbar=h, K2=K2) for K2 in K2s]
+
+
+# --------------------------------------------------------------------------- entry
+def _variant(block: Any, figure: str, preset: str) -> dict:
+    where = f"reproduction.{figure}"
+    if not isinstance(block, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of variants (quick, paper, ...), got {block!r}")
+    if preset not in block:
+        known = ", ".join(sorted(block)) or "none"
+        raise ConfigError(f"{where}: no variant for preset {preset!r} (variants: {known})")
+    raw = block[preset]
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}.{preset}: expected a mapping, got {raw!r}")
+    allowed = {**_COMMON, **VARIANT_KEYS[figure]}
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{where}.{preset}.{unknown[0]}: unknown key (known keys: {', '.join(sorted(allowed))})")
+    v = copy.deepcopy(allowed)
+    v.update(copy.deepcopy(dict(raw)))
+    for k, val in v.items():
+        if val is None:
+            raise ConfigError(f"{where}.{preset}.{k}: required")
+    for k in ("physics", "classical", "quantum", "noise", "resources"):
+        if not isinstance(v[k], Mapping):
+            raise ConfigError(f"{where}.{preset}.{k}: expected a mapping, got {v[k]!r}")
+    return v
+
+
+def build_reproduction(config: Mapping[str, Any], validate: bool = True) -> Reproduction:
+    """The figure plans of the selected preset; raises :class:`ConfigError` naming the key."""
+    config = coerce_numbers(dict(config))
+    preset = config.get("preset")
+    section = config.get("reproduction")
+    if not isinstance(section, Mapping):
+        raise ConfigError("reproduction: missing (one block per figure, fig1 .. fig5)")
+    unknown = sorted(set(section) - set(FIGURES) - {"report"})
+    if unknown:
+        raise ConfigError(f"reproduction.{unknown[0]}: unknown key (known keys: report, {', '.join(FIGURES)})")
+    report = section.get("report") or {}
+    if not isinstance(report, Mapping):
+        raise ConfigError(f"reproduction.report: expected a mapping preset -> folder, got {report!r}")
+    results = str(config.get("results", "results")).rstrip("/") or "."
+    presets = config.get("presets") or {}
+    shared = {k: config.get(k) or {} for k in ("physics", "classical", "quantum", "noise")}
+    seed = int((presets.get(preset) or {}).get("seed", config.get("seed", 20200101)))
+    figures: dict[str, FigurePlan] = {}
+    for fig in FIGURES:
+        if fig not in section:
+            raise ConfigError(f"reproduction.{fig}: missing")
+        v = _variant(section[fig], fig, preset)
+        b = _Builder(fig, v, shared, seed)
+        b.where = f"reproduction.{fig}.{preset}"
+        if fig == "fig1":
+            figures[fig] = FigurePlan(fig, v, _fig1(b, v))
+        elif fig == "fig2":
+            figures[fig] = FigurePlan(fig, v, _fig2(b, v))
+        elif fig == "fig3":
+            runs, extra = _fig3(b, v, figures.get("fig2"))
+            figures[fig] = FigurePlan(fig, v, runs, extra)
+        elif fig == "fig4":
+            v["mass_ratio"] = [float(m) for m in expand_axis(v["mass_ratio"], b.key("mass_ratio"))]
+            figures[fig] = FigurePlan(fig, v, [])
+        else:
+            figures[fig] = FigurePlan(fig, v, _fig5(b, v))
+    rep = Reproduction(preset, results, str(report.get(preset, f"{results}/{preset}/report")).rstrip("/"),
+                       figures)
+    if validate:
+        for run in rep.runs():
+            try:
+                parsed = parse_config(run.config)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (in the run config of {run.figure}/{run.engine}/{run.name})") from None
+            if run.engine == "quantum":
+                from ..quantum.evolution import resolve
+                try:
+                    resolve(parsed)
+                except ConfigError as exc:
+                    raise ConfigError(f"{exc} (in the run config of {run.figure}/quantum/{run.name})") from None
+    return rep
+
+
+def variant_estimates(config: Mapping[str, Any]) -> dict[str, list[dict]]:
+    """Per preset that has a variant of every figure: the engine's estimate (grid, scheme, substeps,
+    memory, core-hours) of each quantum run, and of each quantum cell of the preset's sweep (Fig. 4)."""
+    from ..quantum.cost import estimate_cost
+    from ..sweep.plan import build_plan
+
+    config = coerce_numbers(dict(config))
+    section = config.get("reproduction") or {}
+    presets = [p for p in (config.get("presets") or {})
+               if all(isinstance(section.get(f), Mapping) and p in section[f] for f in FIGURES)]
+    out: dict[str, list[dict]] = {}
+    for preset in presets:
+        cfg = {**config, "preset": preset}
+        rep = build_reproduction(cfg, validate=False)
+        jobs = [(r.figure, r.name, r.config) for r in rep.runs() if r.engine == "quantum"]
+        sweep = build_plan(cfg, validate=False)
+        jobs += [("fig4", f"sweep {c.name}", sweep.quantum_config(c.m, c.hbar)) for c in sweep.cells]
+        rows = []
+        for figure, name, run_config in jobs:
+            cost = estimate_cost(parse_config(run_config))
+            n = cost.numerics
+            rows.append({"figure": figure, "run": name, "N1": n.N1, "N2": n.N2, "scheme": n.scheme,
+                         "substeps": n.substeps, "n_kicks": cost.n_kicks, "memory_mb": round(cost.memory_mb),
+                         "core_hours": cost.core_hours})
+        out[preset] = rows
+    return out
