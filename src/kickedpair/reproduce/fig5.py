@@ -1,0 +1,381 @@
+"""Fig. 5: purity Tr(rho1^2) of particle 1 versus time for several kick strengths K2 of particle 2.
+
+The paper (Section 3) couples the particles with strength ``eps * hbar`` (negligible in the
+semiclassical limit), takes ``K1 = 5, m = 0.01, eps = 20, lam = 10, hbar = 1e-4`` and reports that
+the purity decays as a power law ``t^-beta`` for small ``K2`` (0, 0.03, 0.05: particle 2 nearly
+regular) and exponentially, ``exp(-gamma t)``, for ``K2 >= 0.09`` (particle 2 chaotic), nearly
+independently of ``K2`` there.
+
+Per ``K2`` both forms are fitted by least squares, ``ln purity`` on ``ln t`` over the variant's
+``power_window`` and ``ln purity`` on ``t`` over its ``exp_window`` (fractions of ``n_kicks``,
+points with ``t >= 1`` only), and the form with the smaller rms residual in ``ln purity`` is
+called the better one, unless the two rms differ by less than a factor ``INDISTINGUISHABLE``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .common import convergence_row, fit_line, read_result, resolution_row, save_figure, write_table
+
+TABLES = ("fig5_purity.csv", "fig5_fits.csv")
+
+# The paper's hbar for Fig. 5 (the cluster-scale ``paper`` variant); used only to state how far
+# the variant in use is from it.
+PAPER_HBAR = 1.0e-4
+# The paper's grouping of the kick strengths (Section 3): "small K2" are 0, 0.03, 0.05, the
+# exponential regime is K2 >= 0.09.
+SMALL_K2_MAX = 0.05
+LARGE_K2_MIN = 0.09
+# Two fits whose rms residuals (in ln purity) differ by less than this factor are indistinguishable.
+INDISTINGUISHABLE = 1.2
+# "Nearly independent of K2": gamma (and the purity curves) of the extreme large-K2 runs differ by
+# at most this fraction, or gamma agrees within Z_AGREE combined standard errors.
+SAME_TOL = 0.2
+Z_AGREE = 2.0
+# A relative change of the purity above this in the convergence check is named as a possible cause.
+CONVERGENCE_TOL = 1.0e-2
+HALF = 0.5
+
+
+# --------------------------------------------------------------------------- fits
+def window_mask(t: np.ndarray, purity: np.ndarray, n_kicks: float, window: Sequence[float]) -> np.ndarray:
+    """Points with ``lo * n_kicks <= t <= hi * n_kicks``, ``t >= 1`` and a positive finite purity."""
+    t, purity = np.asarray(t, float), np.asarray(purity, float)
+    lo, hi = float(window[0]) * n_kicks, float(window[1]) * n_kicks
+    eps = 1e-9 * max(n_kicks, 1.0)
+    return ((t >= lo - eps) & (t <= hi + eps) & (t >= 1.0)
+            & np.isfinite(purity) & (purity > 0))
+
+
+def better_form(rms_power: float, rms_exp: float, factor: float = INDISTINGUISHABLE) -> str:
+    """"power", "exponential" or "indistinguishable" (rms within ``factor`` of each other);
+    "undetermined" when either rms is missing."""
+    if not (math.isfinite(rms_power) and math.isfinite(rms_exp)):
+        return "undetermined"
+    lo, hi = min(rms_power, rms_exp), max(rms_power, rms_exp)
+    if hi <= factor * lo + 1e-12:
+        return "indistinguishable"
+    return "power" if rms_power < rms_exp else "exponential"
+
+
+def decay_fits(t: Sequence[float], purity: Sequence[float], n_kicks: float,
+               power_window: Sequence[float], exp_window: Sequence[float],
+               factor: float = INDISTINGUISHABLE) -> dict:
+    """Power law ``purity = A t^-beta`` and exponential ``purity = B exp(-gamma t)`` by least
+    squares in ``ln purity``; their errors and rms residuals, and the better form."""
+    t, purity = np.asarray(t, float), np.asarray(purity, float)
+    mp = window_mask(t, purity, n_kicks, power_window)
+    me = window_mask(t, purity, n_kicks, exp_window)
+    pw = fit_line(np.log(t[mp]), np.log(purity[mp]))
+    ex = fit_line(t[me], np.log(purity[me]))
+    return {"beta": -pw.slope, "beta_err": pw.slope_err, "ln_A_power": pw.intercept,
+            "rms_power": pw.rms, "n_power": pw.n,
+            "gamma": -ex.slope, "gamma_err": ex.slope_err, "ln_A_exp": ex.intercept,
+            "rms_exp": ex.rms, "n_exp": ex.n,
+            "better": better_form(pw.rms, ex.rms, factor)}
+
+
+def crossing_time(t: Sequence[float], purity: Sequence[float], level: float = HALF) -> float:
+    """First time the purity falls below ``level``, interpolated linearly in ln purity between the
+    bracketing records; NaN if it never does."""
+    t, purity = np.asarray(t, float), np.asarray(purity, float)
+    below = np.nonzero(purity < level)[0]
+    if len(below) == 0:
+        return float("nan")
+    k = int(below[0])
+    if k == 0:
+        return float(t[0])
+    y0, y1 = math.log(purity[k - 1]), math.log(purity[k])
+    return float(t[k - 1] + (math.log(level) - y0) / (y1 - y0) * (t[k] - t[k - 1]))
+
+
+def curve_difference(t_a: np.ndarray, p_a: np.ndarray, t_b: np.ndarray, p_b: np.ndarray,
+                     mask_t: np.ndarray) -> float:
+    """Largest relative difference ``exp(max |ln(p_a / p_b)|) - 1`` over the common times in ``mask_t``."""
+    common = np.intersect1d(np.intersect1d(t_a, t_b), mask_t)
+    if len(common) == 0:
+        return float("nan")
+    a = p_a[np.searchsorted(t_a, common)]
+    b = p_b[np.searchsorted(t_b, common)]
+    ok = (a > 0) & (b > 0)
+    if not ok.any():
+        return float("nan")
+    return float(math.expm1(np.max(np.abs(np.log(a[ok] / b[ok])))))
+
+
+# --------------------------------------------------------------------------- verdicts
+def group_verdict(forms: Sequence[str], expected: str) -> str:
+    """agrees: every run of the group prefers ``expected``; differs: none does; partly otherwise."""
+    if not forms:
+        return "not compared"
+    hits = sum(f == expected for f in forms)
+    if hits == len(forms):
+        return "agrees"
+    return "differs" if hits == 0 else "partly"
+
+
+def same_decay_verdict(rel_gamma: float, z_gamma: float, rel_curve: float,
+                       tol: float = SAME_TOL, z_max: float = Z_AGREE) -> str:
+    """agrees: gamma equal (relative difference <= tol, or within z_max errors) and the curves
+    within tol; partly: one of the two; differs: neither."""
+    gamma_same = (math.isfinite(rel_gamma) and rel_gamma <= tol) or (math.isfinite(z_gamma) and z_gamma <= z_max)
+    curve_same = math.isfinite(rel_curve) and rel_curve <= tol
+    if not (math.isfinite(rel_gamma) or math.isfinite(rel_curve)):
+        return "not compared"
+    if gamma_same and curve_same:
+        return "agrees"
+    return "partly" if (gamma_same or curve_same) else "differs"
+
+
+def contrast_verdict(small_forms: Sequence[str], large_forms: Sequence[str], ordered: bool) -> str:
+    """agrees: most small-K2 runs prefer the power law, most large-K2 runs the exponential, and every
+    large-K2 purity at t_f lies below every small-K2 one; partly: one of the two; differs: neither."""
+    if not small_forms or not large_forms:
+        return "not compared"
+    contrast = (sum(f == "power" for f in small_forms) > len(small_forms) / 2
+                and sum(f == "exponential" for f in large_forms) > len(large_forms) / 2)
+    if contrast and ordered:
+        return "agrees"
+    return "partly" if (contrast or ordered) else "differs"
+
+
+# --------------------------------------------------------------------------- helpers
+def _g(v: float, digits: int = 3) -> str:
+    return "nan" if not math.isfinite(v) else f"{v:.{digits}g}"
+
+
+def _pm(v: float, e: float) -> str:
+    return f"{_g(v)} ± {_g(e, 2)}"
+
+
+def _e(v: float) -> str:
+    """1e-4 rather than 0.0001."""
+    m, e = f"{v:.2e}".split("e")
+    return f"{float(m):g}e{int(e)}"
+
+
+def _span(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return _g(lo) if _g(lo) == _g(hi) else f"{_g(lo)}..{_g(hi)}"
+
+
+def _k(K2: float) -> str:
+    return f"{K2:g}"
+
+
+def _cause(hbar: float, coupling: float, paper_coupling: float, n_kicks: int, conv_max: float) -> str:
+    parts = []
+    if hbar > PAPER_HBAR * (1 + 1e-9):
+        parts.append(f"hbar = {hbar:g} is {hbar / PAPER_HBAR:.0f}x the paper's {_e(PAPER_HBAR)}: coupling eps*hbar = "
+                     f"{coupling:g} (paper {paper_coupling:g}) entangles within a few kicks and particle 2's "
+                     "classical chaoticity may not be resolved")
+    parts.append(f"short t_f = {n_kicks} (too few decades of t to tell t^-beta from e^-gamma*t)")
+    if math.isfinite(conv_max) and conv_max > CONVERGENCE_TOL:
+        parts.append(f"resolution: purity changes by up to {conv_max:.2g} in the convergence check")
+    return "; ".join(parts)
+
+
+def _form_list(entries: list[dict]) -> str:
+    return "; ".join(f"K2={_k(e['K2'])}: {e['better']} (rms {_g(e['rms_power'], 2)} vs {_g(e['rms_exp'], 2)}, "
+                     f"beta {_pm(e['beta'], e['beta_err'])}, gamma {_pm(e['gamma'], e['gamma_err'])})"
+                     for e in entries)
+
+
+# --------------------------------------------------------------------------- figure
+def _draw(entries: list[dict], out: Path, hbar: float, coupling: float, n_kicks: int) -> None:
+    """Purity vs t per K2 (log y; log-log) with both fits; the rejected form of each K2 drawn faint."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda x, _: f"{x:g}")
+    # minor ticks of a log axis: label 2 and 5 per decade only
+    sparse = FuncFormatter(lambda x, _: f"{x:g}" if x > 0 and round(x / 10 ** math.floor(math.log10(x))) in (2, 5)
+                           else "")
+
+    markers = ["o", "^", "D", "*", "s", "v", "P", "X", "h", "<"]
+    colors = plt.get_cmap("Dark2")
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
+    for ax, loglog in zip(axes, (False, True)):
+        for i, e in enumerate(entries):
+            t, p = e["t"], e["purity"]
+            keep = (p > 0) & ((t >= 1) if loglog else np.ones_like(t, bool))
+            every = max(1, int(keep.sum()) // 40)
+            ax.plot(t[keep], p[keep], linestyle="none", marker=markers[i % len(markers)], markersize=5,
+                    markerfacecolor="none", color=colors(i % 8), markevery=every,
+                    label=f"K2 = {_k(e['K2'])}")
+            tp = t[e["mask_power"]]
+            if len(tp) >= 2 and math.isfinite(e["beta"]):
+                tt = np.linspace(tp.min(), tp.max(), 100)
+                ax.plot(tt, np.exp(e["ln_A_power"]) * tt ** (-e["beta"]), "--", color="tab:blue", lw=1,
+                        alpha=0.35 if e["better"] == "exponential" else 1.0)
+            te = t[e["mask_exp"]]
+            if len(te) >= 2 and math.isfinite(e["gamma"]):
+                tt = np.linspace(te.min(), te.max(), 100)
+                ax.plot(tt, np.exp(e["ln_A_exp"] - e["gamma"] * tt), "-.", color="tab:red", lw=1,
+                        alpha=0.35 if e["better"] == "power" else 1.0)
+        ax.set_yscale("log")
+        axes_log = [ax.yaxis]
+        if loglog:
+            ax.set_xscale("log")
+            axes_log.append(ax.xaxis)
+        for axis in axes_log:
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(sparse)
+        ax.set_xlabel("t")
+        ax.set_ylabel(r"purity $\mathrm{Tr}\,\rho_1^2$")
+        ax.grid(True, which="both", alpha=0.25)
+    axes[0].set_title(f"(a) hbar = {hbar:g}, eps*hbar = {coupling:g}, t_f = {n_kicks}", fontsize=10)
+    axes[1].set_title("(b) log-log", fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles += [Line2D([], [], ls="--", color="tab:blue"), Line2D([], [], ls="-.", color="tab:red")]
+    labels += [r"power law $t^{-\beta}$", r"exponential $e^{-\gamma t}$"]
+    axes[1].legend(handles, labels, fontsize=8, loc="lower left")
+    fig.tight_layout()
+    save_figure(fig, out)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- make
+def make(plan: Mapping[str, Any], out_dir: Path) -> dict:
+    """Purity curves and their power-law / exponential fits per K2, the tables, the figure and
+    the comparisons with the paper's Section 3."""
+    out_dir = Path(out_dir)
+    v = plan["variant"]
+    n_kicks = int(v["n_kicks"])
+    power_window, exp_window = list(v["power_window"]), list(v["exp_window"])
+    runs = sorted((r for r in plan["runs"] if r["engine"] == "quantum"), key=lambda r: float(r["role"]["K2"]))
+
+    entries: list[dict] = []
+    for run in runs:
+        res = read_result(run["result"])
+        t = np.asarray(res.series["t"], float)
+        p = np.asarray(res.series["purity"], float)
+        order = np.argsort(t)
+        t, p = t[order], p[order]
+        fits = decay_fits(t, p, n_kicks, power_window, exp_window)
+        entries.append({"K2": float(run["role"]["K2"]), "run": run, "config": res.config, "attrs": res.attrs,
+                        "t": t, "purity": p, **fits,
+                        "mask_power": window_mask(t, p, n_kicks, power_window),
+                        "mask_exp": window_mask(t, p, n_kicks, exp_window),
+                        "purity_tf": float(p[-1]), "t_f": float(t[-1]), "t_half": crossing_time(t, p)})
+
+    phys = entries[0]["config"].get("physics", {}) if entries else {}
+    hbar = float(entries[0]["run"]["role"]["hbar"]) if entries else float(v["hbar"])
+    eps = float(phys.get("eps", float("nan")))
+    scales = bool(phys.get("coupling_scales_with_hbar", False))
+    coupling = eps * hbar if scales else eps
+    paper_coupling = eps * PAPER_HBAR if scales else eps
+
+    # tables
+    write_table(out_dir / TABLES[0], [{"K2": e["K2"], "t": float(tt), "purity": float(pp)}
+                                      for e in entries for tt, pp in zip(e["t"], e["purity"])])
+    fit_cols = ("K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better",
+                "purity_tf", "t_half")
+    write_table(out_dir / TABLES[1], [{c: e[c] for c in fit_cols} for e in entries])
+    _draw(entries, out_dir / "fig5.png", hbar, coupling, n_kicks)
+
+    # resolution, convergence
+    resolution = [resolution_row(e["run"]) for e in entries]
+    convergence = [convergence_row(e["run"]) for e in entries if e["run"].get("convergence")]
+    conv_max = max((abs(float(row[k])) for row in convergence for k in ("half_step_purity", "double_grid_purity")
+                    if math.isfinite(float(row[k]))), default=float("nan"))
+    cause = _cause(hbar, coupling, paper_coupling, n_kicks, conv_max)
+    used = f"hbar={hbar:g}, eps*hbar={coupling:g}, t_f={n_kicks}"
+
+    small = [e for e in entries if e["K2"] <= SMALL_K2_MAX + 1e-12]
+    large = [e for e in entries if e["K2"] >= LARGE_K2_MIN - 1e-12]
+    comparisons = []
+
+    # 1, 2: the preferred form per group
+    for group, expected, paper_text, label in (
+            (small, "power", "power-law decay t^-beta for small K2 (0, 0.03, 0.05)", f"K2 <= {SMALL_K2_MAX:g}"),
+            (large, "exponential", "exponential decay e^-gamma*t for K2 >= 0.09 (0.09, 0.12)",
+             f"K2 >= {LARGE_K2_MIN:g}")):
+        verdict = group_verdict([e["better"] for e in group], expected)
+        hits = sum(e["better"] == expected for e in group)
+        project = (f"{used}: {hits}/{len(group)} prefer {expected} [{_form_list(group)}]; rule: smaller rms of "
+                   f"ln purity, within x{INDISTINGUISHABLE:g} indistinguishable; agrees if all, differs if none"
+                   if group else f"{used}: no run with {label}")
+        comparisons.append({"quantity": f"purity decay form, {label}", "paper": paper_text, "project": project,
+                            "verdict": verdict,
+                            "cause": "" if verdict == "agrees" else
+                            (cause if group else f"the variant has no K2 with {label}")})
+
+    # 3: independence of K2 in the exponential regime (the extreme K2 of the large group)
+    if len(large) >= 2:
+        a, b = large[0], large[-1]
+        mean_g = 0.5 * (a["gamma"] + b["gamma"])
+        rel_gamma = abs(a["gamma"] - b["gamma"]) / abs(mean_g) if mean_g else float("nan")
+        z = abs(a["gamma"] - b["gamma"]) / math.hypot(a["gamma_err"], b["gamma_err"]) \
+            if a["gamma_err"] > 0 or b["gamma_err"] > 0 else float("inf")
+        rel_curve = curve_difference(a["t"], a["purity"], b["t"], b["purity"], a["t"][a["mask_exp"]])
+        verdict = same_decay_verdict(rel_gamma, z, rel_curve)
+        project = (f"{used}: gamma(K2={_k(a['K2'])}) = {_pm(a['gamma'], a['gamma_err'])}, "
+                   f"gamma(K2={_k(b['K2'])}) = {_pm(b['gamma'], b['gamma_err'])}: differ by {_g(100 * rel_gamma, 2)}% "
+                   f"({_g(z, 2)} sigma); purity curves by up to {_g(100 * rel_curve, 2)}%; "
+                   f"rule: agrees if gamma within "
+                   f"{SAME_TOL:.0%} or {Z_AGREE:g} sigma and curves within {SAME_TOL:.0%}")
+        comparisons.append({"quantity": "purity decay independent of K2 for K2 >= 0.09",
+                            "paper": "time dependence of purity almost unchanged once K2 is strong (0.09, 0.12)",
+                            "project": project, "verdict": verdict,
+                            "cause": "" if verdict == "agrees" else cause})
+    else:
+        comparisons.append({"quantity": "purity decay independent of K2 for K2 >= 0.09",
+                            "paper": "time dependence of purity almost unchanged once K2 is strong (0.09, 0.12)",
+                            "project": f"{used}: {len(large)} run(s) with K2 >= {LARGE_K2_MIN:g}; two are needed",
+                            "verdict": "not compared",
+                            "cause": f"the variant has fewer than two K2 >= {LARGE_K2_MIN:g}"})
+
+    # 4: the overall contrast at the hbar used
+    ordered = bool(small and large and max(e["purity_tf"] for e in large) < min(e["purity_tf"] for e in small))
+    verdict = contrast_verdict([e["better"] for e in small], [e["better"] for e in large], ordered)
+    if small and large:
+        project = (f"{used}: small K2 prefer [{', '.join(e['better'] for e in small)}], large K2 prefer "
+                   f"[{', '.join(e['better'] for e in large)}]; purity(t_f) small K2 "
+                   f"{_span([e['purity_tf'] for e in small])}, large K2 {_span([e['purity_tf'] for e in large])} "
+                   f"({'below' if ordered else 'not all below'}); rule: agrees if the majorities prefer power / "
+                   "exponential and every large-K2 curve ends below every small-K2 one, partly if one holds")
+    else:
+        project = f"{used}: needs runs with K2 <= {SMALL_K2_MAX:g} and K2 >= {LARGE_K2_MIN:g}"
+    comparisons.append({"quantity": "power-law vs exponential contrast at the hbar used",
+                        "paper": "power law for regular particle 2 (small K2), exponential for chaotic (large K2), "
+                                 "hbar = 1e-4",
+                        "project": project, "verdict": verdict,
+                        "cause": "" if verdict == "agrees" else
+                        (cause if small and large else "the variant lacks one of the two K2 groups")})
+
+    # notes
+    N2 = [int(e["attrs"].get("N2", 0)) for e in entries if e["attrs"].get("N2")]
+    p_min = min((float(np.min(e["purity"])) for e in entries), default=float("nan"))
+    notes = [
+        f"hbar = {hbar:g} with coupling eps*hbar = {coupling:g} (eps = {eps:g}); the paper uses hbar = "
+        f"{_e(PAPER_HBAR)} (eps*hbar = {paper_coupling:g}), cluster scale: the 'paper' variant.",
+        f"Fits in ln purity over t >= 1: power law on ln t over {power_window} x t_f, exponential on t over "
+        f"{exp_window} x t_f; 'better' = smaller rms residual, 'indistinguishable' when the rms differ by less "
+        f"than x{INDISTINGUISHABLE:g}.",
+        f"Groups as in the paper's text: small K2 <= {SMALL_K2_MAX:g}, large K2 >= {LARGE_K2_MIN:g}.",
+        "t_half: first time purity < 1/2 (entangling time), interpolated in ln purity; nan if not reached.",
+    ]
+    if N2:
+        notes.append(f"Purity cannot fall below 1/N2 = {1 / min(N2):.3g} (rank of rho1 <= N2); lowest purity "
+                     f"reached {_g(p_min)}: a decay that levels off near it is saturation, not the decay law.")
+    if power_window != exp_window:
+        notes.append("The two fits use different windows: their rms residuals are taken over different points.")
+    if v.get("description"):
+        notes.append(f"Variant: {v['description']}")
+
+    parameters = {"hbar": hbar, "coupling eps*hbar": coupling, "K1": phys.get("K1"),
+                  "mass_ratio": phys.get("mass_ratio"),
+                  "eps": eps, "lam": phys.get("lam"), "L": phys.get("L"), "interaction": phys.get("interaction"),
+                  "coupling_scales_with_hbar": scales, "K2": [e["K2"] for e in entries], "n_kicks": n_kicks,
+                  "power_window": power_window, "exp_window": exp_window, "indistinguishable_factor": INDISTINGUISHABLE}
+
+    return {"title": "Fig. 5: purity of particle 1 versus time for several K2 (coupling eps*hbar)",
+            "parameters": parameters, "resolution": resolution, "convergence": convergence,
+            "comparisons": comparisons, "notes": notes, "tables": list(TABLES), "image": "fig5.png"}

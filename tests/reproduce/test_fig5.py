@@ -1,0 +1,168 @@
+"""Fig. 5 (purity versus time per K2): the figure from tiny runs, and its fits on exact decays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kickedpair.reproduce import fig5
+from kickedpair.reproduce.common import VERDICTS, check_summary, finite, read_table
+
+FIT_COLUMNS = ["K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better",
+               "purity_tf", "t_half"]
+
+
+@pytest.fixture(scope="module")
+def built(tiny_runs):
+    from kickedpair.reproduce.figure import make_figure
+
+    plan, out = tiny_runs("fig5")
+    return plan, out, make_figure("fig5", plan, out)
+
+
+# --------------------------------------------------------------------------- tiny variant
+def test_figure_and_summary(built):
+    plan, out, summary = built
+    assert (out / "fig5.png").stat().st_size > 0
+    assert (out / "fig5.json").is_file()
+    check_summary(summary, out, "fig5")
+    assert summary["tables"] == list(fig5.TABLES)
+    assert len(summary["resolution"]) == len(plan["runs"]) == 2
+    assert len(summary["convergence"]) == 2
+    assert summary["parameters"]["hbar"] == pytest.approx(0.25)
+    assert summary["parameters"]["coupling eps*hbar"] == pytest.approx(20.0 * 0.25)
+    assert len(summary["comparisons"]) == 4
+    for c in summary["comparisons"]:
+        assert c["verdict"] in VERDICTS
+        assert "hbar=0.25" in c["project"]
+    # one K2 >= 0.09 only: the independence claim cannot be tested
+    assert summary["comparisons"][2]["verdict"] == "not compared"
+
+
+def test_purity_table(built):
+    plan, out, _ = built
+    rows = read_table(out / "fig5_purity.csv")
+    assert list(rows[0]) == ["K2", "t", "purity"]
+    assert finite(r[k] for r in rows for k in ("K2", "t", "purity"))
+    n = plan["variant"]["n_kicks"]
+    assert len(rows) == len(plan["runs"]) * (n + 1)
+    for r in rows:
+        p = float(r["purity"])
+        assert 0 < p <= 1 + 1e-9
+        if float(r["t"]) == 0:
+            assert p == pytest.approx(1.0, abs=1e-9)
+
+
+def test_fits_table(built):
+    plan, out, _ = built
+    rows = read_table(out / "fig5_fits.csv")
+    assert list(rows[0]) == FIT_COLUMNS
+    assert sorted(float(r["K2"]) for r in rows) == [0.0, 0.12]
+    numeric = [c for c in FIT_COLUMNS if c not in ("better", "t_half")]
+    assert finite(r[c] for r in rows for c in numeric)
+    for r in rows:
+        assert r["better"] in ("power", "exponential", "indistinguishable")
+        assert float(r["beta"]) > 0 and float(r["gamma"]) > 0          # the purity decays
+        t_half = float(r["t_half"])                                       # nan: not reached by t_f
+        assert math.isnan(t_half) or 0 < t_half <= plan["variant"]["n_kicks"]
+
+
+# --------------------------------------------------------------------------- fits on exact decays
+T = np.arange(0, 101, dtype=float)
+WINDOW = [0.1, 1.0]
+
+
+def test_exact_power_law():
+    beta = 0.37
+    purity = np.where(T >= 1, 0.9 * np.maximum(T, 1) ** -beta, 1.0)
+    f = fig5.decay_fits(T, purity, 100, WINDOW, WINDOW)
+    assert f["beta"] == pytest.approx(beta, rel=1e-10)
+    assert f["beta_err"] < 1e-8 and f["rms_power"] < 1e-10
+    assert f["n_power"] == 91
+    assert f["rms_exp"] > 0.05
+    assert f["better"] == "power"
+
+
+def test_exact_exponential():
+    gamma = 0.045
+    purity = 0.8 * np.exp(-gamma * T)
+    f = fig5.decay_fits(T, purity, 100, WINDOW, WINDOW)
+    assert f["gamma"] == pytest.approx(gamma, rel=1e-10)
+    assert f["gamma_err"] < 1e-8 and f["rms_exp"] < 1e-10
+    assert f["rms_power"] > 0.05
+    assert f["better"] == "exponential"
+
+
+def test_window_and_t_half():
+    purity = np.exp(-0.1 * T)
+    mask = fig5.window_mask(T, purity, 100, [0.2, 0.5])
+    assert T[mask].min() == 20 and T[mask].max() == 50
+    assert fig5.crossing_time(T, purity) == pytest.approx(math.log(2) / 0.1, rel=1e-12)
+    assert math.isnan(fig5.crossing_time(T, np.ones_like(T)))
+
+
+def test_verdict_rules():
+    assert fig5.better_form(0.010, 0.011) == "indistinguishable"
+    assert fig5.better_form(0.0, 0.0) == "indistinguishable"
+    assert fig5.better_form(0.01, 0.05) == "power"
+    assert fig5.better_form(0.05, 0.01) == "exponential"
+    assert fig5.group_verdict(["power", "power"], "power") == "agrees"
+    assert fig5.group_verdict(["power", "indistinguishable"], "power") == "partly"
+    assert fig5.group_verdict(["exponential"], "power") == "differs"
+    assert fig5.group_verdict([], "power") == "not compared"
+    assert fig5.same_decay_verdict(0.05, 5.0, 0.1) == "agrees"
+    assert fig5.same_decay_verdict(0.5, 1.0, 0.1) == "agrees"      # within errors
+    assert fig5.same_decay_verdict(0.5, 5.0, 0.1) == "partly"
+    assert fig5.same_decay_verdict(0.5, 5.0, 0.5) == "differs"
+    assert fig5.contrast_verdict(["power"] * 3, ["exponential"] * 2, True) == "agrees"
+    assert fig5.contrast_verdict(["power"] * 3, ["exponential"] * 2, False) == "partly"
+    assert fig5.contrast_verdict(["exponential"] * 3, ["exponential"] * 2, False) == "differs"
+
+
+# --------------------------------------------------------------------------- make() on exact decays
+def _fake_result(path, K2, hbar, purity):
+    """A complete quantum result file holding only what fig5.make reads."""
+    import json
+
+    import h5py
+
+    config = {"physics": {"K1": 5.0, "K2": K2, "eps": 20.0, "lam": 10.0, "L": math.pi, "mass_ratio": 0.01,
+                          "interaction": "gaussian", "coupling_scales_with_hbar": True, "hbar": hbar},
+              "quantum": {"n_kicks": len(purity) - 1}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f.attrs.update({"complete": True, "N1": 1023, "N2": 63, "substeps": 50, "scheme": "light_exact",
+                        "wall_time_s": 1.0, "n_ranks": 1})
+        f.create_group("params").attrs["config_json"] = json.dumps(config)
+        s = f.create_group("series")
+        s["t"] = np.arange(len(purity), dtype=float)
+        s["purity"] = purity
+
+
+def test_make_on_exact_decays(tmp_path):
+    """Power laws for K2 <= 0.05 and one exponential for K2 >= 0.09: every claim of the paper holds."""
+    from kickedpair.reproduce.figure import make_figure
+
+    n, hbar = 60, 0.1
+    t = np.arange(n + 1, dtype=float)
+    runs = []
+    for K2, beta in ((0.0, 0.2), (0.03, 0.25), (0.05, 0.3), (0.09, None), (0.12, None)):
+        purity = np.exp(-0.05 * t) if beta is None else np.maximum(t, 1.0) ** -beta
+        result = tmp_path / f"K2={K2:g}" / "result.h5"
+        _fake_result(result, K2, hbar, purity)
+        runs.append({"figure": "fig5", "engine": "quantum", "name": f"K2={K2:g}", "role": {"K2": K2, "hbar": hbar},
+                     "config": {}, "result": str(result)})
+    plan = {"figure": "fig5", "runs": runs, "extra_runs": [],
+            "variant": {"hbar": hbar, "n_kicks": n, "power_window": [0.1, 1.0], "exp_window": [0.1, 1.0],
+                        "description": ""}}
+    out = tmp_path / "out"
+    summary = make_figure("fig5", plan, out)
+    assert [c["verdict"] for c in summary["comparisons"]] == ["agrees"] * 4
+    rows = {float(r["K2"]): r for r in read_table(out / "fig5_fits.csv")}
+    assert float(rows[0.03]["beta"]) == pytest.approx(0.25, rel=1e-5)   # CSV: 6 digits
+    assert float(rows[0.12]["gamma"]) == pytest.approx(0.05, rel=1e-5)
+    assert float(rows[0.09]["t_half"]) == pytest.approx(math.log(2) / 0.05, rel=1e-5)
+    assert [rows[k]["better"] for k in sorted(rows)] == ["power"] * 3 + ["exponential"] * 2
+    assert summary["parameters"]["coupling eps*hbar"] == pytest.approx(2.0)
