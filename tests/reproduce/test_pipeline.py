@@ -1,0 +1,159 @@
+"""The five figure targets and the report, built by Snakemake at a tiny size, and the report's
+refusal to write a partial report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kickedpair.reproduce import report
+from kickedpair.reproduce.plan import FIGURE_TABLES, FIGURES
+
+from tiny_figures import ROOT, tiny_config
+
+sys.path.insert(0, str(ROOT / "tests"))
+from test_sweep_dryrun import BIN, copy_workflow, snakemake_exe  # noqa: E402
+
+
+def _env():
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "KICKEDPAIR_THREADS": "1"}
+
+
+def _numeric(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _may_be_nan(table: str, col: str, row: dict) -> bool:
+    """The documented NaNs: a threshold the grid does not bracket (with its flag), a fit with
+    too few points (with n_fit), purity that never falls to 1/2, a deterministic error."""
+    if table == "fig4_thresholds.csv":
+        if col in ("hbar_c", "hbar_DL"):
+            return row[f"{col}_flag"] != "ok"
+        if col in ("alpha", "alpha_err", "a", "fit_hbar_lo", "fit_hbar_hi"):
+            return float(row["n_fit"]) < 3
+    if table == "fig5_fits.csv" and col == "t_half":
+        return True
+    return col.endswith("_err")
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory):
+    """``snakemake figures`` on the tiny preset of every figure, in a copy of the workflow."""
+    work = copy_workflow(tmp_path_factory.mktemp("figures-workflow"))
+    cfg = tiny_config(work / "results")
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = subprocess.run([snakemake_exe(), "figures", "--cores", "2", "--config", "preset=tiny"],
+                         cwd=work, capture_output=True, text=True, timeout=1500, env=_env())
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    return work, Path(cfg["reproduction"]["report"]["tiny"])
+
+
+def test_every_figure_target_builds_its_picture_and_tables(tiny_pipeline):
+    work, report_dir = tiny_pipeline
+    for fig in FIGURES:
+        out = work / "results" / "tiny" / "reproduction" / fig
+        assert (out / f"{fig}.png").stat().st_size > 1000
+        summary = json.loads((out / f"{fig}.json").read_text())
+        assert summary["figure"] == fig and summary["comparisons"]
+        for table in FIGURE_TABLES[fig]:
+            rows = list(csv.DictReader((out / table).open()))
+            assert rows, f"{table} is empty"
+            for row in rows:
+                for col, v in row.items():
+                    if _numeric(v) and not math.isfinite(float(v)):
+                        assert _may_be_nan(table, col, row), f"{table}: {col} = {v} in {row}"
+        assert (report_dir / "figures" / f"{fig}.png").is_file()
+
+
+def test_report_names_each_figure_and_the_paper_values(tiny_pipeline):
+    _, report_dir = tiny_pipeline
+    text = (report_dir / "reproduction.md").read_text()
+    for fig in FIGURES:
+        assert f"figures/{fig}.png" in text
+    assert "## All comparisons" in text and "Resources of the paper variants" in text
+    assert "0.087" in text  # the paper's Dc, quoted in Fig. 1's comparison
+
+
+def test_quick_and_paper_variants_exist_and_dry_run(tmp_path):
+    work = copy_workflow(tmp_path)
+    for preset in ("quick", "paper"):
+        res = subprocess.run([snakemake_exe(), "-n", "figures", "--config", f"preset={preset}"], cwd=work,
+                             capture_output=True, text=True, timeout=300, env=_env())
+        assert res.returncode == 0, res.stderr[-3000:]
+        for fig in FIGURES:
+            assert f"rule {fig}:" in res.stdout
+
+
+def test_demo_preset_has_no_figures_and_says_so(tmp_path):
+    work = copy_workflow(tmp_path)
+    res = subprocess.run([snakemake_exe(), "-n", "figures", "--config", "preset=demo"], cwd=work,
+                         capture_output=True, text=True, timeout=300, env=_env())
+    assert res.returncode != 0
+    assert "no variant for preset 'demo'" in res.stdout + res.stderr
+
+
+def test_bad_variant_key_is_named_before_anything_runs(tmp_path):
+    work = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((work / "config.yaml").read_text())
+    cfg["reproduction"]["fig2"]["quick"]["hbarr"] = [0.1]
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = subprocess.run([snakemake_exe(), "-n", "figures", "--config", "preset=quick"], cwd=work,
+                         capture_output=True, text=True, timeout=300, env=_env())
+    assert res.returncode != 0
+    assert "reproduction.fig2.quick.hbarr: unknown key" in res.stdout + res.stderr
+
+
+# --------------------------------------------------------------------------- the report alone
+def _copy_summaries(tiny_pipeline, dest: Path) -> list[Path]:
+    work, _ = tiny_pipeline
+    paths = []
+    for fig in FIGURES:
+        src = work / "results" / "tiny" / "reproduction" / fig
+        shutil.copytree(src, dest / fig, ignore=shutil.ignore_patterns("*.log"))
+        paths.append(dest / fig / f"{fig}.json")
+    est = dest / "estimates.json"
+    shutil.copy(work / "results" / "tiny" / "reproduction" / "estimates.json", est)
+    return paths
+
+
+@pytest.mark.parametrize("damage", ["summary", "image", "table", "estimates"])
+def test_report_fails_loudly_on_a_missing_input_and_writes_nothing(tiny_pipeline, tmp_path, capsys, damage):
+    paths = _copy_summaries(tiny_pipeline, tmp_path / "in")
+    est = tmp_path / "in" / "estimates.json"
+    if damage == "summary":
+        paths[2].unlink()
+        where = "fig3.json"
+    elif damage == "image":
+        (paths[1].parent / "fig2.png").unlink()
+        where = "fig2.png"
+    elif damage == "table":
+        (paths[4].parent / FIGURE_TABLES["fig5"][1]).unlink()
+        where = FIGURE_TABLES["fig5"][1]
+    else:
+        est.unlink()
+        where = "estimates.json"
+    out = tmp_path / "report"
+    rc = report.main([*map(str, paths), "--estimates", str(est), "--out-dir", str(out), "--preset", "tiny"])
+    assert rc == 2
+    assert where in capsys.readouterr().err
+    assert not (out / "reproduction.md").exists() and not (out / "figures").exists()
+
+
+def test_report_needs_all_five_figures(tiny_pipeline, tmp_path, capsys):
+    paths = _copy_summaries(tiny_pipeline, tmp_path / "in")
+    rc = report.main([*map(str, paths[:4]), "--estimates", str(tmp_path / "in" / "estimates.json"),
+                      "--out-dir", str(tmp_path / "report"), "--preset", "tiny"])
+    assert rc == 2 and "fig5" in capsys.readouterr().err
