@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("noise", help="run the one-particle random-kick model; writes an HDF5 result")
     _run_options(n)
+    n.add_argument("--check-convergence", action="store_true",
+                   help="instead of the run: rerun noise.convergence_kicks kicks at double the grid "
+                        "and report the relative change of <p^2>")
 
     e = sub.add_parser("estimate", help="print the grid, memory and time a quantum run will need")
     _common(e)
@@ -168,6 +171,15 @@ def _cmd_noise(args) -> int:
     from .quantum.noise import run_noise, write_noise
 
     config, out, label, lay = _prepare(args)
+    if args.check_convergence:
+        from .quantum.convergence import write_report
+        from .quantum.noise import check_noise_convergence
+
+        report = check_noise_convergence(config, label=label, lay=lay, n_threads=args.threads)
+        if lay.is_root:
+            write_report(out, report, config)
+            print(report.text())
+        return 0
     run = run_noise(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads)
     if lay.is_root:
         write_noise(out, run)

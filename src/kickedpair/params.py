@@ -330,6 +330,10 @@ class NoiseNumerics:
     fit_window: tuple = _spec(
         (0.2, 1.0), "float_pair", doc="slope fit window, as fractions of n_kicks"
     )
+    convergence_kicks: int = _spec(
+        500, "int", at_least(1),
+        doc="kicks rerun at double the grid by --check-convergence (the map is exact in time)",
+    )
 
     def validate(self, section: str) -> None:
         _check_window_and_times(self, section)

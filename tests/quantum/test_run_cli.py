@@ -189,7 +189,7 @@ def test_estimate_prints_grid_memory_and_time():
 
     proc = run_cli(["estimate", "--set", "physics.hbar=0.05", "--ranks", "2"])
     assert proc.returncode == 0, proc.stderr
-    assert "N1 x N2 = 1023 x 31" in proc.stdout and "MB" in proc.stdout and "core-hours" in proc.stdout
+    assert "N1 x N2 = 2047 x 31" in proc.stdout and "MB" in proc.stdout and "core-hours" in proc.stdout
     costs = [estimate_cost(parse_config({"physics": {"hbar": h}})) for h in (0.05, 0.02, 0.01)]
     assert costs[0].seconds_per_kick < costs[1].seconds_per_kick < costs[2].seconds_per_kick
     assert costs[0].memory_mb < costs[1].memory_mb < costs[2].memory_mb

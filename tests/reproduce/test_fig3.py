@@ -91,7 +91,7 @@ def test_fig3_builds(built):
     assert (out / "fig3.png").stat().st_size > 10_000
     assert summary["tables"] == list(fig3.TABLES)
     assert len(summary["resolution"]) == len(plan["runs"]) + len(plan["extra_runs"])
-    assert len(summary["convergence"]) == sum(1 for r in plan["extra_runs"] if r.get("convergence"))
+    assert len(summary["convergence"]) == sum(1 for r in plan["runs"] + plan["extra_runs"] if r.get("convergence"))
     assert len(summary["comparisons"]) == 3
     assert summary["parameters"]["compare_hbar"] == plan["variant"]["compare_hbar"]
     assert any("negligible" in n for n in summary["notes"])

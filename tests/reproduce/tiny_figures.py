@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from pathlib import Path
 import yaml
 
 from kickedpair.params import load_yaml
-from kickedpair.reproduce.plan import RUN_CONFIG, build_reproduction
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -218,6 +218,27 @@ rule repro_convergence:
         + "exit $rc\n"
 
 
+rule repro_noise_convergence:
+    """The random-kick map is exact in time: double the grid over noise.convergence_kicks kicks."""
+    input:
+        cfg=repro_path(repro_plan.RUN_CONFIG, engine="noise"),
+    output:
+        h5=repro_path(repro_plan.RUN_CONVERGENCE, engine="noise"),
+    log:
+        repro_path(repro_plan.RUN_LOG.replace(".log", ".convergence.log"), engine="noise"),
+    params:
+        label=lambda wc: f"{wc.figure}/{wc.run}",
+    threads: repro_resources("noise")["cores"]
+    resources:
+        **repro_resources("noise", mem_factor=2)["res"],
+    shell:
+        mpi_shell(
+            "kickedpair noise --config {input.cfg} --out {output.h5} --check-convergence"
+            " --label {params.label:q} --threads {resources.cpus_per_task} --progress log"
+        )
+        + "exit $rc\n"
+
+
 rule repro_plan_json:
     output:
         repro_path(repro_plan.FIGURE_PLAN),

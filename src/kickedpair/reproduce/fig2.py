@@ -237,7 +237,8 @@ def make(plan: dict, out_dir: Path) -> dict:
         _compare_distributions(dists, short, n_kicks, classical_shape(cres, n_kicks)),
     ]
 
-    conv_rows = [common.convergence_row(r) for r in quantum_runs if r.get("convergence")]
+    conv_rows = [common.convergence_row(r) for r in quantum_runs + [unperturbed_run]
+                 if r is not None and r.get("convergence")]
     resolution = [common.resolution_row(r) for r in runs]
     notes = [
         "E1 = <p1^2>/2; classical band: one standard error of the ensemble mean; quantum curves are "

@@ -160,8 +160,9 @@ def make(plan: dict, out_dir: Path) -> dict:
         "(c): Kolmogorov distance max|F_rk - F_2p| of the |p| distributions on the common modes (envelope; blind to "
         "mode-to-mode fluctuations); the Hellinger distance is tabulated too. Fits as in Fig. 2 (floor "
         f"{FIT_FLOOR:g} of max P, skip {FIT_SKIP_MODES} modes); (c) draws the better form of each.",
-        "random-kick runs have no half-step / double-grid check: the one-particle map is exact per kick and the "
-        "grid N is the engine's choice, checked by its tail guard (probability in the top 5% of modes below tail_tol).",
+        "random-kick runs: the one-particle map is exact per kick, so their check is grid doubling alone "
+        "(kickedpair noise --check-convergence, every realisation over noise.convergence_kicks kicks; "
+        "half_step does not apply) besides the tail guard.",
     ]
     t2 = sorted({int(r["t_two_particle"]) for r in compare_rows})
     trk = sorted({int(r["t_random_kick"]) for r in compare_rows})
@@ -171,7 +172,7 @@ def make(plan: dict, out_dir: Path) -> dict:
     if v.get("description"):
         notes.append(f"variant: {v['description']}")
 
-    conv_rows = [common.convergence_row(r) for r in two_runs if r.get("convergence")]
+    conv_rows = [common.convergence_row(r) for r in runs + two_runs if r.get("convergence")]
     resolution = [common.resolution_row(r) for r in runs + two_runs]
     parameters = {
         "K": K, "hbar_a": hbar_a, "W_a": [float(w) for w in v["W_a"]], "W_b": W_b,

@@ -79,7 +79,7 @@ class Run:
     name: str              # path-safe id, e.g. "interaction=gaussian+eps=2+m=0.001"
     config: dict           # complete run config (sections of kickedpair.params)
     role: dict             # what the figure needs to know to place it (eps, m, hbar, W, K2 ...)
-    convergence: bool = False  # quantum: also run --check-convergence
+    convergence: bool = False  # quantum / noise: also run --check-convergence
 
     def path(self, template: str) -> str:
         return template.format(figure=self.figure, engine=self.engine, run=self.name)
@@ -203,7 +203,7 @@ class _Builder:
         sec = self.section("noise", n_kicks=n_kicks, **noise)
         sec.setdefault("snapshot_times", sorted({n_kicks, *(t for t in extra_times if t <= n_kicks)}))
         physics = self.section("physics", eps=0.0, hbar=role["hbar"])
-        return Run(self.figure, "noise", name, {"physics": physics, "noise": sec}, role)
+        return Run(self.figure, "noise", name, {"physics": physics, "noise": sec}, role, convergence=True)
 
 
 # --------------------------------------------------------------------------- figures
@@ -237,7 +237,7 @@ def _fig2(b: _Builder, v: dict) -> list[Run]:
     conv = bool(v["convergence"])
     runs = [b.quantum(_name(hbar=h), {"hbar": h, "eps": eps, "mass_ratio": m}, n, conv,
                       hbar=h, eps=eps, mass_ratio=m) for h in hbars]
-    runs.append(b.quantum(_name(eps=0, hbar=h0), {"hbar": h0, "eps": 0.0, "mass_ratio": m}, n, False,
+    runs.append(b.quantum(_name(eps=0, hbar=h0), {"hbar": h0, "eps": 0.0, "mass_ratio": m}, n, conv,
                           hbar=h0, eps=0.0, mass_ratio=m))
     runs.append(b.classical("classical", {"eps": eps, "mass_ratio": m}, n, traj, snapshots=True,
                             eps=eps, mass_ratio=m))
