@@ -133,6 +133,16 @@ def _cmd_classical(args) -> int:
     return 0
 
 
+def _write_convergence(report, out, config, lay) -> int:
+    """``--check-convergence`` of quantum and noise: the report file and its summary, on rank 0."""
+    from .quantum.convergence import write_report
+
+    if lay.is_root:
+        write_report(out, report, config)
+        print(report.text())
+    return 0
+
+
 def _cmd_quantum(args) -> int:
     from . import checkpoint
     from .quantum.evolution import resolve, run_quantum
@@ -140,13 +150,10 @@ def _cmd_quantum(args) -> int:
 
     config, out, label, lay = _prepare(args)
     if args.check_convergence:
-        from .quantum.convergence import check_convergence, write_report
+        from .quantum.convergence import check_convergence
 
-        report = check_convergence(config, label=label, lay=lay, n_threads=args.threads)
-        if lay.is_root:
-            write_report(out, report, config)
-            print(report.text())
-        return 0
+        return _write_convergence(check_convergence(config, label=label, lay=lay, n_threads=args.threads),
+                                  out, config, lay)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".ckpt.h5")
     res = resolve(config)
     if lay.is_root and args.resume and checkpoint.exists(ckpt):
@@ -172,14 +179,10 @@ def _cmd_noise(args) -> int:
 
     config, out, label, lay = _prepare(args)
     if args.check_convergence:
-        from .quantum.convergence import write_report
         from .quantum.noise import check_noise_convergence
 
-        report = check_noise_convergence(config, label=label, lay=lay, n_threads=args.threads)
-        if lay.is_root:
-            write_report(out, report, config)
-            print(report.text())
-        return 0
+        return _write_convergence(check_noise_convergence(config, label=label, lay=lay, n_threads=args.threads),
+                                  out, config, lay)
     run = run_noise(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads)
     if lay.is_root:
         write_noise(out, run)

@@ -27,7 +27,8 @@ def _with(config: RunConfig, res: ResolvedNumerics, n_kicks: int, **changes) -> 
     return dataclasses.replace(config, quantum=quantum)
 
 
-def _max_rel_change(a: np.ndarray, b: np.ndarray) -> float:
+def max_rel_change(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest ``|b - a| / |a|`` over ``t >= 1`` of two series on the same times."""
     scale = np.maximum(np.abs(a[1:]), 1e-300)
     return float(np.max(np.abs(b[1:] - a[1:]) / scale))
 
@@ -71,7 +72,7 @@ def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.L
     results = {name: run_quantum(cfg, label=f"{label}:{name}", progress="none", lay=lay, n_threads=n_threads)
                for name, cfg in runs.items()}
     base = results.pop("base")
-    changes = {name: {k: _max_rel_change(base.series[k], r.series[k]) for k in OBSERVABLES}
+    changes = {name: {k: max_rel_change(base.series[k], r.series[k]) for k in OBSERVABLES}
                for name, r in results.items()}
     return ConvergenceReport(label=label, n_kicks=n, base=res,
                              variants={name: r.resolution for name, r in results.items()},

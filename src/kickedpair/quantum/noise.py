@@ -53,13 +53,19 @@ def _first_violation(norm, tail, norm_tol, tail_tol):
     return t, i, float(norm[i, t]), float(tail[i, t])
 
 
+def grid_size(config: RunConfig) -> int:
+    """The run's ``N``: ``noise.N``, or the one-particle reach rule for ``K1 + W``."""
+    ph, nz = config.physics, config.noise
+    if ph.hbar is None:
+        raise ConfigError("physics.hbar: required for a quantum run, got None")
+    return nz.N if nz.N is not None else resolution.one_particle_size(abs(ph.K1) + nz.W, ph.hbar, nz.n_kicks, ph.L)
+
+
 def run_noise(config: RunConfig, label: str = "noise", progress: str = "auto",
               lay: parallel.Layout | None = None, n_threads: int | None = None) -> NoiseRun:
     lay = lay or parallel.layout()
     ph, nz = config.physics, config.noise
-    if ph.hbar is None:
-        raise ConfigError("physics.hbar: required for a quantum run, got None")
-    N = nz.N if nz.N is not None else resolution.one_particle_size(abs(ph.K1) + nz.W, ph.hbar, nz.n_kicks, ph.L)
+    N = grid_size(config)
     n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
     start = time.perf_counter()
     lo, hi = parallel.block_range(nz.realisations, lay.size, lay.rank)
@@ -104,13 +110,11 @@ def check_noise_convergence(config: RunConfig, label: str = "noise", lay: parall
     particle's ``<p^2>`` (``p2_sq`` and ``purity`` do not apply: NaN)."""
     import dataclasses
 
-    from .convergence import ConvergenceReport
+    from .convergence import ConvergenceReport, max_rel_change
     from .evolution import ResolvedNumerics
 
-    ph, nz = config.physics, config.noise
-    if ph.hbar is None:
-        raise ConfigError("physics.hbar: required for a quantum run, got None")
-    N = nz.N if nz.N is not None else resolution.one_particle_size(abs(ph.K1) + nz.W, ph.hbar, nz.n_kicks, ph.L)
+    nz = config.noise
+    N = grid_size(config)
     n = min(nz.n_kicks, nz.convergence_kicks)
 
     def run(size: int) -> NoiseRun:
@@ -119,8 +123,7 @@ def check_noise_convergence(config: RunConfig, label: str = "noise", lay: parall
                          lay=lay, n_threads=n_threads)
 
     base, double = run(N), run(2 * (N + 1) - 1)
-    scale = np.maximum(np.abs(base.p_sq[1:]), 1e-300)
-    change = float(np.max(np.abs(double.p_sq[1:] - base.p_sq[1:]) / scale))
+    change = max_rel_change(base.p_sq, double.p_sq)
     nan = float("nan")
     return ConvergenceReport(
         label=label, n_kicks=n, base=ResolvedNumerics(N, 1, 1, "exact map"),
