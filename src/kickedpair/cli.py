@@ -2,7 +2,10 @@
 
 Runs under ``mpiexec -n N`` as well as alone.  A user mistake (bad config,
 missing file) ends with one line on stderr and exit status 2; a tripped
-numerical guard with its message and exit status 3; never a traceback.
+numerical guard with its message and exit status 3; SIGINT / SIGTERM with
+130 / 143 after the kick in progress (a quantum run checkpoints first); an
+I/O failure with 1.  Under MPI every rank ends, within seconds, whichever
+rank failed (:mod:`kickedpair.stopping`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from .errors import GuardError
-from .params import ConfigError, apply_overrides, load_yaml, parse_config
+from . import stopping
+from .params import apply_overrides, load_yaml, parse_config
 from .progress import MODES as PROGRESS_MODES
 
-EXIT_USAGE = 2
-EXIT_GUARD = 3
+EXIT_USAGE = stopping.EXIT_USAGE
+EXIT_GUARD = stopping.EXIT_GUARD
 
 
 class UserError(Exception):
@@ -97,16 +100,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _prepare(args):
-    """Config, MPI layout and a writable output, checked before any work starts."""
-    from . import parallel
+def _prepare(args, checkpoint: Path | None = None):
+    """Config, MPI layout and writable output (and checkpoint) paths, checked before any work starts."""
+    from . import parallel  # MPI first: every later error knows its rank
 
+    lay = parallel.layout()
     config = _load_config(args.config, args.overrides)
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads: must be >= 1, got {args.threads}")
     out = Path(args.out)
-    lay = parallel.layout()
-    problem = _check_writable(out) if lay.is_root else None
+    problem = None
+    if lay.is_root:
+        problem = _check_writable(out, "--out")
+        if problem is None and checkpoint is not None:
+            problem = _check_writable(checkpoint, "--checkpoint")
     problem = lay.comm.bcast(problem, root=0)
     if problem:
         raise UserError(problem)
@@ -148,22 +155,21 @@ def _cmd_quantum(args) -> int:
     from .quantum.evolution import resolve, run_quantum
     from .quantum.output import write_quantum
 
-    config, out, label, lay = _prepare(args)
+    ckpt = Path(args.checkpoint) if args.checkpoint else Path(args.out).with_name(Path(args.out).name + ".ckpt.h5")
+    config, out, label, lay = _prepare(args, checkpoint=None if args.check_convergence else ckpt)
     if args.check_convergence:
         from .quantum.convergence import check_convergence
 
         return _write_convergence(check_convergence(config, label=label, lay=lay, n_threads=args.threads),
                                   out, config, lay)
-    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".ckpt.h5")
     res = resolve(config)
-    if lay.is_root and args.resume and checkpoint.exists(ckpt):
-        print(f"[{label}] resuming from {ckpt}", flush=True)
-    run = run_quantum(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads,
-                      checkpoint_path=ckpt, resume=args.resume)
-    if lay.is_root:
-        write_quantum(out, run)
-    if not args.keep_checkpoint:
-        checkpoint.remove(ckpt, lay.comm)
+    with checkpoint.Lock(ckpt, lay.comm):  # a second run on the same checkpoint is refused
+        run = run_quantum(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads,
+                          checkpoint_path=ckpt, resume=args.resume)
+        if lay.is_root:
+            write_quantum(out, run)
+        if not args.keep_checkpoint:
+            checkpoint.remove(ckpt, lay.comm)
     if lay.is_root:
         est, s = run.estimates, run.series
         print(f"[{label}] Dq = {est['D']:.5g}   slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
@@ -194,16 +200,20 @@ def _cmd_noise(args) -> int:
     return 0
 
 
-def _check_writable(out: Path) -> str | None:
-    parent = out.parent if str(out.parent) else Path(".")
+def _check_writable(path: Path, option: str) -> str | None:
+    """Why a file cannot be written at ``path`` (its folder made if missing), or None."""
+    import secrets
+
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        return f"{option}: {path} is a folder, not a file"
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        probe = parent / f".{path.name}.probe-{os.getpid()}-{secrets.token_hex(4)}"
+        probe.touch(exist_ok=False)
+        probe.unlink()
     except OSError as exc:
-        return f"--out: cannot create folder {parent}: {exc.strerror or exc}"
-    if not os.access(parent, os.W_OK):
-        return f"--out: folder {parent} is not writable"
-    if out.is_dir():
-        return f"--out: {out} is a folder"
+        return f"{option}: cannot write in folder {parent}: {stopping.describe_os_error(exc)}"
     return None
 
 
@@ -236,24 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"classical": _cmd_classical, "quantum": _cmd_quantum, "noise": _cmd_noise,
                "estimate": _cmd_estimate, "show-config": _cmd_show_config}[args.command]
+    if args.command in ("classical", "quantum", "noise"):
+        stopping.install_signal_handlers()
     try:
         return handler(args)
-    except (ConfigError, UserError) as exc:
-        _report(f"kickedpair {args.command}: error: {exc}")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        _report(f"kickedpair {args.command}: interrupted")
-        return 130
-    except GuardError as exc:
-        _report(f"kickedpair {args.command}: {exc}")
-        return EXIT_GUARD
-
-
-def _report(message: str) -> None:
-    """Print an error once: every rank meets the same error, rank 0 speaks."""
-    mpi = sys.modules.get("mpi4py.MPI")
-    if mpi is None or mpi.COMM_WORLD.rank == 0:
-        print(message, file=sys.stderr)
+    except Exception as exc:  # every way out under MPI ends every rank: see kickedpair.stopping
+        return stopping.exit_status(exc, f"kickedpair {args.command}")
+    except KeyboardInterrupt as exc:
+        return stopping.exit_status(exc, f"kickedpair {args.command}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """HDF5 output: atomic writes and the provenance every result file carries.
 
-A result file is written under a hidden temporary name in the target folder,
-flushed to disk, and renamed over the target in one step: a run killed at any
+A result file is built in memory, written under a hidden temporary name unique to
+the writing process in the target folder, flushed to disk, and renamed over the
+target in one step: a run killed at any
 moment leaves either no file or the previous complete one, never a partial
 file under the final name.  The attribute ``complete = True`` is the last
 thing written before the rename.
@@ -13,6 +14,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
@@ -80,11 +82,7 @@ def fsync_and_replace(tmp: Path, path: Path) -> None:
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _fsync_dir(path.parent)
 
 
 def write_run_header(f: h5py.File, kind: str, label: str, config: Mapping[str, Mapping[str, Any]],
@@ -111,20 +109,62 @@ def write_snapshots(group: h5py.Group, snapshots: Mapping[int, Mapping[str, np.n
             g.create_dataset(name, data=values, **options)
 
 
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path`` that no other run (any host, any process) uses."""
+    return path.with_name(f".{path.name}.tmp-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
 def write_atomic(path: str | os.PathLike, build: Callable[[h5py.File], None]) -> Path:
-    """Create the HDF5 file ``path`` by calling ``build(file)``; atomic on POSIX."""
+    """Create the HDF5 file ``path`` by calling ``build(file)``; atomic on POSIX.
+
+    The file is built in memory and written with plain file I/O, so a full disk or any
+    other write error is one clean ``OSError`` naming the file (HDF5's own writer can
+    crash the process when a write fails); the temporary is then removed and a previous
+    file at ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with h5py.File(f"memory-{path.name}", "w", driver="core", backing_store=False) as f:
+        build(f)
+        f.attrs["complete"] = True
+        f.flush()
+        image = f.id.get_file_image()
+    write_bytes_atomic(path, image)
+    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a unique temporary name, fsync and rename."""
+    path = Path(path)
+    tmp = temporary_name(path)
     try:
-        with h5py.File(tmp, "w") as f:
-            build(f)
-            f.attrs["complete"] = True
-        fsync_and_replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        from .stopping import describe_os_error
+
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, f"cannot write {path}: {describe_os_error(exc)}") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def is_complete(path: str | os.PathLike) -> bool:

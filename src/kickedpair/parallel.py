@@ -13,6 +13,9 @@ import numpy as np
 from mpi4py import MPI
 
 COMM = MPI.COMM_WORLD
+#: a duplicate of COMM used only to agree on how a run ends (kickedpair.stopping), so that its
+#: messages can never be matched with a collective of the run itself
+CONTROL = COMM.Dup()
 
 
 def block_range(n: int, size: int, rank: int) -> tuple[int, int]:

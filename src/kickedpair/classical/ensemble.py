@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import parallel
+from .. import parallel, stopping
 from ..analysis import diffusion_estimates
 from ..errors import GuardError, guard_message
 from ..params import ClassicalNumerics, Physics, RunConfig
@@ -112,7 +112,7 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
     if 0 in nu.snapshot_times:
         snapshots[0] = (parallel.gather_blocks(p1, lay.comm), parallel.gather_blocks(p2, lay.comm))
 
-    with Progress(nu.n_kicks, label, mode=progress, enabled=lay.is_root) as bar:
+    with Progress(nu.n_kicks, label, mode=progress, enabled=lay.is_root) as bar, stopping.deferred_signals():
         for t in range(1, n_t):
             kick(x1, p1, ph.K1)
             kick(x2, p2, ph.K2)
@@ -126,7 +126,10 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
                 sums[t, 4],
                 float(np.count_nonzero(~(np.isfinite(p1) & np.isfinite(p2)))),
             ]), lay.comm)
-            drift_max[t] = parallel.max_to_all(np.array([rel.max(initial=0.0)]), lay.comm)[0]
+            largest = parallel.max_to_all(np.array([rel.max(initial=0.0), stopping.pending_signal()]), lay.comm)
+            drift_max[t] = largest[0]
+            if largest[1]:  # a signal reached some rank: every rank stops after this kick
+                raise stopping.Interrupted(int(largest[1]), f"at t={t}")
             if checks[1] > 0:
                 raise GuardError(guard_message(
                     label, "finite momenta", t, f"{checks[1]:.0f} trajectories with non-finite momenta"))

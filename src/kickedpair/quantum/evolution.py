@@ -10,13 +10,14 @@ run resumed from its checkpoint continues bit for bit as if never stopped.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .. import checkpoint, parallel
+from .. import checkpoint, parallel, stopping
 from ..analysis import diffusion_estimates
 from ..errors import GuardError
 from ..params import ConfigError, RunConfig
@@ -120,6 +121,53 @@ def _mismatch(saved: dict, wanted: dict, prefix: str = "") -> str | None:
     return None
 
 
+def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, label: str):
+    """``(state rows, t, series)`` from a sound checkpoint at ``path``; None to start afresh.
+
+    Collective.  A checkpoint that cannot be read back, or whose state is not normalised, is
+    moved aside with a warning (the run starts from t = 0); one of other parameters is refused.
+    """
+    problem = None
+    if lay.is_root and Path(path).exists():
+        problem = checkpoint.inspect(path) or ""
+    problem = lay.comm.bcast(problem, root=0)
+    if problem is None:
+        return None  # no checkpoint: a fresh start
+    loaded = None
+    if not problem:
+        try:
+            loaded = checkpoint.load(path, tr.row_start, tr.row_stop)
+            state = np.ascontiguousarray(loaded[0])
+            local = np.array([np.vdot(state, state).real, float(state.shape == (tr.row_stop - tr.row_start, tr.N2))])
+        except (OSError, KeyError, ValueError) as exc:
+            local = np.array([np.nan, 0.0])
+            problem = f"rank {lay.rank} cannot read its rows: {str(exc).splitlines()[0][:200]}"
+        total = tr.allreduce(local)
+        problems = [p for p in lay.comm.allgather(problem) if p]
+        if problems:
+            problem = problems[0]
+        elif total[1] != lay.size:
+            problem = "its state has another grid than this run"
+        elif not abs(total[0] - 1.0) <= max(100 * qn.norm_tol, 1e-9):
+            problem = f"its state is not normalised (norm {total[0]:.6g})"
+    if problem:
+        if lay.is_root:
+            aside = checkpoint.move_aside(path)
+            print(f"[{label}] warning: checkpoint {path} is unusable ({problem}); moved aside to "
+                  f"{aside.name}; starting from t = 0", file=sys.stderr, flush=True)
+        lay.comm.Barrier()
+        return None
+    state, t0, saved, saved_series, _ = loaded
+    mismatch = _mismatch(saved, identity)
+    if mismatch:
+        raise ConfigError(f"cannot resume from {path}: {mismatch}")
+    if t0 > qn.n_kicks:
+        raise ConfigError(f"quantum.n_kicks: checkpoint {path} is at t={t0}, beyond n_kicks = {qn.n_kicks}")
+    if lay.is_root:
+        print(f"[{label}] resuming from {path} at t = {t0}", file=sys.stderr, flush=True)
+    return np.ascontiguousarray(state), t0, saved_series
+
+
 def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto",
                 lay: parallel.Layout | None = None, n_threads: int | None = None,
                 checkpoint_path: str | Path | None = None, resume: bool = False) -> QuantumRun:
@@ -141,20 +189,15 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
     distributions: dict[int, np.ndarray] = {}
     t0 = 0
     c = initial_state(tr)
-    if resume and checkpoint_path is not None and checkpoint.exists(checkpoint_path):
-        state, t0, saved, saved_series, _ = checkpoint.load(checkpoint_path, tr.row_start, tr.row_stop)
-        problem = _mismatch(saved, identity)
-        if problem:
-            raise ConfigError(f"cannot resume from {checkpoint_path}: {problem}")
-        if t0 > qn.n_kicks:
-            raise ConfigError(
-                f"quantum.n_kicks: checkpoint {checkpoint_path} is at t={t0}, beyond n_kicks = {qn.n_kicks}")
-        c = np.ascontiguousarray(state)
-        for name in SERIES:
-            series[name][: t0 + 1] = saved_series[name][: t0 + 1]
-        for name, values in saved_series.items():
-            if name.startswith("P1_t"):
-                distributions[int(name[4:])] = values
+    if resume and checkpoint_path is not None:
+        found = _resume(checkpoint_path, tr, lay, identity, qn, label)
+        if found is not None:
+            c, t0, saved_series = found
+            for name in SERIES:
+                series[name][: t0 + 1] = saved_series[name][: t0 + 1]
+            for name, values in saved_series.items():
+                if name.startswith("P1_t"):
+                    distributions[int(name[4:])] = values
 
     def observe(t: int, c: np.ndarray) -> None:
         obs = two_particle_observables(c, p1, p2, system.mass1, system.mass2,
@@ -178,14 +221,23 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
     if t0 == 0:
         observe(0, c)
     kick_clock = time.perf_counter()
-    with Progress(qn.n_kicks, label, mode=progress, enabled=lay.is_root) as bar:
+    saved_at = t0
+    with Progress(qn.n_kicks, label, mode=progress, enabled=lay.is_root) as bar, stopping.deferred_signals():
         bar.update(t0)
         for t in range(t0 + 1, n_t):
             c = prop.period(c)
             observe(t, c)
-            if checkpoint_path is not None and t % qn.checkpoint_every == 0 and t < qn.n_kicks:
+            # the last kick is checkpointed too: a failure while writing the result loses nothing
+            if checkpoint_path is not None and (t % qn.checkpoint_every == 0 or t == qn.n_kicks):
                 save_checkpoint(t, c)
+                saved_at = t
             bar.update()
+            signum = stopping.stop_requested(lay.comm)  # every rank stops after the same kick
+            if signum:
+                if checkpoint_path is not None and saved_at != t:
+                    save_checkpoint(t, c)
+                where = f"at t={t}" + (f", checkpoint {checkpoint_path} written" if checkpoint_path else "")
+                raise stopping.Interrupted(signum, where)
     kicks_done = qn.n_kicks - t0
     per_kick = (time.perf_counter() - kick_clock) / kicks_done if kicks_done else math.nan
 
