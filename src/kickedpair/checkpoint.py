@@ -86,7 +86,7 @@ def save(path: str | os.PathLike, comm: MPI.Comm, state: np.ndarray, row_start: 
     comm.Barrier()
 
 
-_MARGIN = 1 << 20  # bytes beyond state and series: HDF5 metadata and attributes
+_MARGIN = 256 << 10  # bytes beyond state and series: HDF5 metadata and attributes
 
 
 def _check_free_space(folder: Path, need: int) -> None:
@@ -122,10 +122,11 @@ def exists(path: str | os.PathLike) -> bool:
         return False
 
 
-def inspect(path: str | os.PathLike) -> str | None:
+def inspect(path: str | os.PathLike, series: tuple[str, ...] = ()) -> str | None:
     """Why the checkpoint at ``path`` cannot be resumed from, or None when it is sound.
 
-    Reads the structure and the series, not the state (the resuming run checks its norm).
+    Reads the structure and the series (each name in ``series`` must be there), not the
+    state (the resuming run checks its norm).
     """
     path = Path(path)
     try:
@@ -147,6 +148,9 @@ def inspect(path: str | os.PathLike) -> str | None:
                 return "dataset 'state' is missing or not a 2-d array"
             if "series" not in f:
                 return "group 'series' is missing"
+            for name in series:
+                if name not in f["series"]:
+                    return f"series '{name}' is missing"
             for name, ds in f["series"].items():
                 if ds.shape[0] < t + 1 and not name.startswith("P1_t"):
                     return f"series '{name}' holds {ds.shape[0]} values, fewer than t + 1 = {t + 1}"

@@ -129,7 +129,7 @@ def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, labe
     """
     problem = None
     if lay.is_root and Path(path).exists():
-        problem = checkpoint.inspect(path) or ""
+        problem = checkpoint.inspect(path, SERIES) or ""
     problem = lay.comm.bcast(problem, root=0)
     if problem is None:
         return None  # no checkpoint: a fresh start
@@ -164,7 +164,7 @@ def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, labe
     if t0 > qn.n_kicks:
         raise ConfigError(f"quantum.n_kicks: checkpoint {path} is at t={t0}, beyond n_kicks = {qn.n_kicks}")
     if lay.is_root:
-        print(f"[{label}] resuming from {path} at t = {t0}", file=sys.stderr, flush=True)
+        print(f"[{label}] resuming from {path} at t = {t0}", flush=True)
     return np.ascontiguousarray(state), t0, saved_series
 
 
