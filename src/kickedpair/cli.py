@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from . import stopping
+from . import limits, stopping
 from .params import apply_overrides, load_yaml, parse_config
 from .progress import MODES as PROGRESS_MODES
 
@@ -57,6 +57,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="compiled-kernel/FFT threads per rank (default: cores shared out among the node's ranks)")
     p.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
                    help="auto: a bar on a terminal; log: periodic lines for batch logs")
+    limits.add_max_memory_option(p)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("estimate", help="print the grid, memory and time a quantum run will need")
     _common(e)
     e.add_argument("--ranks", type=int, default=1, help="MPI ranks to divide memory and time among")
+    limits.add_max_memory_option(e)
 
     sub.add_parser("status", help="summarise a sweep folder: cells done, running, failed (with the "
                                   "guard message), missing; see 'kickedpair status --help'")
@@ -217,20 +219,37 @@ def _check_writable(path: Path, option: str) -> str | None:
     return None
 
 
+def _write_stdout(text: str) -> int:
+    """Print ``text``; a reader that has gone (``| head -1``) ends the command quietly, status 0.
+
+    As the Python docs advise (signal, "Note on SIGPIPE"): stdout is pointed at devnull so that
+    the flush at exit does not fail a second time.
+    """
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0
+
+
 def _cmd_estimate(args) -> int:
     from .quantum.cost import estimate_cost
 
     config = _load_config(args.config, args.overrides)
     if args.ranks < 1:
         raise UserError(f"--ranks: must be >= 1, got {args.ranks}")
-    print(estimate_cost(config).text(args.ranks))
-    return 0
+    limit = limits.memory_limit(args.ranks)  # as if all ranks ran on this node
+    found = limits.problem(limits.quantum_estimate(config, args.ranks), limit)
+    verdict = f"does NOT fit: {found}" if found else ("fits" if limit.mb is not None else "not checked")
+    return _write_stdout(f"{estimate_cost(config).text(args.ranks)}\nlimit: {limit.text()}: {verdict}\n")
 
 
 def _cmd_show_config(args) -> int:
     config = _load_config(args.config, args.overrides)
-    yaml.safe_dump(config.as_dict(), sys.stdout, sort_keys=False)
-    return 0
+    return _write_stdout(yaml.safe_dump(config.as_dict(), sort_keys=False))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import parallel, stopping
+from .. import limits, parallel, stopping
 from ..analysis import diffusion_estimates
 from ..errors import GuardError, guard_message
 from ..params import ClassicalNumerics, Physics, RunConfig
@@ -89,6 +89,7 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
     """Evolve the ensemble of ``config`` for ``n_kicks`` periods across all ranks."""
     lay = lay or parallel.layout()
     ph, nu = config.physics, config.classical
+    limits.check_classical(config, label, lay)  # before anything of the run's size is allocated
     n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
     start_clock = time.perf_counter()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import checkpoint, parallel, stopping
+from .. import checkpoint, limits, parallel, stopping
 from ..analysis import diffusion_estimates
 from ..errors import GuardError
 from ..params import ConfigError, RunConfig
@@ -175,6 +175,7 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
     lay = lay or parallel.layout()
     ph, qn = config.physics, config.quantum
     res = resolve(config)
+    limits.check_quantum(config, label, lay)  # before anything of the run's size is allocated
     n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
     start_clock = time.perf_counter()
 

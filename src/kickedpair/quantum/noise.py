@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from .. import parallel
+from .. import limits, parallel
 from ..analysis import diffusion_estimates
 from ..errors import GuardError
 from ..io import write_atomic, write_run_header, write_snapshots
@@ -66,6 +66,7 @@ def run_noise(config: RunConfig, label: str = "noise", progress: str = "auto",
     lay = lay or parallel.layout()
     ph, nz = config.physics, config.noise
     N = grid_size(config)
+    limits.check_noise(config, label, lay, N)  # before anything of the run's size is allocated
     n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
     start = time.perf_counter()
     lo, hi = parallel.block_range(nz.realisations, lay.size, lay.rank)

@@ -42,6 +42,11 @@ Rules (``L`` the well width, ``dp = hbar pi / L`` the momentum step of the sine 
    hbar = 0.02 for the same accuracy, 4x the 40 at hbar = 0.05).  Over 500 kicks at
    hbar = 0.05 the rule's 199 substeps differ from 400 by 3% at most in ``<p1^2>(t)``
    (100 substeps: 14%): a production cell should be confirmed by doubling the substeps.
+
+Counts are computed in floating point and saturate at ``2**62`` (``COUNT_LIMIT``, the largest
+count a config may hold), also where the float arithmetic overflows (``hbar`` near the
+smallest float, say): such a grid or substep count is refused before a run by
+:mod:`kickedpair.limits`, never turned into an exception halfway.
 """
 
 from __future__ import annotations
@@ -61,8 +66,22 @@ THETA_STRANG = 0.5
 C_LIGHT = 2.2
 MIN_SUBSTEPS = 20
 SHARE_E2 = 0.4
+#: counts at or beyond this are "beyond any machine" (kickedpair.params.INT_LIMIT)
+COUNT_LIMIT = 2**62
 # The tail guard watches the top 5% of the modes: the estimated reach must lie below them.
 GUARD_SPAN = 0.95
+
+
+def _count(x: float) -> int:
+    """``ceil(x)`` for a mode or substep count, saturated at :data:`COUNT_LIMIT` (also inf, NaN)."""
+    if not x < COUNT_LIMIT:
+        return COUNT_LIMIT
+    return math.ceil(x)
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` for ``a >= 0, b >= 0``; inf where ``b`` has underflowed to 0."""
+    return a / b if b > 0 else (0.0 if a == 0 else math.inf)
 
 
 @dataclass(frozen=True)
@@ -104,21 +123,22 @@ def choose_resolution(
     push = abs(K1) + math.sqrt(2.0 * abs(strength))
     p1_max = SAFETY_P1 * spread1 + push   # the reach of the tails: sizes N1
     k_int = math.sqrt(4.0 * a * math.log(1.0 / TAIL_TOL))
-    n_int = math.ceil(k_int * L / math.pi)
-    N1 = basis.good_size(max(math.ceil(p1_max / (GUARD_SPAN * dp)), n_int))
+    n_int = _count(k_int * L / math.pi)
+    N1 = basis.good_size(max(_count(_ratio(p1_max, GUARD_SPAN * dp)), n_int))
     # energies (particle 2's share, resonances, crossing times) from the bulk of the distribution
     p1_bulk = SAFETY_E1 * spread1 + push
-    E1_max = 0.5 * p1_bulk**2
+    E1_max = 0.5 * p1_bulk * p1_bulk
     p2_kick = SAFETY_E1 * math.sqrt(0.5 * K2 * K2 * n_kicks) + abs(K2)
-    E2_max = SAFETY_E2 * (abs(strength) + 4.0 * mass2 * E1_max + p2_kick**2 / (2.0 * mass2))
+    E2_max = SAFETY_E2 * (abs(strength) + 4.0 * mass2 * E1_max + _ratio(p2_kick * p2_kick, 2.0 * mass2))
     # the basis of particle 2 must also hold the energy it takes from the heavy particle
     # (classically E2 <= 0.4 E1 measured, m = 1e-3..1); plain Strang's resonance rule keeps E2_max
     E2_reach = max(E2_max, SHARE_E2 * E1_max)
-    N2 = basis.good_size(max(math.ceil(math.sqrt(2.0 * mass2 * E2_reach) / (GUARD_SPAN * dp)), n_int))
+    N2 = basis.good_size(max(_count(_ratio(math.sqrt(2.0 * mass2 * E2_reach), GUARD_SPAN * dp)), n_int))
     width = 1.0 / math.sqrt(a)
-    s_strang = math.ceil(max(E2_max / (hbar * THETA_STRANG), 2.0 * p1_bulk / width, 1.0))
-    s_light = C_LIGHT * spread1 / width * max(1.0, 0.05 / hbar) ** 1.5
-    s_light = max(MIN_SUBSTEPS, math.ceil(s_light))
+    s_strang = _count(max(_ratio(E2_max, hbar * THETA_STRANG), 2.0 * p1_bulk / width, 1.0))
+    low = max(1.0, _ratio(0.05, hbar))
+    s_light = C_LIGHT * spread1 / width * low * math.sqrt(low) if spread1 > 0 else 0.0
+    s_light = max(MIN_SUBSTEPS, _count(s_light))
     if strength == 0.0:
         s_light = s_strang = 1  # exact: both reduce to the free map
     return Resolution(N1, N2, int(s_light), int(s_strang), p1_max, E2_max, k_int)
@@ -132,7 +152,7 @@ def one_particle_size(K: float, hbar: float, n_kicks: int, L: float = math.pi) -
     run (the tail guard tripped at t = 26, hbar = 0.1, with ``+ |K|``).
     """
     p_max = SAFETY_P1 * math.sqrt(0.5 * K * K * n_kicks) + 2.0 * abs(K)
-    return basis.good_size(max(3, math.ceil(p_max / (GUARD_SPAN * hbar * math.pi / L))))
+    return basis.good_size(max(3, _count(_ratio(p_max, GUARD_SPAN * hbar * math.pi / L))))
 
 
 def minimum_sizes(hbar: float, mass2: float, K1: float, K2: float, strength: float, a: float,
@@ -145,10 +165,10 @@ def minimum_sizes(hbar: float, mass2: float, K1: float, K2: float, strength: flo
     one above them may still be too small later, which the tail guard reports.
     """
     dp = hbar * math.pi / L
-    n_width = math.ceil(L * math.sqrt(a)) - 1 if strength != 0.0 else 1
+    n_width = _count(L * math.sqrt(a)) - 1 if strength != 0.0 else 1
     p1 = abs(K1) + math.sqrt(2.0 * abs(strength))
     p2 = abs(K2) + math.sqrt(2.0 * mass2 * abs(strength))
-    n1, n2 = math.ceil(p1 / dp), math.ceil(p2 / dp)
+    n1, n2 = _count(_ratio(p1, dp)), _count(_ratio(p2, dp))
     why = {
         "N1": f"reach p = |K1| + sqrt(2 U0) = {p1:.3g} in steps of hbar pi/L, and resolve the interaction width",
         "N2": f"reach p = |K2| + sqrt(2 m U0) = {p2:.3g} in steps of hbar pi/L, and resolve the interaction width",
