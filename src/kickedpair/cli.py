@@ -29,17 +29,43 @@ class UserError(Exception):
     """A mistake the user can fix; printed without a traceback."""
 
 
+#: a run config is a few hundred bytes; anything this large is not one (and /dev/zero never ends)
+CONFIG_MAX_BYTES = 16 * 2**20
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}
+
+
 def _load_config(path: str | None, overrides: list[str]):
+    """The validated config of ``--config FILE`` and ``--set`` overrides; every fault of the
+    file (unreadable, binary, not YAML, a key given twice, not a mapping) is one UserError line."""
+    from collections.abc import Mapping
+
+    from .params import short_repr, yaml_error_text
+
     mapping = {}
     if path:
         try:
-            text = Path(path).read_text()
+            with open(path, "rb") as f:
+                data = f.read(CONFIG_MAX_BYTES + 1)
         except OSError as exc:
             raise UserError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        if len(data) > CONFIG_MAX_BYTES:
+            raise UserError(f"config {path} is larger than {CONFIG_MAX_BYTES // 2**20} MB: not a run config")
         try:
-            mapping = load_yaml(text) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"config {path} is not valid YAML: {exc}") from None
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"config {path} is not a text file: byte 0x{data[exc.start]:02x} at offset "
+                            f"{exc.start} is not UTF-8") from None
+        if "\x00" in text:
+            raise UserError(f"config {path} is not a text file: NUL byte at offset {text.index(chr(0))}")
+        try:
+            mapping = load_yaml(text)
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:
+            raise UserError(f"config {path} is not valid YAML: {yaml_error_text(exc)}") from None
+        if mapping is None:
+            mapping = {}
+        if not isinstance(mapping, Mapping):
+            raise UserError(f"config {path}: the top level must be a mapping of sections (physics, classical, "
+                            f"quantum, noise), got {_KINDS.get(type(mapping), 'a value')}: {short_repr(mapping, 60)}")
     return parse_config(apply_overrides(mapping, overrides))
 
 

@@ -207,7 +207,7 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
                           ("norm", "norm"), ("tail1", "tail1"), ("tail2", "tail2")):
             series[name][t] = obs[key]
         check_guards(label, t, obs["norm"], {"particle 1": obs["tail1"], "particle 2": obs["tail2"]},
-                     norm_tol=qn.norm_tol, tail_tol=qn.tail_tol)
+                     norm_tol=qn.norm_tol, tail_tol=qn.tail_tol, scheme=res.scheme)
         if t in qn.snapshot_times:
             P1 = parallel.gather_blocks(obs["P1_local"], lay.comm)
             if lay.is_root:

@@ -104,12 +104,16 @@ def check_guards(
     *,
     norm_tol: float = NORM_TOL,
     tail_tol: float = TAIL_TOL,
+    scheme: str | None = None,
 ) -> None:
     """Raise :class:`GuardError` naming cell, guard and value when a guard trips.
 
     ``norm`` must lie in ``1 +- norm_tol``; each ``tails[name]`` (probability in the top 5% of
     the modes of a particle, e.g. ``{'particle 1': ..., 'particle 2': ...}``) must not
-    exceed ``tail_tol``.
+    exceed ``tail_tol``.  ``scheme`` (the two-particle propagator) shapes the tail guard's
+    advice: under plain ``'strang'`` probability also reaches the top modes when the step is
+    resonant (a populated mode's phase per substep near a multiple of ``2 pi``), which a larger
+    grid does not cure.
     """
     if not (abs(norm - 1.0) <= norm_tol):  # also catches NaN
         raise GuardError(
@@ -129,6 +133,14 @@ def check_guards(
                     f"top-5% modes of {name}",
                     t,
                     f"{value:.3e} > {tail_tol:g}",
-                    f"the basis of {name} is too small for this run: increase its grid size",
+                    _tail_hint(name, scheme),
                 )
             )
+
+
+def _tail_hint(name: str, scheme: str | None) -> str:
+    if scheme == "strang":
+        return (f"the basis of {name} may be too small for this run, or the plain-Strang step may be "
+                f"resonant (a populated mode's phase per substep near 2 pi): increase its grid size, "
+                f"or raise quantum.substeps, or use quantum.scheme: light_exact")
+    return f"the basis of {name} is too small for this run: increase its grid size"
