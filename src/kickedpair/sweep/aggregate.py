@@ -283,9 +283,11 @@ def _csv_value(v: Any) -> Any:
 
 
 def write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    from .files import temporary_name
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_name(path)
     with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(columns)
@@ -325,8 +327,18 @@ def write_tables(paths: Mapping[str, str | Path], rows: Sequence[Mapping[str, An
                  thresholds: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> None:
     """The cell and threshold tables as CSV and HDF5, and the list of missing cells.
 
-    ``paths``: ``cells_csv``, ``thresholds_csv``, ``h5``, ``missing`` (any subset).
+    ``paths``: ``cells_csv``, ``thresholds_csv``, ``h5``, ``missing`` (any subset).  Every table
+    is written under a temporary name beside it first; they replace the previous tables only
+    once all of them are written, so an error leaves the previous set as it was.
     """
+    from .files import replaced_together
+
+    with replaced_together(list(paths.values())) as tmp_of:
+        _write_tables({k: tmp_of[Path(v)] for k, v in paths.items()}, rows, thresholds, meta)
+
+
+def _write_tables(paths: Mapping[str, Path], rows: Sequence[Mapping[str, Any]],
+                  thresholds: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> None:
     from ..io import write_atomic
 
     missing = missing_cells(rows)
@@ -375,7 +387,7 @@ def read_tables(path: str | Path) -> tuple[list[dict], list[dict], dict]:
 def load_manifest(sweep_dir: str | Path) -> dict:
     path = Path(sweep_dir) / _plan.MANIFEST
     try:
-        return json.loads(path.read_text())
+        return _plan.read_manifest(path, grid=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no sweep manifest (written by the workflow's first step)") from None
 
@@ -418,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         result = aggregate_sweep(args.sweep_dir, allow_missing=args.allow_missing)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, _plan.ManifestError) as exc:
         print(f"aggregate: error: {exc}", file=sys.stderr)
         return 2
     except MissingCellsError as exc:

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .aggregate import OK, read_tables  # noqa: E402
+from .files import replaced_together  # noqa: E402
 
 REGION_COLOURS = {"classical diffusion": "#d8e8f5", "transition": "#f4ecd2",
                   "dynamical localisation": "#f5d9d9"}
@@ -209,8 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     grid = json.loads(meta["hbar_grid"]) if isinstance(meta.get("hbar_grid"), str) else \
         sorted({c["hbar"] for c in cells})
     out = Path(args.out_dir)
-    made = phase_diagram(thresholds, [out / "phase_diagram.png", out / "phase_diagram.pdf"], grid, meta, scale)
-    made += eta_vs_hbar(cells, thresholds, [out / "eta_vs_hbar.png", out / "eta_vs_hbar.pdf"], meta, scale)
+    phase = [out / "phase_diagram.png", out / "phase_diagram.pdf"]
+    eta = [out / "eta_vs_hbar.png", out / "eta_vs_hbar.pdf"]
+    # drawn under temporary names, renamed over the previous figures once all four are there
+    with replaced_together(phase + eta) as tmp:
+        phase_diagram(thresholds, [tmp[p_] for p_ in phase], grid, meta, scale)
+        eta_vs_hbar(cells, thresholds, [tmp[p_] for p_ in eta], meta, scale)
+    made = phase + eta
     if int(meta.get("n_missing", 0)):
         print(f"figures: WARNING: {meta['n_missing']} cells missing (see tables/missing.txt); "
               "the figures say so in their titles", file=sys.stderr)

@@ -31,6 +31,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -291,6 +292,82 @@ class SweepPlan:
             "allow_missing": self.allow_missing,
             "cells": classical + quantum,
         }
+
+
+class ManifestError(ValueError):
+    """A ``sweep.json`` that cannot be used: not JSON, or not of the shape :meth:`SweepPlan.manifest` writes."""
+
+
+def _manifest_problem(data: Any, grid: bool) -> str:
+    """What is wrong with a parsed manifest ('' when nothing is)."""
+    def kind(v: Any) -> str:
+        return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+                type(None): "null"}.get(type(v), "a number" if isinstance(v, (int, float)) else type(v).__name__)
+
+    if not isinstance(data, dict):
+        return f"expected a JSON object with a 'cells' list, got {kind(data)}"
+    if "cells" not in data:
+        return "no 'cells' key (the list of cells)"
+    if not isinstance(data["cells"], list):
+        return f"cells: expected a list, got {kind(data['cells'])}"
+    if "preset" in data and not isinstance(data["preset"], str):
+        return f"preset: expected a string, got {kind(data['preset'])}"
+    keys = {"classical": ("m",), "quantum": ("m", "hbar")}
+    for i, c in enumerate(data["cells"]):
+        if not isinstance(c, dict):
+            return f"cells[{i}]: expected an object, got {kind(c)}"
+        for key in ("name", "result"):
+            if not isinstance(c.get(key), str):
+                return f"cells[{i}].{key}: expected a string, got {kind(c.get(key)) if key in c else 'nothing'}"
+        for key in ("kind", "log", "checkpoint", "config"):
+            if c.get(key) is not None and not isinstance(c[key], str):
+                return f"cells[{i}].{key}: expected a string, got {kind(c[key])}"
+        for key in ("result", "log", "checkpoint", "config"):
+            v = c.get(key)
+            if v and (v.startswith("/") or ".." in v.split("/")):
+                return f"cells[{i}].{key}: {v!r} is not a path inside the sweep folder"
+        if grid:
+            if c.get("kind") not in keys:
+                return f"cells[{i}].kind: expected 'classical' or 'quantum', got {c.get('kind')!r}"
+            for key in keys[c["kind"]]:
+                if not isinstance(c.get(key), str):
+                    return f"cells[{i}].{key}: expected a string, got {kind(c.get(key)) if key in c else 'nothing'}"
+    if grid:
+        for key in ("mass_ratio", "hbar"):
+            v = data.get(key)
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                return f"{key}: expected a list of grid values as strings, got {kind(v) if key in data else 'nothing'}"
+        if "analysis" in data and not isinstance(data["analysis"], dict):
+            return f"analysis: expected an object, got {kind(data['analysis'])}"
+        have = {(c["kind"], c["m"], c.get("hbar") if c["kind"] == "quantum" else None) for c in data["cells"]}
+        for m in data["mass_ratio"]:
+            if ("classical", m, None) not in have:
+                return f"cells: no classical cell for m={m}"
+            for h in data["hbar"]:
+                if ("quantum", m, h) not in have:
+                    return f"cells: no quantum cell for m={m}, hbar={h}"
+    return ""
+
+
+def read_manifest(path: str | Path, grid: bool = False) -> dict:
+    """The manifest ``sweep.json`` at ``path``, checked; ``grid``: also the grid and its cells
+    (what the aggregation needs).  A missing file raises :class:`FileNotFoundError`; anything
+    else wrong raises :class:`ManifestError` with a one-line message naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ManifestError(f"{path}: not JSON ({exc})") from None
+    problem = _manifest_problem(data, grid)
+    if problem:
+        raise ManifestError(f"{path}: not a sweep manifest: {problem}")
+    return data
 
 
 def _parse(mapping: dict, where: str):

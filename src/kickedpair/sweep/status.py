@@ -100,7 +100,12 @@ def classify(sweep_dir: str | Path, entry: Mapping[str, Any], now: float | None 
             out.update(state="failed", detail=f"exit status {status}: {msg}{resumable}")
             return out
         if status == 0:
-            out.update(state="failed", detail="exit status 0 but no complete result file")
+            aside = _set_aside(result)
+            if aside is not None:
+                out.update(state="missing", detail=f"its result was not complete and is set aside as "
+                                                   f"{aside.name}: the next run makes it again")
+            else:
+                out.update(state="failed", detail="exit status 0 but no complete result file")
             return out
         if now - info["mtime"] <= stale_after:
             out.update(state="running", detail=info["last_line"])
@@ -118,6 +123,16 @@ def classify(sweep_dir: str | Path, entry: Mapping[str, Any], now: float | None 
     elif result.exists():
         out.update(state="failed", detail=f"{result.name} is not a complete result file")
     return out
+
+
+def _set_aside(result: Path) -> Path | None:
+    """The newest ``<result>.incomplete*`` left by the workflow when ``result`` is missing."""
+    if result.exists():
+        return None
+    base = result.name + ".incomplete"
+    found = [p for p in result.parent.glob(base + "*")
+             if p.name == base or re.fullmatch(re.escape(base) + r"\.\d+", p.name)]
+    return max(found, key=lambda p: int(p.name[len(base) + 1:] or 0)) if found else None
 
 
 def _discover(sweep_dir: Path) -> dict[str, Any]:
@@ -140,6 +155,9 @@ def summarise(sweep_dir: str | Path, now: float | None = None,
               stale_after: float = STALE_AFTER_S) -> dict[str, Any]:
     """State of every cell of a sweep folder (``RESULTS/PRESET``).
 
+    Without ``sweep.json`` the cells are those found on disk; a ``sweep.json`` that is not a
+    manifest (not JSON, another shape) raises :class:`kickedpair.sweep.plan.ManifestError`.
+
     Returns ``{"sweep_dir", "preset", "from_manifest", "cells": [...], "counts": {state: n},
     "complete": bool}``; each cell has ``kind, name, m, hbar, state, detail, result, log,
     checkpoint``.
@@ -149,9 +167,9 @@ def summarise(sweep_dir: str | Path, now: float | None = None,
         raise FileNotFoundError(f"{sweep_dir}: no such sweep folder")
     manifest_path = sweep_dir / _plan.MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest = _plan.read_manifest(manifest_path)
         from_manifest = True
-    except (OSError, ValueError):
+    except FileNotFoundError:
         manifest, from_manifest = _discover(sweep_dir), False
     cells = [classify(sweep_dir, e, now, stale_after) for e in manifest["cells"]]
     counts = {s: sum(c["state"] == s for c in cells) for s in STATES}
@@ -188,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         summary = summarise(args.sweep_dir, stale_after=args.stale_after)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, _plan.ManifestError) as exc:
         print(f"kickedpair status: error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -1,0 +1,115 @@
+"""The files of a sweep: results that are not complete are set aside, tables are replaced together.
+
+* :func:`set_aside_incomplete` -- every existing result file that is not complete (truncated,
+  unreadable, or without the root attribute ``complete = True``, see
+  :func:`kickedpair.io.is_complete`) is renamed to ``<name>.incomplete`` (``.incomplete.1``,
+  ... when that exists already): the evidence stays, and Snakemake, which only asks whether a
+  file exists, sees the cell's result missing and runs the cell again.  Each move is also a
+  line of ``logs/set-aside.log`` (:data:`SET_ASIDE_LOG`) of the sweep folder, an input of the
+  aggregation: the tables made before are out of date then, so Snakemake runs the aggregation
+  again, and with it the cell (it does not remake a missing file that no job to be run needs).
+  The workflow calls it when it is parsed (``workflow/rules/common.smk``).  The engines write
+  their results under a temporary name and rename them when complete, so a result being written
+  is never seen here.
+* :func:`replaced_together` -- temporary names (same folder, unique: process id and a random
+  part) for a set of files that are renamed over their targets only once every one of them has
+  been written; an error on the way removes the temporaries and leaves the previous files as
+  they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import secrets
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import h5py
+
+INCOMPLETE_SUFFIX = ".incomplete"
+SET_ASIDE_LOG = "logs/set-aside.log"   # relative to the sweep folder (and to reproduction/)
+
+
+def why_incomplete(path: str | os.PathLike) -> str:
+    """Why the existing ``path`` is not a complete result file ('' when it is one)."""
+    path = Path(path)
+    if path.is_dir():
+        return "a folder, not a result file"
+    try:
+        with h5py.File(path, "r") as f:
+            if bool(f.attrs.get("complete", False)):
+                return ""
+            return "no complete=True attribute"
+    except (OSError, KeyError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"not a readable HDF5 file (truncated?): {first}"
+
+
+def _free_name(path: Path) -> Path:
+    candidate = path.with_name(path.name + INCOMPLETE_SUFFIX)
+    n = 0
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = path.with_name(f"{path.name}{INCOMPLETE_SUFFIX}.{n}")
+    return candidate
+
+
+def set_aside_incomplete(paths: Iterable[str | os.PathLike],
+                         record: str | os.PathLike | None = None) -> list[tuple[Path, Path, str]]:
+    """Rename every existing file of ``paths`` that is not a complete result to
+    ``<name>.incomplete`` (never over an existing file); returns ``(path, new path, reason)``
+    for each one moved, and appends one line per move to ``record`` when given.  An error
+    renaming is raised as :class:`OSError` naming the file."""
+    moved = []
+    for p in paths:
+        p = Path(p)
+        if not os.path.lexists(p):
+            continue
+        reason = why_incomplete(p)
+        if not reason:
+            continue
+        dest = _free_name(p)
+        try:
+            os.rename(p, dest)
+        except OSError as exc:
+            raise OSError(f"{p}: not a complete result ({reason}) and cannot be moved aside: "
+                          f"{exc.strerror or exc}") from None
+        moved.append((p, dest, reason))
+    if moved and record is not None:
+        record = Path(record)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        with open(record, "a") as fh:
+            fh.writelines(f"{now} {p} -> {dest.name}: {reason}\n" for p, dest, reason in moved)
+    return moved
+
+
+def temporary_name(path: str | os.PathLike) -> Path:
+    """A hidden name beside ``path``, unique to this process and call, with the same suffix
+    (so that writers choosing the format by the suffix still do)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
+
+
+@contextlib.contextmanager
+def replaced_together(paths: Sequence[str | os.PathLike]) -> Iterator[dict[Path, Path]]:
+    """``{path: temporary}`` for the block to write into; after it, every temporary is renamed
+    over its path -- if the block raised or left one of them unwritten, none is, the
+    temporaries are removed and the previous files stay as they were."""
+    targets = [Path(p) for p in paths]
+    for t in targets:
+        t.parent.mkdir(parents=True, exist_ok=True)
+    tmp = {t: temporary_name(t) for t in targets}
+    try:
+        yield tmp
+        unwritten = [str(t) for t, x in tmp.items() if not x.exists()]
+        if unwritten:
+            raise FileNotFoundError(f"not written: {', '.join(unwritten)} (the previous files are kept)")
+        for t, x in tmp.items():
+            os.replace(x, t)
+    finally:
+        for x in tmp.values():
+            with contextlib.suppress(FileNotFoundError):
+                x.unlink()
