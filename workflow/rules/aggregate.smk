@@ -27,12 +27,12 @@ rule aggregate:
     log:
         f"{SWEEP_DIR}/logs/aggregate.log",
     params:
-        allow="--allow-missing" if SWEEP.allow_missing else "",
+        allow=["--allow-missing"] if SWEEP.allow_missing else [],
         python=sys.executable,
         sweep_dir=SWEEP_DIR,
     resources:
         mem_mb=fixed_mem("aggregate"),
         runtime=int(res("aggregate", "runtime", 20)),
     shell:
-        "{params.python} -m kickedpair.sweep.aggregate {params.sweep_dir} {params.allow} > {log} 2>&1"
-        " && rc=0 || rc=$?; cat {log} >&2; exit $rc"
+        "{params.python:q} -m kickedpair.sweep.aggregate {params.sweep_dir:q} {params.allow:q} > {log:q} 2>&1"
+        " && rc=0 || rc=$?; cat {log:q} >&2; exit $rc"

@@ -23,7 +23,7 @@ rule classical:
         label=lambda wc: f"m={wc.m}",
     threads: cell_threads("classical")
     resources:
-        mpi=SWEEP.launcher,
+        mpi=SWEEP.launcher_shell,
         tasks=int(res("classical", "ranks", 1)),
         cpus_per_task=int(res("classical", "threads", 1)),
         mem_mb=fixed_mem("classical"),
@@ -31,7 +31,7 @@ rule classical:
     retries: int(res("classical", "retries", 0))
     shell:
         mpi_shell(
-            "kickedpair classical --config {input.cfg} --out {output.h5} --label {params.label:q}"
-            " --threads {resources.cpus_per_task} --progress log"
+            "kickedpair classical --config {input.cfg:q} --out {output.h5:q} --label {params.label:q}"
+            " --threads {resources.cpus_per_task:q} --progress log"
         )
         + "exit $rc\n"

@@ -2,6 +2,7 @@
 # All logic lives in kickedpair.sweep (plain, tested Python); this file wires it in.
 
 import os
+import shlex
 import sys
 
 import jsonschema
@@ -11,7 +12,8 @@ from snakemake.utils import validate
 
 from kickedpair.params import ConfigError
 from kickedpair.sweep import plan as sweep_plan
-from kickedpair.sweep.resources import over_limit, quantum_mem_mb, quantum_runtime_min
+from kickedpair.sweep.files import SET_ASIDE_LOG as SET_ASIDE_LOG_NAME, set_aside_incomplete
+from kickedpair.sweep.resources import cells_over_limit, over_limit_message, quantum_mem_mb, quantum_runtime_min
 
 
 def _pick_error(err):
@@ -39,7 +41,9 @@ def _schema_message(exc):
     err = _pick_error(err)
     path = list(err.absolute_path)
     message = err.message
-    if err.validator in ("oneOf", "anyOf") and "description" in err.schema:
+    if "propertyNames" in err.absolute_schema_path:  # a bad key: name it
+        path.append(err.instance)
+    if err.validator in ("oneOf", "anyOf", "pattern") and "description" in err.schema:
         message = f"got {err.instance!r}; expected {err.schema['description']}"
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
@@ -67,23 +71,65 @@ except ConfigError as exc:
 SWEEP_DIR = SWEEP.sweep_dir
 M_VALUES = SWEEP.mass_ratio
 
-# 3. Cells whose memory estimate exceeds resources.quantum_memory.max_mb: say so now.
-if SWEEP.rule_resources("quantum").get("mem_mb", "auto") == "auto":
+# 3. The launcher is the config key `launcher` alone (the Slurm profiles set it in their
+# site.yaml): a per-rule `mpi` resource from a profile's set-resources would reach the shell unchecked.
+_mpi_overrides = sorted(
+    name for name, res in getattr(getattr(workflow, "resource_settings", None), "overwrite_resources", {}).items()
+    if "mpi" in res
+)
+if _mpi_overrides:
+    raise WorkflowError(
+        f"invalid config: set-resources {_mpi_overrides[0]}:mpi: the MPI launcher is the config key "
+        "launcher (a list of words such as [srun, --mpi=pmi2], e.g. in the profile's site.yaml), not a "
+        "per-rule resource; remove mpi from set-resources")
+
+
+# 4. Quantum cells whose memory estimate exceeds one node (node_mem_mb, else
+# resources.quantum_memory.max_mb) are refused now, unless the config allows them.
+def check_memory(jobs, where, factor=1.0):
+    """``jobs``: {name: (run config, ranks)}. Refuse (or, with allow_over_limit, name) those over the limit."""
+    limit, key = SWEEP.memory_limit()
     try:
-        _too_big = over_limit(
-            {c.name: SWEEP.quantum_config(c.m, c.hbar) for c in SWEEP.cells},
-            int(SWEEP.rule_resources("quantum").get("ranks", 1)),
-            SWEEP.resources.get("quantum_memory"),
-        )
+        over = cells_over_limit(jobs, limit, SWEEP.memory_settings(), factor)
     except ConfigError as exc:
         raise WorkflowError(f"invalid config: {exc}") from None
-    if _too_big:
-        print(
-            f"WARNING: {len(_too_big)} quantum cell(s) of preset {SWEEP.preset} need more memory than "
-            f"resources.quantum_memory.max_mb allows; they will be requested at max_mb and may fail: "
-            + ", ".join(f"{k} (~{v / 1024:.0f} GB)" for k, v in _too_big.items()),
-            file=sys.stderr,
-        )
+    if not over:
+        return
+    message = over_limit_message(over, limit, key, where)
+    if not SWEEP.allow_over_limit:
+        raise WorkflowError(
+            f"invalid config: {key}: {message}. Lower their grids (quantum.N1/N2/scheme), leave them out "
+            "of the grid, run them where a node has more memory (node_mem_mb), or set "
+            "resources.quantum_memory.allow_over_limit: true to submit them anyway, asking for the limit")
+    if workflow.is_main_process:
+        print(f"WARNING: {message}; resources.quantum_memory.allow_over_limit is set: they are asked "
+              f"for at {limit} MB and may fail", file=sys.stderr)
+
+
+_ranks = int(SWEEP.rule_resources("quantum").get("ranks", 1))
+check_memory({c.name: (SWEEP.quantum_config(c.m, c.hbar), _ranks) for c in SWEEP.cells},
+             f"preset {SWEEP.preset}")
+
+
+# 5. A cell result that is not complete (truncated, unreadable, no complete=True) is moved aside
+# to <name>.incomplete, so that Snakemake sees it missing and runs that cell again (and the
+# aggregation never starts from it). Each move is a line of logs/set-aside.log, an input of the
+# aggregation (and of the figures, for their runs): the tables are then out of date, and
+# Snakemake remakes the missing result for them. Only the main process does this (not job steps).
+SET_ASIDE_LOG = f"{SWEEP_DIR}/{SET_ASIDE_LOG_NAME}"
+
+
+def set_aside(paths, record):
+    if not workflow.is_main_process:
+        return
+    try:
+        moved = set_aside_incomplete(paths, record)
+    except OSError as exc:
+        raise WorkflowError(f"cannot set aside an incomplete result: {exc}") from None
+    for path, dest, why in moved:
+        print(f"WARNING: {path} is not a complete result ({why}): moved aside to {dest.name}; "
+              "it is made again", file=sys.stderr)
+
 
 wildcard_constraints:
     m=r"[0-9][0-9.eE+-]*",
@@ -117,7 +163,12 @@ def aggregate_inputs(wildcards):
     cells = classical_results() + quantum_results()
     if SWEEP.allow_missing:
         cells = [f for f in cells if os.path.exists(f)]
-    return {"manifest": f"{SWEEP_DIR}/{sweep_plan.MANIFEST}", "cells": cells}
+    return {"manifest": f"{SWEEP_DIR}/{sweep_plan.MANIFEST}", "cells": cells,
+            "set_aside": [SET_ASIDE_LOG] if os.path.exists(SET_ASIDE_LOG) else []}
+
+
+set_aside(classical_results() + quantum_results() + [f"{SWEEP_DIR}/{sweep_plan.TABLES['h5']}"],
+          SET_ASIDE_LOG)
 
 
 def final_targets():
@@ -140,7 +191,7 @@ def quantum_mem(wildcards):
     if mem != "auto":
         return int(mem)
     cfg = SWEEP.quantum_config(wildcards.m, wildcards.hbar)
-    return quantum_mem_mb(cfg, int(res("quantum", "ranks", 1)), SWEEP.resources.get("quantum_memory"))
+    return quantum_mem_mb(cfg, int(res("quantum", "ranks", 1)), SWEEP.memory_settings())
 
 
 def quantum_runtime(wildcards):
@@ -157,16 +208,19 @@ def fixed_mem(rule):
 
 
 # ---------------------------------------------------------------- shell
+# Every value in a shell command is quoted ({x:q}); the launcher is the checked words of the
+# config key `launcher` (kickedpair.sweep.plan.parse_launcher), quoted here. The `mpi` resource
+# only marks a job as MPI for the Slurm executor (which then runs the shell in the allocation).
 def mpi_shell(command):
     """Shell of an MPI cell job: the engine under the launcher, its output appended to the
     log between a start line and an exit-status line (read by `kickedpair.sweep.status`)."""
     return (
-        f'echo "{sweep_plan.LOG_START} $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname):'
-        ' {resources.tasks} rank(s) x {resources.cpus_per_task} thread(s)" >> {log}\n'
+        f'echo "{sweep_plan.LOG_START} $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname):"'
+        ' {resources.tasks:q} "rank(s) x" {resources.cpus_per_task:q} "thread(s)" >> {log:q}\n'
         "rc=0\n"
-        "KICKEDPAIR_THREADS={resources.cpus_per_task} "
-        "{resources.mpi} -n {resources.tasks} " + command + " >> {log} 2>&1 || rc=$?\n"
-        f'echo "{sweep_plan.LOG_EXIT} $rc" >> {{log}}\n'
+        "KICKEDPAIR_THREADS={resources.cpus_per_task:q} "
+        f"{SWEEP.launcher_shell} -n {{resources.tasks:q}} " + command + " >> {log:q} 2>&1 || rc=$?\n"
+        f'echo "{sweep_plan.LOG_EXIT} $rc" >> {{log:q}}\n'
     )
 
 

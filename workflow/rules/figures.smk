@@ -15,4 +15,4 @@ rule sweep_figures:
         mem_mb=fixed_mem("aggregate"),
         runtime=int(res("aggregate", "runtime", 20)),
     shell:
-        "{params.python} -m kickedpair.sweep.figures {input.h5} --out-dir {params.out} > {log} 2>&1"
+        "{params.python:q} -m kickedpair.sweep.figures {input.h5:q} --out-dir {params.out:q} > {log:q} 2>&1"

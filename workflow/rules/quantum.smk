@@ -27,10 +27,10 @@ rule quantum:
     params:
         label=lambda wc: f"m={wc.m},hbar={wc.hbar}",
         ckpt=lambda wc: SWEEP.checkpoint(wc.m, wc.hbar),
-        keep="--keep-checkpoint" if SWEEP.keep_checkpoints else "",
+        keep=["--keep-checkpoint"] if SWEEP.keep_checkpoints else [],
     threads: cell_threads("quantum")
     resources:
-        mpi=SWEEP.launcher,
+        mpi=SWEEP.launcher_shell,
         tasks=int(res("quantum", "ranks", 1)),
         cpus_per_task=int(res("quantum", "threads", 1)),
         mem_mb=quantum_mem,
@@ -38,8 +38,8 @@ rule quantum:
     retries: int(res("quantum", "retries", 0))
     shell:
         mpi_shell(
-            "kickedpair quantum --config {input.cfg} --out {output.h5}"
-            " --checkpoint {params.ckpt} --resume {params.keep} --label {params.label:q}"
-            " --threads {resources.cpus_per_task} --progress log"
+            "kickedpair quantum --config {input.cfg:q} --out {output.h5:q}"
+            " --checkpoint {params.ckpt:q} --resume {params.keep:q} --label {params.label:q}"
+            " --threads {resources.cpus_per_task:q} --progress log"
         )
         + "exit $rc\n"

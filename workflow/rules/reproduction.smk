@@ -35,6 +35,26 @@ REPRO = _build_reproduction()
 REPRO_BASE = SWEEP_DIR
 
 
+def _figure_ranks(figure):
+    """Ranks of a figure's quantum runs: resources.quantum of the preset, updated by the variant's."""
+    over = (REPRO.figures[figure].variant.get("resources") or {}).get("quantum", {})
+    return int({**SWEEP.rule_resources("quantum"), **over}.get("ranks", 1))
+
+
+REPRO_SET_ASIDE_LOG = f"{REPRO_BASE}/reproduction/{SET_ASIDE_LOG_NAME}"
+if REPRO is not None:
+    # the figures' quantum runs against one node's memory, as the sweep's cells (their convergence
+    # checks ask for twice a run's memory); and their results that are not complete moved aside
+    _runs = [r for r in REPRO.runs() if r.engine == "quantum"]
+    check_memory({f"{r.figure}/quantum/{r.name}": (r.config, _figure_ranks(r.figure)) for r in _runs},
+                 f"the figures of preset {REPRO.preset}")
+    check_memory({f"{r.figure}/quantum/{r.name} convergence check (twice the run's memory)":
+                  (r.config, _figure_ranks(r.figure)) for r in _runs if r.convergence},
+                 f"the figures of preset {REPRO.preset}", factor=2.0)
+    set_aside([f"{REPRO_BASE}/{r.path(t)}" for r in REPRO.runs()
+               for t in (repro_plan.RUN_RESULT, repro_plan.RUN_CONVERGENCE)], REPRO_SET_ASIDE_LOG)
+
+
 def _repro():
     if REPRO is None:
         raise WorkflowError(
@@ -69,8 +89,9 @@ def repro_resources(engine, mem_factor=1):
 
     def mem(wc):
         value = repro_res(wc, engine, "mem_mb", 2000)
-        if value == "auto":
-            value = quantum_mem_mb(repro_run(wc, engine).config, ranks(wc), SWEEP.resources.get("quantum_memory"))
+        if value == "auto":  # never more than one node has (the convergence check asks for twice)
+            value = quantum_mem_mb(repro_run(wc, engine).config, ranks(wc), SWEEP.memory_settings())
+            return min(mem_factor * int(value), SWEEP.memory_limit()[0])
         return mem_factor * int(value)
 
     def runtime(wc):
@@ -81,7 +102,7 @@ def repro_resources(engine, mem_factor=1):
         return int(value)
 
     return {"cores": lambda wc: ranks(wc) * threads(wc),
-            "res": dict(mpi=SWEEP.launcher, tasks=ranks, cpus_per_task=threads, mem_mb=mem, runtime=runtime)}
+            "res": dict(mpi=SWEEP.launcher_shell, tasks=ranks, cpus_per_task=threads, mem_mb=mem, runtime=runtime)}
 
 
 def figure_outputs_of(fig):
@@ -96,7 +117,8 @@ def figure_inputs(fig):
         runs = fp.runs + fp.extra_runs
         out = {"plan": repro_path(repro_plan.FIGURE_PLAN, figure=fig),
                "results": [f"{REPRO_BASE}/{r.path(repro_plan.RUN_RESULT)}" for r in runs],
-               "convergence": [f"{REPRO_BASE}/{r.path(repro_plan.RUN_CONVERGENCE)}" for r in runs if r.convergence]}
+               "convergence": [f"{REPRO_BASE}/{r.path(repro_plan.RUN_CONVERGENCE)}" for r in runs if r.convergence],
+               "set_aside": [REPRO_SET_ASIDE_LOG] if os.path.exists(REPRO_SET_ASIDE_LOG) else []}
         if fig == "fig4":
             out["sweep"] = list(table_outputs().values())
         return out
@@ -117,7 +139,7 @@ def figure_plan(fig):
 wildcard_constraints:
     figure=r"fig[1-5]",
     engine=r"classical|quantum|noise",
-    run=r"[^/]+",
+    run=r"[A-Za-z0-9_.=+-]+",
 
 
 rule repro_run_config:
@@ -133,8 +155,8 @@ rule repro_run_config:
 
 def engine_shell(engine):
     return mpi_shell(
-        f"kickedpair {engine} --config {{input.cfg}} --out {{output.h5}} --label {{params.label:q}}"
-        " --threads {resources.cpus_per_task} --progress log"
+        f"kickedpair {engine} --config {{input.cfg:q}} --out {{output.h5:q}} --label {{params.label:q}}"
+        " --threads {resources.cpus_per_task:q} --progress log"
     ) + "exit $rc\n"
 
 
@@ -183,16 +205,16 @@ rule repro_quantum:
         label=lambda wc: f"{wc.figure}/{wc.run}",
         ckpt=lambda wc: f"{REPRO_BASE}/{repro_run(wc, 'quantum').path(repro_plan.RUN_DIR)}/checkpoint-"
         f"{sweep_plan.config_tag(repro_run(wc, 'quantum').config)}.h5",
-        keep="--keep-checkpoint" if SWEEP.keep_checkpoints else "",
+        keep=["--keep-checkpoint"] if SWEEP.keep_checkpoints else [],
     threads: repro_resources("quantum")["cores"]
     resources:
         **repro_resources("quantum")["res"],
     retries: int(res("quantum", "retries", 0))
     shell:
         mpi_shell(
-            "kickedpair quantum --config {input.cfg} --out {output.h5}"
-            " --checkpoint {params.ckpt} --resume {params.keep} --label {params.label:q}"
-            " --threads {resources.cpus_per_task} --progress log"
+            "kickedpair quantum --config {input.cfg:q} --out {output.h5:q}"
+            " --checkpoint {params.ckpt:q} --resume {params.keep:q} --label {params.label:q}"
+            " --threads {resources.cpus_per_task:q} --progress log"
         )
         + "exit $rc\n"
 
@@ -212,8 +234,8 @@ rule repro_convergence:
         **repro_resources("quantum", mem_factor=2)["res"],
     shell:
         mpi_shell(
-            "kickedpair quantum --config {input.cfg} --out {output.h5} --check-convergence"
-            " --label {params.label:q} --threads {resources.cpus_per_task} --progress log"
+            "kickedpair quantum --config {input.cfg:q} --out {output.h5:q} --check-convergence"
+            " --label {params.label:q} --threads {resources.cpus_per_task:q} --progress log"
         )
         + "exit $rc\n"
 
@@ -233,8 +255,8 @@ rule repro_noise_convergence:
         **repro_resources("noise", mem_factor=2)["res"],
     shell:
         mpi_shell(
-            "kickedpair noise --config {input.cfg} --out {output.h5} --check-convergence"
-            " --label {params.label:q} --threads {resources.cpus_per_task} --progress log"
+            "kickedpair noise --config {input.cfg:q} --out {output.h5:q} --check-convergence"
+            " --label {params.label:q} --threads {resources.cpus_per_task:q} --progress log"
         )
         + "exit $rc\n"
 
@@ -269,8 +291,8 @@ for _fig in repro_plan.FIGURES:
             mem_mb=fixed_mem("aggregate"),
             runtime=int(res("aggregate", "runtime", 20)),
         shell:
-            "{params.python} -m kickedpair.reproduce.figure {params.fig} --plan {input.plan}"
-            " --out-dir {params.out} > {log} 2>&1"
+            "{params.python:q} -m kickedpair.reproduce.figure {params.fig:q} --plan {input.plan:q}"
+            " --out-dir {params.out:q} > {log:q} 2>&1"
 
 
 def report_outputs():
@@ -314,8 +336,8 @@ rule report:
         mem_mb=fixed_mem("aggregate"),
         runtime=int(res("aggregate", "runtime", 20)),
     shell:
-        "{params.python} -m kickedpair.reproduce.report {input.summaries} --estimates {input.estimates}"
-        " --out-dir {params.out} --preset {params.preset} > {log} 2>&1"
+        "{params.python:q} -m kickedpair.reproduce.report {input.summaries:q} --estimates {input.estimates:q}"
+        " --out-dir {params.out:q} --preset {params.preset:q} > {log:q} 2>&1"
 
 
 rule figures:
@@ -328,4 +350,4 @@ rule figure_runs:
     """Only the engine runs behind the five figures (and the sweep's tables for Fig. 4)."""
     input:
         lambda wc: [p for fig in repro_plan.FIGURES for key, p in figure_inputs(fig)(wc).items()
-                    if key != "plan" for p in (p if isinstance(p, list) else [p])],
+                    if key not in ("plan", "set_aside") for p in (p if isinstance(p, list) else [p])],

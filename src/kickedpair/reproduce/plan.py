@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..params import ConfigError, parse_config
-from ..sweep.plan import coerce_numbers, deep_merge, expand_axis, fmt
+from ..sweep.plan import (RUN_NAME_PATTERN, check_name, check_path, coerce_numbers, deep_merge,
+                          expand_axis, fmt)
 
 __all__ = ["FIGURES", "ENGINES", "Run", "FigurePlan", "Reproduction", "build_reproduction"]
 
@@ -324,7 +326,10 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True) -> Repr
     report = section.get("report") or {}
     if not isinstance(report, Mapping):
         raise ConfigError(f"reproduction.report: expected a mapping preset -> folder, got {report!r}")
-    results = str(config.get("results", "results")).rstrip("/") or "."
+    report = {check_name(k, f"reproduction.report.{k}"): check_path(v, f"reproduction.report.{k}")
+              for k, v in report.items()}
+    check_name(preset, "preset")
+    results = check_path(config.get("results", "results"), "results")
     presets = config.get("presets") or {}
     shared = {k: config.get(k) or {} for k in ("physics", "classical", "quantum", "noise")}
     seed = int((presets.get(preset) or {}).get("seed", config.get("seed", 20200101)))
@@ -347,8 +352,13 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True) -> Repr
             figures[fig] = FigurePlan(fig, v, [])
         else:
             figures[fig] = FigurePlan(fig, v, _fig5(b, v))
-    rep = Reproduction(preset, results, str(report.get(preset, f"{results}/{preset}/report")).rstrip("/"),
-                       figures)
+    for fp in figures.values():
+        for run in fp.runs:
+            if not re.fullmatch(RUN_NAME_PATTERN, run.name):
+                raise ConfigError(
+                    f"reproduction.{run.figure}.{preset}: run name {run.name!r} (from the variant's values) is "
+                    "not a usable folder name: letters, digits and _ . = + - only")
+    rep = Reproduction(preset, results, report.get(preset, f"{results}/{preset}/report"), figures)
     if validate:
         for run in rep.runs():
             try:

@@ -19,6 +19,11 @@ File layout under ``RESULTS/PRESET/`` (the *sweep folder*)::
     tables/cells.csv, tables/thresholds.csv, tables/sweep.h5, tables/missing.txt
     figures/phase_diagram.{png,pdf}, figures/eta_vs_hbar.{png,pdf}
 
+Names that become part of a path (preset names, ``results``) and the MPI launcher, which becomes
+part of every cell job's command line, are checked by :func:`check_name`, :func:`check_path`
+and :func:`parse_launcher`: a config can neither write outside its results folder nor reach a
+shell with anything but plain words.
+
 Grid values are written with :data:`SIG_DIGITS` significant digits (``0.003162``,
 ``1e-05``); the value a cell runs with is exactly the value its path shows.
 """
@@ -30,6 +35,7 @@ import hashlib
 import json
 import math
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -85,6 +91,58 @@ _NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 _TEXT_KEYS = {"preset", "results", "launcher", "description"}
 
 
+# --------------------------------------------------------------------------- names
+# Every config value that becomes part of a path or of a cell job's command line is checked
+# against one of these before anything runs (the schema in workflow/schemas/config.schema.json
+# holds the same patterns): a preset name is one folder name, `results` and the report folders
+# are folder names joined by '/', the launcher is a list of plain words.
+NAME_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]+$"
+_COMPONENT = r"(?!\.\.(?:/|$))[A-Za-z0-9_.-]+"
+PATH_PATTERN = rf"^/?{_COMPONENT}(?:/{_COMPONENT})*/?$"
+WORD_PATTERN = r"^[A-Za-z0-9_./=:,+-]+$"
+RUN_NAME_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.=+-]+$"
+NAME_RULE = "letters, digits and _ . - only, not '.' or '..'"
+PATH_RULE = "folder names of letters, digits and _ . - joined by '/' (relative or absolute), no '..'"
+WORD_RULE = "plain words of letters, digits and _ . / = : , + -"
+
+
+def check_name(value: Any, key: str) -> str:
+    """``value`` if it is usable as one folder name (:data:`NAME_PATTERN`), else ConfigError."""
+    if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
+        raise ConfigError(f"{key}: {value!r} is not a usable name: {NAME_RULE} (it becomes a folder name)")
+    return value
+
+
+def check_path(value: Any, key: str) -> str:
+    """``value`` without a trailing '/' if it is a safe folder path (:data:`PATH_PATTERN`)."""
+    if not isinstance(value, str) or not re.fullmatch(PATH_PATTERN, value):
+        raise ConfigError(f"{key}: {value!r} is not a usable folder: {PATH_RULE}")
+    return value.rstrip("/") or "/"
+
+
+def parse_launcher(value: Any, key: str = "launcher") -> tuple[str, ...]:
+    """The MPI launcher as a tuple of words: a list of strings, or a string split like a shell
+    would (:func:`shlex.split`); every word must match :data:`WORD_PATTERN`."""
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {value!r} cannot be split into words ({exc})") from None
+        where = lambda i: key  # noqa: E731
+    elif isinstance(value, (list, tuple)):
+        words = list(value)
+        where = lambda i: f"{key}[{i}]"  # noqa: E731
+    else:
+        raise ConfigError(f"{key}: expected a list of words such as [srun, --mpi=pmi2], got {value!r}")
+    if not words:
+        raise ConfigError(f"{key}: empty; give the launcher command, e.g. [mpiexec] or [srun, --mpi=pmi2]")
+    for i, w in enumerate(words):
+        if not isinstance(w, str) or not re.fullmatch(WORD_PATTERN, w):
+            raise ConfigError(f"{where(i)}: {w!r} is not a plain word: the launcher is a list of "
+                              f"{WORD_RULE} (e.g. [srun, --mpi=pmi2]), never shell text")
+    return tuple(words)
+
+
 def _scalar(text: str) -> Any:
     t = text.strip()
     if _NUMBER.match(t):
@@ -103,7 +161,7 @@ def coerce_numbers(obj: Any, key: str | None = None) -> Any:
     if isinstance(obj, str):
         return obj if key in _TEXT_KEYS else _scalar(obj)
     if isinstance(obj, list):
-        return [coerce_numbers(v) for v in obj]
+        return [coerce_numbers(v, key if key in _TEXT_KEYS else None) for v in obj]
     if isinstance(obj, dict):
         return {k: coerce_numbers(v, k) for k, v in obj.items()}
     return obj
@@ -190,10 +248,38 @@ class SweepPlan:
     quantum: dict
     analysis: dict
     resources: dict
-    launcher: str
+    launcher: tuple[str, ...]
     allow_missing: bool
     keep_checkpoints: bool
     description: str = ""
+    node_mem_mb: int | None = None
+
+    @property
+    def launcher_shell(self) -> str:
+        """The launcher's words, each quoted for a shell (they are plain words already)."""
+        return " ".join(shlex.quote(w) for w in self.launcher)
+
+    # ------------------------------------------------------------- memory
+    def memory_settings(self) -> dict:
+        """``resources.quantum_memory`` with ``max_mb`` replaced by ``node_mem_mb`` when that is
+        set: the limit a quantum job may ask for and above which a cell is refused."""
+        s = dict(self.resources.get("quantum_memory") or {})
+        if self.node_mem_mb is not None:
+            s["max_mb"] = int(self.node_mem_mb)
+        return s
+
+    def memory_limit(self) -> tuple[int, str]:
+        """``(limit in MB, the key that sets it)``."""
+        from .resources import MEMORY_DEFAULTS
+
+        if self.node_mem_mb is not None:
+            return int(self.node_mem_mb), "node_mem_mb"
+        s = {**MEMORY_DEFAULTS, **(self.resources.get("quantum_memory") or {})}
+        return int(s["max_mb"]), "resources.quantum_memory.max_mb"
+
+    @property
+    def allow_over_limit(self) -> bool:
+        return bool((self.resources.get("quantum_memory") or {}).get("allow_over_limit", False))
 
     # ------------------------------------------------------------- grid
     @property
@@ -377,6 +463,14 @@ def _parse(mapping: dict, where: str):
         raise ConfigError(f"{exc} (in the run config of the {where})") from None
 
 
+def _node_mem(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"node_mem_mb: expected the memory of one node in MB (an integer >= 1), got {value!r}")
+    return value
+
+
 _ANALYSIS_DEFAULTS = {"fit_window": [0.12, 1.0], "eta_c": 0.9, "eta_dl": 0.1, "hbar_scale": "linear"}
 
 
@@ -384,7 +478,11 @@ def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
     """The plan of the selected preset; raises :class:`ConfigError` naming the key."""
     config = coerce_numbers(dict(config))
     presets = config.get("presets") or {}
+    for key in presets:
+        check_name(key, f"presets.{key}")
     name = config.get("preset")
+    if isinstance(name, str) and name not in presets:
+        check_name(name, "preset")
     if not isinstance(name, str) or name not in presets:
         known = ", ".join(sorted(presets)) or "none defined"
         raise ConfigError(f"preset: unknown preset {name!r} (known presets: {known})")
@@ -396,7 +494,7 @@ def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
             raise ConfigError(f"presets.{name}.{key}: required")
     plan = SweepPlan(
         preset=name,
-        results=str(merged.get("results", "results")).rstrip("/") or ".",
+        results=check_path(merged.get("results", "results"), "results"),
         hbar=expand_axis(preset.get("hbar"), f"presets.{name}.hbar"),
         mass_ratio=expand_axis(preset.get("mass_ratio"), f"presets.{name}.mass_ratio"),
         n_kicks=int(merged["n_kicks"]),
@@ -407,10 +505,11 @@ def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
         quantum=dict(merged.get("quantum") or {}),
         analysis={**_ANALYSIS_DEFAULTS, **(merged.get("analysis") or {})},
         resources=dict(merged.get("resources") or {}),
-        launcher=str(merged.get("launcher", "mpiexec")),
+        launcher=parse_launcher(merged.get("launcher", "mpiexec")),
         allow_missing=bool(merged.get("allow_missing", False)),
         keep_checkpoints=bool(merged.get("keep_checkpoints", False)),
         description=str(preset.get("description", "")),
+        node_mem_mb=_node_mem(merged.get("node_mem_mb")),
     )
     if validate:
         plan.validate()

@@ -14,7 +14,9 @@ The grid and scheme come from the engine's own choice, ``kickedpair.quantum.evol
           + N1 * N2^2 * bytes_per_block_entry        (light-particle-exact scheme only)
 
 clipped to ``[min_mb, max_mb]``; :func:`over_limit` names the cells whose estimate exceeds
-``max_mb``.
+``max_mb``, and :func:`cells_over_limit` / :func:`over_limit_message` give the workflow its
+plan-time refusal of such cells (``max_mb`` there being the memory of one node: ``node_mem_mb``
+when a cluster profile sets it), unless ``allow_over_limit`` is set.
 """
 
 from __future__ import annotations
@@ -102,3 +104,34 @@ def quantum_runtime_min(cell_config: Mapping[str, Any], ranks: int, safety: floa
     cost = estimate_cost(config)
     minutes = safety * cost.seconds_per_kick * cost.n_kicks / max(ranks, 1) / 60.0
     return max(minimum, int(math.ceil(minutes)))
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    """A quantum job whose memory estimate exceeds what one node has."""
+
+    name: str
+    grid: GridEstimate
+    estimate_mb: float
+
+    def describe(self) -> str:
+        g = self.grid
+        return f"{self.name} (N1 x N2 = {g.N1} x {g.N2}, {g.scheme}: ~{self.estimate_mb:.0f} MB)"
+
+
+def cells_over_limit(cells: Mapping[str, tuple[Mapping[str, Any], int]], limit_mb: float,
+                     settings: Mapping[str, Any] | None = None, factor: float = 1.0) -> list[OverLimit]:
+    """The jobs of ``cells`` (``{name: (run config, ranks)}``) whose memory estimate, times
+    ``factor``, exceeds ``limit_mb``, in the order given."""
+    out = []
+    for name, (cfg, ranks) in cells.items():
+        mb = factor * quantum_mem_estimate_mb(cfg, ranks, settings)
+        if mb > float(limit_mb):
+            out.append(OverLimit(name, estimate_grid(cfg), mb))
+    return out
+
+
+def over_limit_message(over: list[OverLimit], limit_mb: int, limit_key: str, where: str) -> str:
+    """One line naming every job of ``over``, its grid, its estimate and the limit."""
+    return (f"{len(over)} quantum job(s) of {where} need more memory than one node has "
+            f"({limit_key} = {limit_mb} MB): " + "; ".join(o.describe() for o in over))
