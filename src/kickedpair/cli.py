@@ -280,9 +280,12 @@ def _cmd_show_config(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     # The engines parallelise through MPI ranks and --threads; BLAS (the purity's small Gram
-    # product) must not start a thread pool of its own on top.  Set before numpy is imported.
+    # product, the dot products of the observables) must not start a thread pool of its own on
+    # top, whatever the caller's environment says: Snakemake sets OPENBLAS_NUM_THREADS and
+    # OMP_NUM_THREADS to a job's thread count, and a threaded BLAS splits its sums differently,
+    # so the results would change in their last digits with the launcher.  Set before numpy loads.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+        os.environ[var] = "1"
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["status"]:  # the sweep summary has its own options
         from .sweep.status import main as status_main

@@ -195,3 +195,18 @@ def test_estimate_prints_grid_memory_and_time():
     assert costs[0].memory_mb < costs[1].memory_mb < costs[2].memory_mb
     proc = run_cli(["estimate"])
     assert proc.returncode == 2 and "physics.hbar" in proc.stderr
+
+
+@pytest.mark.mpi
+def test_results_do_not_depend_on_inherited_blas_threads(tmp_path):
+    """Snakemake sets OPENBLAS_NUM_THREADS / OMP_NUM_THREADS to a job's thread count; a threaded
+    BLAS would change the observables' sums in their last digits. The engine pins BLAS to one
+    thread, so the series are bitwise the same whatever the caller's environment says."""
+    runs = {}
+    for name, env in (("plain", {}), ("threaded", {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"})):
+        out = tmp_path / f"{name}.h5"
+        proc = run_cli(["quantum", "--out", str(out), "--set", "quantum.n_kicks=12"] + CELL, ranks=2, env=env)
+        assert proc.returncode == 0, proc.stderr
+        runs[name] = series(out)[0]
+    for key, values in runs["plain"].items():
+        np.testing.assert_array_equal(runs["threaded"][key], values, err_msg=key)
