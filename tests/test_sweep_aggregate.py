@@ -381,3 +381,18 @@ def test_quantum_memory_grows_as_hbar_falls():
     # the per-row particle-2 propagators make m = 1 at small hbar enormous
     big = over_limit({"a": cfg(0.005, 1.0), "b": cfg(0.1, 1e-3)}, 16, {"max_mb": 1_000_000})
     assert list(big) == ["a"] and big["a"] > 1e6
+
+
+def test_quantum_memory_request_covers_the_engines_own_check():
+    """A cell's request (its Slurm allocation) is never below what the engine's memory check
+    (kickedpair.limits) will ask of it, so a job the workflow sized is never refused by it."""
+    from kickedpair.limits import quantum_estimate
+    from kickedpair.params import parse_config
+    from kickedpair.sweep.resources import quantum_mem_mb
+
+    settings = {"min_mb": 1, "max_mb": 10 ** 12, "overhead_mb_per_rank": 0, "bytes_per_point": 1}
+    for hbar, m in ((0.1, 1e-3), (0.03, 1e-3), (0.01, 1e-2), (0.02, 0.1)):
+        cell = {"physics": {"hbar": hbar, "mass_ratio": m}, "quantum": {"n_kicks": 500}}
+        for ranks in (1, 2, 16):
+            engine = ranks * quantum_estimate(parse_config(cell), ranks).mb
+            assert quantum_mem_mb(cell, ranks, settings) >= engine, (hbar, m, ranks)

@@ -13,7 +13,9 @@ The grid and scheme come from the engine's own choice, ``kickedpair.quantum.evol
     ranks * overhead_mb_per_rank + N1 * N2 * bytes_per_point
           + N1 * N2^2 * bytes_per_block_entry        (light-particle-exact scheme only)
 
-clipped to ``[min_mb, max_mb]``; :func:`over_limit` names the cells whose estimate exceeds
+and never below the engine's own estimate of its busiest rank (:mod:`kickedpair.limits`)
+times the ranks and :data:`ENGINE_MARGIN`, so that the engine's check against its allocation
+passes for every job sized here; clipped to ``[min_mb, max_mb]``; :func:`over_limit` names the cells whose estimate exceeds
 ``max_mb``, and :func:`cells_over_limit` / :func:`over_limit_message` give the workflow its
 plan-time refusal of such cells (``max_mb`` there being the memory of one node: ``node_mem_mb``
 when a cluster profile sets it), unless ``allow_over_limit`` is set.
@@ -70,9 +72,23 @@ def quantum_mem_estimate_mb(cell_config: Mapping[str, Any], ranks: int,
     """Unclipped memory estimate (MB) of a quantum cell on ``ranks`` ranks."""
     s = {**MEMORY_DEFAULTS, **(settings or {})}
     grid = estimate_grid(cell_config)
-    return (ranks * float(s["overhead_mb_per_rank"])
-            + grid.points * float(s["bytes_per_point"]) / 2 ** 20
-            + grid.block_entries * float(s["bytes_per_block_entry"]) / 2 ** 20)
+    request = (ranks * float(s["overhead_mb_per_rank"])
+               + grid.points * float(s["bytes_per_point"]) / 2 ** 20
+               + grid.block_entries * float(s["bytes_per_block_entry"]) / 2 ** 20)
+    return max(request, ENGINE_MARGIN * ranks * engine_peak_mb(cell_config, ranks))
+
+
+#: the request covers the engine's own per-rank peak (kickedpair.limits) by this factor, so
+#: that a job sized here is never refused by the engine's check against its allocation
+ENGINE_MARGIN = 1.1
+
+
+def engine_peak_mb(cell_config: Mapping[str, Any], ranks: int) -> float:
+    """The engine's estimate of the busiest rank's peak (MB) on ``ranks`` ranks (its own check)."""
+    from ..limits import quantum_estimate
+
+    config = parse_config({k: v for k, v in cell_config.items() if k in ("physics", "quantum")})
+    return quantum_estimate(config, ranks).mb
 
 
 def quantum_mem_mb(cell_config: Mapping[str, Any], ranks: int, settings: Mapping[str, Any] | None = None) -> int:
