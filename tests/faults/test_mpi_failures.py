@@ -31,6 +31,9 @@ def test_checkpoint_pointing_at_a_folder(tmp_path):
     assert one_line_error(err) == [f"kickedpair quantum: error: --checkpoint: {folder} is a folder, not a file"]
     assert not (tmp_path / "a.h5").exists() and list(folder.iterdir()) == []
     assert_none_alive(str(tmp_path))
+    rc, _, err, _ = run(["quantum", "--out", str(tmp_path / "a.h5"), "--checkpoint", str(folder / "c.h5"),
+                         "--set", "quantum.n_kicks=30"] + CELL)
+    assert rc == 0, err  # the same run with a file for its checkpoint
 
 
 def test_checkpoint_in_a_read_only_folder(tmp_path):
@@ -45,6 +48,9 @@ def test_checkpoint_in_a_read_only_folder(tmp_path):
     assert "Read-only file system" in line
     assert not (tmp_path / "a.h5").exists()
     assert_none_alive(str(tmp_path))
+    rc, _, err, _ = run(["quantum", "--out", str(tmp_path / "a.h5"), "--checkpoint", str(tmp_path / "c.h5"),
+                         "--set", "quantum.n_kicks=30"] + CELL)
+    assert rc == 0, err  # the same run with a writable checkpoint folder
 
 
 def test_disk_full_writing_the_result_loses_nothing(tmp_path):
@@ -136,6 +142,10 @@ def test_a_killed_rank_ends_the_others(tmp_path):
     from kickedpair import checkpoint
 
     assert checkpoint.inspect(ckpt) is None  # whichever checkpoint is there is sound
+    rc, stdout, err, _ = run(["quantum", "--out", str(out), "--checkpoint", str(ckpt), "--resume",
+                              "--set", "quantum.n_kicks=400", "--set", "quantum.checkpoint_every=100"] + CELL)
+    assert rc == 0, err
+    assert "resuming from" in stdout
 
 
 def test_a_signal_to_one_rank_stops_every_rank(tmp_path):
