@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -112,3 +113,44 @@ def test_noise_run_stops_on_sigint(tmp_path):
     assert took < PROMPT_S
     assert not out.exists()
     assert_none_alive(str(tmp_path))
+
+
+def test_ctrl_c_on_a_running_sweep_and_its_rerun(tmp_path):
+    """Ctrl-C in the terminal of `snakemake --cores 2` (SIGINT to its whole process group, the
+    cell's ranks included): the cell stops after a kick with its checkpoint, nothing is left
+    running, and the next `snakemake` resumes the cell from that kick and finishes the sweep."""
+    import glob
+    import os
+
+    from sweeplib import snakemake, snakemake_exe, tiny_config, tiny_preset, workflow_copy
+    from sweeplib import env as sweep_env
+
+    preset = tiny_preset(hbar=[0.2], n_kicks=3000, resources={"classical": {"ranks": 1}, "quantum": {"ranks": 2}})
+    work = workflow_copy(tmp_path / "w", tiny_config(presets={"tiny": preset}, quantum={
+        "N1": 255, "N2": 31, "substeps": 24, "tail_tol": 1e-2, "checkpoint_every": 10}))
+    proc = subprocess.Popen([snakemake_exe(), "--cores", "2"], cwd=work, env=sweep_env(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    pattern = str(work / "results/tiny/quantum/*/*/checkpoint-*.h5")
+    deadline = time.monotonic() + 180
+    while not [p for p in glob.glob(pattern) if checkpoint.exists(p)]:
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint of the quantum cell"
+        time.sleep(0.1)
+    time.sleep(random.uniform(0.0, 1.0))
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("snakemake did not end after Ctrl-C")
+    assert proc.returncode != 0
+    assert_none_alive(str(work))
+    [ckpt] = glob.glob(pattern)
+    assert checkpoint.inspect(ckpt) is None
+    log = next((work / "results/tiny/logs/quantum").rglob("*.log")).read_text()
+    assert "stopped by SIGINT at t=" in log and "exit status 130" in log, log
+    t_stop = int(log.split("stopped by SIGINT at t=")[1].split(",")[0])
+    r = snakemake(work, "--cores", "2")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    log = next((work / "results/tiny/logs/quantum").rglob("*.log")).read_text()
+    assert f"at t = {t_stop}" in log and "exit status 0" in log, log
+    assert not glob.glob(pattern)  # the checkpoint goes once the result is written
