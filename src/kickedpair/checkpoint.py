@@ -79,10 +79,12 @@ def save(path: str | os.PathLike, comm: MPI.Comm, state: np.ndarray, row_start: 
             with h5py.File(tmp, "r+", locking=False) as f:
                 f.attrs["complete"] = True
             fsync_and_replace(tmp, path)
-    except OSError as exc:
-        if comm.rank == 0 or comm.size == 1:
+    except BaseException as exc:  # a full disk, or a second signal in the middle of the write
+        if comm.rank == 0:
             tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write checkpoint {path} (t = {t}): {_reason(exc)}") from exc
+        if isinstance(exc, OSError):
+            raise OSError(f"cannot write checkpoint {path} (t = {t}): {_reason(exc)}") from exc
+        raise
     comm.Barrier()
 
 
