@@ -55,6 +55,7 @@ class Interrupted(Exception):
 
 _pending = 0         # the first signal received (0: none)
 _deferring = False   # inside a run loop that polls stop_requested()
+_exiting = False     # in exit_status(): a further signal must not cut the way out short
 
 
 def _handler(signum, frame) -> None:
@@ -62,12 +63,13 @@ def _handler(signum, frame) -> None:
     first = _pending == 0
     if first:
         _pending = signum
-    if not (_deferring and first):
+    if not (_deferring and first) and not _exiting:
         raise Interrupted(signum)
 
 
 def install_signal_handlers() -> None:
     """SIGINT and SIGTERM raise the stop flag (see the module docstring)."""
+    reset()
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _handler)
 
@@ -78,9 +80,10 @@ def pending_signal() -> int:
 
 
 def reset() -> None:
-    """Forget a received signal (tests running several runs in one process)."""
-    global _pending
+    """Forget a received signal and an earlier exit (several runs in one process)."""
+    global _pending, _exiting
     _pending = 0
+    _exiting = False
 
 
 class deferred_signals:
@@ -166,6 +169,8 @@ def exit_status(exc: BaseException, prog: str) -> int:
 
     Returns only when this process may exit normally; otherwise ``MPI_Abort`` ends every rank.
     """
+    global _exiting
+    _exiting = True
     status, message, collective = classify(exc)
     world = _mpi_world()
     rank = world.rank if world is not None else 0
