@@ -17,9 +17,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultlib import (CELL, PROMPT_S, assert_none_alive, finish, leftovers, one_line_error, run,  # noqa: E402
-                      series, start, wait_for_checkpoint)
+                      series, start, start_long_run, wait_for_checkpoint)
 
-from kickedpair import checkpoint  # noqa: E402
 from kickedpair.io import is_complete  # noqa: E402
 
 pytestmark = pytest.mark.mpi
@@ -123,11 +122,7 @@ def test_second_run_on_a_checkpoint_in_use_is_refused(tmp_path, sound_checkpoint
 
 def test_lock_of_a_killed_run_does_not_block(tmp_path):
     """A run killed with SIGKILL leaves its lock file, but not the lock."""
-    out = tmp_path / "cell.h5"
-    ckpt = tmp_path / "cell.ckpt.h5"
-    proc = start(["quantum", "--out", str(out), "--checkpoint", str(ckpt), "--set", "quantum.n_kicks=3000",
-                  "--set", "quantum.checkpoint_every=5"] + CELL)
-    wait_for_checkpoint(ckpt, proc)
+    proc, out, ckpt = start_long_run(tmp_path)
     os.killpg(proc.pid, signal.SIGKILL)
     finish(proc)
     assert Path(f"{ckpt}.lock").exists()
@@ -151,3 +146,18 @@ def test_two_runs_writing_one_output(tmp_path):
     assert leftovers(tmp_path) == []
     with h5py.File(out, "r") as f:
         assert f["series/p1_sq"].shape == (21,)
+
+
+def test_checkpoint_of_another_grid_is_refused_not_moved_aside(tmp_path, sound_checkpoint):
+    """A sound checkpoint of other parameters is the user's to sort out: refused (exit 2, one
+    line naming the key), and left exactly where and as it was."""
+    data, _ = sound_checkpoint
+    ckpt = tmp_path / "cell.ckpt.h5"
+    ckpt.write_bytes(data)
+    rc, _, err, _ = run(["quantum", "--out", str(tmp_path / "cell.h5"), "--checkpoint", str(ckpt), "--resume"]
+                        + ARGS + ["--set", "quantum.N1=511"], timeout=PROMPT_S)
+    assert rc == 2, err
+    assert one_line_error(err) == [f"kickedpair quantum: error: cannot resume from {ckpt}: "
+                                   "quantum.N1: checkpoint has 255, this run 511"]
+    assert ckpt.read_bytes() == data and not list(tmp_path.glob("*.corrupt-*"))
+    assert not (tmp_path / "cell.h5").exists()

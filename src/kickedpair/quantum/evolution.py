@@ -124,8 +124,9 @@ def _mismatch(saved: dict, wanted: dict, prefix: str = "") -> str | None:
 def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, label: str):
     """``(state rows, t, series)`` from a sound checkpoint at ``path``; None to start afresh.
 
-    Collective.  A checkpoint that cannot be read back, or whose state is not normalised, is
-    moved aside with a warning (the run starts from t = 0); one of other parameters is refused.
+    Collective.  A checkpoint of other parameters is refused (ConfigError); one that cannot be
+    read back, or whose state is not normalised, is moved aside with a warning and the run
+    starts from t = 0.
     """
     problem = None
     if lay.is_root and Path(path).exists():
@@ -137,17 +138,20 @@ def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, labe
     if not problem:
         try:
             loaded = checkpoint.load(path, tr.row_start, tr.row_stop)
-            state = np.ascontiguousarray(loaded[0])
-            local = np.array([np.vdot(state, state).real, float(state.shape == (tr.row_stop - tr.row_start, tr.N2))])
         except (OSError, KeyError, ValueError) as exc:
-            local = np.array([np.nan, 0.0])
             problem = f"rank {lay.rank} cannot read its rows: {str(exc).splitlines()[0][:200]}"
-        total = tr.allreduce(local)
-        problems = [p for p in lay.comm.allgather(problem) if p]
-        if problems:
-            problem = problems[0]
-        elif total[1] != lay.size:
-            problem = "its state has another grid than this run"
+        problem = next((p for p in lay.comm.allgather(problem) if p), "")
+    if not problem:
+        state, t0, saved, saved_series, _ = loaded
+        mismatch = _mismatch(saved, identity)  # the same file on every rank: the same answer
+        if mismatch:
+            raise ConfigError(f"cannot resume from {path}: {mismatch}")
+        if t0 > qn.n_kicks:
+            raise ConfigError(f"quantum.n_kicks: checkpoint {path} is at t={t0}, beyond n_kicks = {qn.n_kicks}")
+        rows_ok = state.shape == (tr.row_stop - tr.row_start, tr.N2)
+        total = tr.allreduce(np.array([np.vdot(state, state).real if rows_ok else np.nan, float(rows_ok)]))
+        if total[1] != lay.size:
+            problem = "its state is not of the grid its parameters name"
         elif not abs(total[0] - 1.0) <= max(100 * qn.norm_tol, 1e-9):
             problem = f"its state is not normalised (norm {total[0]:.6g})"
     if problem:
@@ -157,12 +161,6 @@ def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, labe
                   f"{aside.name}; starting from t = 0", file=sys.stderr, flush=True)
         lay.comm.Barrier()
         return None
-    state, t0, saved, saved_series, _ = loaded
-    mismatch = _mismatch(saved, identity)
-    if mismatch:
-        raise ConfigError(f"cannot resume from {path}: {mismatch}")
-    if t0 > qn.n_kicks:
-        raise ConfigError(f"quantum.n_kicks: checkpoint {path} is at t={t0}, beyond n_kicks = {qn.n_kicks}")
     if lay.is_root:
         print(f"[{label}] resuming from {path} at t = {t0}", flush=True)
     return np.ascontiguousarray(state), t0, saved_series
