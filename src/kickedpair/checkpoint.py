@@ -199,6 +199,7 @@ class Lock:
     """
 
     def __init__(self, checkpoint: str | os.PathLike, comm: MPI.Comm):
+        self.checkpoint = Path(checkpoint)
         self.path = Path(f"{checkpoint}.lock")
         self.comm = comm
         self._fd: int | None = None
@@ -220,7 +221,7 @@ class Lock:
         except BlockingIOError:
             holder = os.read(fd, 300).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            return (f"checkpoint {self.path.with_suffix('')} is in use by another run ({holder}); "
+            return (f"checkpoint {self.checkpoint} is in use by another run ({holder}); "
                     "wait for it to end, or give this run its own --out/--checkpoint")
         os.ftruncate(fd, 0)
         started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

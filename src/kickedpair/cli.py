@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from . import limits, stopping
+from .errors import ConfigError
 from .params import apply_overrides, load_yaml, parse_config
 from .progress import MODES as PROGRESS_MODES
 
@@ -25,8 +26,8 @@ EXIT_USAGE = stopping.EXIT_USAGE
 EXIT_GUARD = stopping.EXIT_GUARD
 
 
-class UserError(Exception):
-    """A mistake the user can fix; printed without a traceback."""
+class UserError(ConfigError):
+    """A mistake the user can fix (a file, an option); printed like a config mistake, exit 2."""
 
 
 #: a run config is a few hundred bytes; anything this large is not one (and /dev/zero never ends)
@@ -230,14 +231,14 @@ def _cmd_noise(args) -> int:
 
 def _check_writable(path: Path, option: str) -> str | None:
     """Why a file cannot be written at ``path`` (its folder made if missing), or None."""
-    import secrets
+    from .io import temporary_name
 
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         return f"{option}: {path} is a folder, not a file"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        probe = parent / f".{path.name}.probe-{os.getpid()}-{secrets.token_hex(4)}"
+        probe = temporary_name(path)
         probe.touch(exist_ok=False)
         probe.unlink()
     except OSError as exc:

@@ -82,7 +82,11 @@ def fsync_and_replace(tmp: Path, path: Path) -> None:
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def write_run_header(f: h5py.File, kind: str, label: str, config: Mapping[str, Mapping[str, Any]],
@@ -143,11 +147,9 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_and_replace(tmp, path)
     except OSError as exc:
         from .stopping import describe_os_error
 
@@ -157,14 +159,6 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def is_complete(path: str | os.PathLike) -> bool:

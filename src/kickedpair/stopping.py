@@ -116,8 +116,7 @@ def stop_requested(comm) -> int:
 # ----------------------------------------------------------------------------- exits
 def classify(exc: BaseException) -> tuple[int, str, bool]:
     """``(exit status, one-line message, met by every rank)`` of an exception ending a run."""
-    from .errors import GuardError
-    from .params import ConfigError
+    from .errors import ConfigError, GuardError
 
     if isinstance(exc, Interrupted):
         return exc.status, str(exc), True
@@ -125,7 +124,7 @@ def classify(exc: BaseException) -> tuple[int, str, bool]:
         return 128 + signal.SIGINT, "interrupted", True
     if isinstance(exc, GuardError):
         return EXIT_GUARD, str(exc), True
-    if isinstance(exc, ConfigError) or type(exc).__name__ == "UserError":
+    if isinstance(exc, ConfigError):  # the CLI's UserError and ResourceError among them
         return EXIT_USAGE, f"error: {exc}", True
     if isinstance(exc, MemoryError):
         return EXIT_FAILURE, "error: out of memory" + (f" ({exc})" if str(exc) else ""), False

@@ -103,6 +103,16 @@ def wait_for_checkpoint(path: Path, proc: subprocess.Popen, timeout: float = 60)
     pytest.fail(f"no checkpoint at {path} after {timeout} s")
 
 
+def start_long_run(folder: Path) -> tuple[subprocess.Popen, Path, Path]:
+    """``(process, out, checkpoint)`` of a 3000-kick 2-rank run of the cell in ``folder``,
+    checkpointing every 5 kicks, returned once its first checkpoint is there."""
+    out, ckpt = folder / "cell.h5", folder / "cell.ckpt.h5"
+    proc = start(["quantum", "--out", str(out), "--checkpoint", str(ckpt), "--set", "quantum.n_kicks=3000",
+                  "--set", "quantum.checkpoint_every=5"] + CELL)
+    wait_for_checkpoint(ckpt, proc)
+    return proc, out, ckpt
+
+
 def series(path: Path) -> dict[str, np.ndarray]:
     with h5py.File(path, "r") as f:
         return {k: v[()] for k, v in f["series"].items()}
@@ -116,7 +126,7 @@ def one_line_error(err: str) -> list[str]:
 
 def leftovers(folder: Path) -> list[str]:
     """Temporary files (ours) left in ``folder``."""
-    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".probe-" in p.name)
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name)
 
 
 @contextlib.contextmanager
