@@ -17,7 +17,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultlib import (CELL, PROMPT_S, assert_none_alive, engines_alive, fill, finish, leftovers,  # noqa: E402
-                      one_line_error, run, series, small_tmpfs, start, wait_for_checkpoint)
+                      one_line_error, run, series, small_tmpfs, start, start_long_run,
+                      wait_for_checkpoint)
 
 pytestmark = pytest.mark.mpi
 
@@ -127,11 +128,7 @@ def _rank_pids(marker: str) -> list[int]:
 
 def test_a_killed_rank_ends_the_others(tmp_path):
     """SIGKILL to one rank (a node lost, the OOM killer): the launcher ends the other one."""
-    out = tmp_path / "cell.h5"
-    ckpt = tmp_path / "cell.ckpt.h5"
-    proc = start(["quantum", "--out", str(out), "--checkpoint", str(ckpt), "--set", "quantum.n_kicks=3000",
-                  "--set", "quantum.checkpoint_every=5"] + CELL)
-    wait_for_checkpoint(ckpt, proc)
+    proc, out, ckpt = start_long_run(tmp_path)
     pids = _rank_pids(str(tmp_path))
     assert len(pids) == 2, pids
     os.kill(pids[-1], signal.SIGKILL)
