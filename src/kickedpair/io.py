@@ -113,9 +113,12 @@ def write_snapshots(group: h5py.Group, snapshots: Mapping[int, Mapping[str, np.n
             g.create_dataset(name, data=values, **options)
 
 
-def temporary_name(path: Path) -> Path:
-    """A hidden name beside ``path`` that no other run (any host, any process) uses."""
-    return path.with_name(f".{path.name}.tmp-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}")
+def temporary_name(path: str | os.PathLike) -> Path:
+    """A hidden name beside ``path`` that no other run (any host, process or call) uses, with
+    the same suffix (so that writers choosing the format by the suffix still do)."""
+    path = Path(path)
+    unique = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    return path.with_name(f".{path.stem}.tmp-{unique}{path.suffix}")
 
 
 def write_atomic(path: str | os.PathLike, build: Callable[[h5py.File], None]) -> Path:
@@ -161,13 +164,24 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def is_complete(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a readable result file that was finished."""
+def why_incomplete(path: str | os.PathLike) -> str:
+    """Why the existing ``path`` is not a complete result file ('' when it is one)."""
+    path = Path(path)
+    if path.is_dir():
+        return "a folder, not a result file"
     try:
         with h5py.File(path, "r") as f:
-            return bool(f.attrs.get("complete", False))
-    except (OSError, KeyError):
-        return False
+            if bool(f.attrs.get("complete", False)):
+                return ""
+            return "no complete=True attribute"
+    except (OSError, KeyError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"not a readable HDF5 file (truncated?): {first}"
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a readable result file that was finished."""
+    return os.path.exists(path) and not why_incomplete(path)
 
 
 def read_config(path: str | os.PathLike) -> dict:

@@ -283,7 +283,7 @@ def _csv_value(v: Any) -> Any:
 
 
 def write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    from .files import temporary_name
+    from ..io import temporary_name
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

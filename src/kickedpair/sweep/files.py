@@ -2,7 +2,7 @@
 
 * :func:`set_aside_incomplete` -- every existing result file that is not complete (truncated,
   unreadable, or without the root attribute ``complete = True``, see
-  :func:`kickedpair.io.is_complete`) is renamed to ``<name>.incomplete`` (``.incomplete.1``,
+  :func:`kickedpair.io.why_incomplete`) is renamed to ``<name>.incomplete`` (``.incomplete.1``,
   ... when that exists already): the evidence stays, and Snakemake, which only asks whether a
   file exists, sees the cell's result missing and runs the cell again.  Each move is also a
   line of ``logs/set-aside.log`` (:data:`SET_ASIDE_LOG`) of the sweep folder, an input of the
@@ -11,8 +11,7 @@
   The workflow calls it when it is parsed (``workflow/rules/common.smk``).  The engines write
   their results under a temporary name and rename them when complete, so a result being written
   is never seen here.
-* :func:`replaced_together` -- temporary names (same folder, unique: process id and a random
-  part) for a set of files that are renamed over their targets only once every one of them has
+* :func:`replaced_together` -- temporary names (:func:`kickedpair.io.temporary_name`) for a set of files that are renamed over their targets only once every one of them has
   been written; an error on the way removes the temporaries and leaves the previous files as
   they were.
 """
@@ -22,29 +21,13 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
-import secrets
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import h5py
+from ..io import temporary_name, why_incomplete
 
 INCOMPLETE_SUFFIX = ".incomplete"
 SET_ASIDE_LOG = "logs/set-aside.log"   # relative to the sweep folder (and to reproduction/)
-
-
-def why_incomplete(path: str | os.PathLike) -> str:
-    """Why the existing ``path`` is not a complete result file ('' when it is one)."""
-    path = Path(path)
-    if path.is_dir():
-        return "a folder, not a result file"
-    try:
-        with h5py.File(path, "r") as f:
-            if bool(f.attrs.get("complete", False)):
-                return ""
-            return "no complete=True attribute"
-    except (OSError, KeyError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"not a readable HDF5 file (truncated?): {first}"
 
 
 def _free_name(path: Path) -> Path:
@@ -84,13 +67,6 @@ def set_aside_incomplete(paths: Iterable[str | os.PathLike],
         with open(record, "a") as fh:
             fh.writelines(f"{now} {p} -> {dest.name}: {reason}\n" for p, dest, reason in moved)
     return moved
-
-
-def temporary_name(path: str | os.PathLike) -> Path:
-    """A hidden name beside ``path``, unique to this process and call, with the same suffix
-    (so that writers choosing the format by the suffix still do)."""
-    path = Path(path)
-    return path.with_name(f".{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
 
 
 @contextlib.contextmanager
