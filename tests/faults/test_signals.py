@@ -4,6 +4,7 @@ the same numbers as an undisturbed run."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
@@ -16,8 +17,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faultlib import (CELL, PROMPT_S, assert_none_alive, finish, leftovers, one_line_error, run,  # noqa: E402
-                      series, start, wait_for_checkpoint)
+from faultlib import (CELL, PROMPT_S, assert_none_alive, engines_alive, finish, leftovers,  # noqa: E402
+                      one_line_error, run, series, start, wait_for_checkpoint)
 
 from kickedpair import checkpoint  # noqa: E402
 
@@ -67,14 +68,23 @@ def test_signal_at_a_random_kick(tmp_path, undisturbed, sig, status):
 
 
 def test_second_signal_still_ends_the_run(tmp_path):
-    """Two quick SIGINTs (an impatient user): still a non-zero status, nothing left running."""
+    """Two quick SIGINTs (an impatient user): still a non-zero status, nothing left running.
+
+    The first goes through mpiexec, the second straight to the ranks: a second SIGINT to
+    mpiexec itself takes hydra's own forced-abort path, which can exit 0 once the ranks have
+    ended (a launcher bug, seen here once in four runs), so it cannot test the engine."""
+    import os
+
     out = tmp_path / "cell.h5"
     ckpt = tmp_path / "cell.ckpt.h5"
     proc = start(["quantum", "--out", str(out), "--checkpoint", str(ckpt)] + ARGS)
     wait_for_checkpoint(ckpt, proc)
+    ranks = [p for p in engines_alive(str(tmp_path)) if p.pid != proc.pid and "hydra" not in p.name()]
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    for p in ranks:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p.pid, signal.SIGINT)
     rc, _, err, took = finish(proc)
     assert rc != 0 and took < PROMPT_S, err
     assert not out.exists()
