@@ -447,6 +447,11 @@ class ClassicalNumerics:
 
 
 QUANTUM_SCHEMES = ("auto", "light_exact", "strang", "free")
+FFT_BACKENDS = ("auto", "scipy", "fftw")
+
+
+def _even_order(v: int) -> str | None:
+    return None if v in (2, 4) else "must be 2 or 4"
 
 
 @dataclass(frozen=True)
@@ -465,7 +470,25 @@ class QuantumNumerics:
         "auto",
         "str",
         one_of(*QUANTUM_SCHEMES),
-        doc="auto: free without interaction, else light_exact; strang is the plain reference",
+        doc="auto: free without interaction, else the scheme the cost model finds cheapest "
+            "(light_exact or strang) at the calibrated substeps",
+    )
+    splitting_order: int = _spec(
+        2, "int", _even_order,
+        doc="order of the splitting: 2 (Strang) or 4 (triple-jump composition of it)",
+    )
+    fft: str = _spec(
+        "auto", "str", one_of(*FFT_BACKENDS),
+        doc="sine transforms: auto (the faster of scipy and FFTW, timed per shape), scipy or fftw",
+    )
+    self_check_kicks: int = _spec(
+        10, "int", at_least(0),
+        doc="pilot before the run: this many kicks at S and 2S substeps; the step is doubled "
+            "until they agree within self_check_tol (0: no pilot)",
+    )
+    self_check_tol: float = _spec(
+        1e-3, "float", every(positive, at_most(1.0, "a relative change")),
+        doc="largest relative change of <p1^2> and purity between S and 2S the pilot accepts",
     )
     snapshot_times: tuple = _spec(
         (), "int_list", at_least(0), doc="times at which P1(n) is stored"
@@ -479,7 +502,17 @@ class QuantumNumerics:
         (0.2, 1.0), "float_pair", doc="slope fit window, as fractions of n_kicks"
     )
     convergence_kicks: int = _spec(
-        20, "int", at_least(1), doc="length of the stretch rerun by --check-convergence"
+        20, "int", at_least(1),
+        doc="length of the stretches (first kicks, and last kicks from the final checkpoint) "
+            "rerun by --check-convergence",
+    )
+    convergence_tol_p1: float = _spec(
+        0.01, "float", every(positive, at_most(1.0, "a relative change")),
+        doc="largest pointwise relative change of <p1^2>(t) a converged run may show",
+    )
+    convergence_tol_purity: float = _spec(
+        1e-3, "float", every(positive, at_most(1.0, "a change of a purity")),
+        doc="largest absolute change of the purity a converged run may show",
     )
 
     def validate(self, section: str) -> None:

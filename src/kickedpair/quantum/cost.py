@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from ..params import RunConfig
-from .evolution import ResolvedNumerics, resolve
+from .resolution import ResolvedNumerics, resolve
 
 T_TRANSFORM = 0.67e-3 / (1023 * 31 * math.log2(2 * 1024))
 T_BLOCK = 0.56e-3 / (1023 * 31 * 31)

@@ -22,53 +22,12 @@ from ..analysis import diffusion_estimates
 from ..errors import GuardError
 from ..params import ConfigError, RunConfig
 from ..progress import Progress
-from . import resolution
+from .resolution import ResolvedNumerics, resolve
 from .observables import check_guards, two_particle_observables
 from .two_particle import SerialTransforms, TwoParticleSystem, initial_state, make_propagator
 
 #: the series recorded at every integer t (and kept in checkpoints)
 SERIES = ("p1_sq", "p2_sq", "E2", "purity", "norm", "tail1", "tail2")
-
-
-@dataclass(frozen=True)
-class ResolvedNumerics:
-    """Grid sizes, substeps and scheme of a run, after 'auto' has been resolved."""
-
-    N1: int
-    N2: int
-    substeps: int
-    scheme: str
-
-    def as_dict(self) -> dict:
-        return {"N1": self.N1, "N2": self.N2, "substeps": self.substeps, "scheme": self.scheme}
-
-
-def resolve(config: RunConfig) -> ResolvedNumerics:
-    """Fill in the 'auto' sizes from the physical estimates; check explicit ones are sane.
-
-    Raises ConfigError for a missing ``hbar`` or a grid too small for it.
-    """
-    ph, qn = config.physics, config.quantum
-    if ph.hbar is None:
-        raise ConfigError("physics.hbar: required for a quantum run, got None")
-    scheme = qn.scheme
-    if scheme == "auto":
-        scheme = "free" if ph.interaction_strength == 0.0 else "light_exact"
-    if scheme == "free" and ph.interaction_strength != 0.0:
-        raise ConfigError("quantum.scheme: 'free' is exact only without interaction (eps = 0), got 'free'")
-    system = dict(hbar=ph.hbar, mass2=ph.mass_ratio, K1=ph.K1, K2=ph.K2,
-                  strength=ph.interaction_strength, a=ph.interaction_exponent, L=ph.L)
-    est = resolution.choose_resolution(n_kicks=qn.n_kicks, **system)
-    N1 = qn.N1 if qn.N1 is not None else est.N1
-    N2 = qn.N2 if qn.N2 is not None else est.N2
-    substeps = qn.substeps if qn.substeps is not None else (est.substeps(scheme) or 1)
-    N1_min, N2_min, why = resolution.minimum_sizes(**system)
-    for key, n, minimum in (("N1", N1, N1_min), ("N2", N2, N2_min)):
-        if n < minimum:
-            raise ConfigError(
-                f"quantum.{key}: {n} modes are too few for hbar = {ph.hbar:g}: at least {minimum} "
-                f"needed to {why[key]}; got {n}")
-    return ResolvedNumerics(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme)
 
 
 def make_transforms(lay: parallel.Layout, N1: int, N2: int, workers: int):

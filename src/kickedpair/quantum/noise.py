@@ -112,7 +112,7 @@ def check_noise_convergence(config: RunConfig, label: str = "noise", lay: parall
     import dataclasses
 
     from .convergence import ConvergenceReport, max_rel_change
-    from .evolution import ResolvedNumerics
+    from .resolution import ResolvedNumerics
 
     nz = config.noise
     N = grid_size(config)

@@ -54,9 +54,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..params import ConfigError, RunConfig
 from . import basis
 
-__all__ = ["Resolution", "choose_resolution"]
+__all__ = ["Resolution", "ResolvedNumerics", "choose_resolution", "resolve", "minimum_sizes"]
 
 SAFETY_P1 = 2.0   # tails (N1)
 SAFETY_E1 = 1.5   # bulk (energies of rules 3-4)
@@ -174,3 +175,47 @@ def minimum_sizes(hbar: float, mass2: float, K1: float, K2: float, strength: flo
         "N2": f"reach p = |K2| + sqrt(2 m U0) = {p2:.3g} in steps of hbar pi/L, and resolve the interaction width",
     }
     return max(3, n1, n_width), max(3, n2, n_width), why
+
+
+@dataclass(frozen=True)
+class ResolvedNumerics:
+    """Grid sizes, substeps and scheme of a run, after 'auto' has been resolved."""
+
+    N1: int
+    N2: int
+    substeps: int
+    scheme: str
+    order: int = 2
+
+    def as_dict(self) -> dict:
+        return {"N1": self.N1, "N2": self.N2, "substeps": self.substeps, "scheme": self.scheme,
+                "order": self.order}
+
+
+def resolve(config: RunConfig) -> ResolvedNumerics:
+    """Fill in the 'auto' sizes from the physical estimates; check explicit ones are sane.
+
+    Raises ConfigError for a missing ``hbar`` or a grid too small for it.
+    """
+    ph, qn = config.physics, config.quantum
+    if ph.hbar is None:
+        raise ConfigError("physics.hbar: required for a quantum run, got None")
+    scheme = qn.scheme
+    if scheme == "auto":
+        scheme = "free" if ph.interaction_strength == 0.0 else "light_exact"
+    if scheme == "free" and ph.interaction_strength != 0.0:
+        raise ConfigError("quantum.scheme: 'free' is exact only without interaction (eps = 0), got 'free'")
+    system = dict(hbar=ph.hbar, mass2=ph.mass_ratio, K1=ph.K1, K2=ph.K2,
+                  strength=ph.interaction_strength, a=ph.interaction_exponent, L=ph.L)
+    est = choose_resolution(n_kicks=qn.n_kicks, **system)
+    N1 = qn.N1 if qn.N1 is not None else est.N1
+    N2 = qn.N2 if qn.N2 is not None else est.N2
+    substeps = qn.substeps if qn.substeps is not None else (est.substeps(scheme) or 1)
+    N1_min, N2_min, why = minimum_sizes(**system)
+    for key, n, minimum in (("N1", N1, N1_min), ("N2", N2, N2_min)):
+        if n < minimum:
+            raise ConfigError(
+                f"quantum.{key}: {n} modes are too few for hbar = {ph.hbar:g}: at least {minimum} "
+                f"needed to {why[key]}; got {n}")
+    order = qn.splitting_order if scheme in ("strang", "light_exact") else 2
+    return ResolvedNumerics(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme, order=order)

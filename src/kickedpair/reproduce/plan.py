@@ -366,7 +366,7 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True) -> Repr
             except ConfigError as exc:
                 raise ConfigError(f"{exc} (in the run config of {run.figure}/{run.engine}/{run.name})") from None
             if run.engine == "quantum":
-                from ..quantum.evolution import resolve
+                from ..quantum.resolution import resolve
                 try:
                     resolve(parsed)
                 except ConfigError as exc:

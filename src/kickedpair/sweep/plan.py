@@ -337,7 +337,7 @@ class SweepPlan:
         for m in self.mass_ratio:
             _parse(self.classical_config(m), f"classical cell m={m}")
         try:  # the engine's own check of the numerics (grid sizes against hbar)
-            from ..quantum.evolution import resolve
+            from ..quantum.resolution import resolve
         except Exception:
             resolve = None
         for cell in self.cells:

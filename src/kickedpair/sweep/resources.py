@@ -60,7 +60,7 @@ def estimate_grid(cell_config: Mapping[str, Any]) -> GridEstimate:
 
     A ConfigError (no hbar, a grid too small for it) is the user's to fix before any job runs.
     """
-    from ..quantum.evolution import resolve
+    from ..quantum.resolution import resolve
 
     config = parse_config({k: v for k, v in cell_config.items() if k in ("physics", "quantum")})
     resolved = resolve(config)
