@@ -107,8 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--keep-checkpoint", action="store_true",
                    help="keep the checkpoint after the run has finished (to extend n_kicks later)")
     q.add_argument("--check-convergence", action="store_true",
-                   help="instead of the run: rerun a short stretch at half the step and at double "
-                        "the grids and report the relative changes")
+                   help="instead of the run: rerun the first quantum.convergence_kicks kicks, and with "
+                        "--checkpoint (the run's final one) as many kicks on from its end, at twice the "
+                        "substeps and on doubled grids; report the changes and a verdict")
 
     n = sub.add_parser("noise", help="run the one-particle random-kick model; writes an HDF5 result")
     _run_options(n)
@@ -116,9 +117,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="instead of the run: rerun noise.convergence_kicks kicks at double the grid "
                         "and report the relative change of <p^2>")
 
-    e = sub.add_parser("estimate", help="print the grid, memory and time a quantum run will need")
+    e = sub.add_parser("estimate", help="print the grid, memory and time a quantum run (or every cell "
+                                        "of a sweep preset) will need")
     _common(e)
-    e.add_argument("--ranks", type=int, default=1, help="MPI ranks to divide memory and time among")
+    e.add_argument("--ranks", type=int, default=None,
+                   help="MPI ranks to divide memory and time among (default 1; a sweep: the preset's "
+                        "resources.quantum.ranks)")
+    e.add_argument("--sweep", metavar="PRESET",
+                   help="every quantum cell of this preset of the workflow config (--config, default "
+                        "config.yaml): scheme, grid, substeps, memory, core-hours, and the total")
+    e.add_argument("--node-mem-gb", type=float, default=None,
+                   help="memory of one node, for --sweep (default: the config's node_mem_mb, else 256)")
     limits.add_max_memory_option(e)
 
     sub.add_parser("status", help="summarise a sweep folder: cells done, running, failed (with the "
@@ -181,7 +190,7 @@ def _write_convergence(report, out, config, lay) -> int:
 
 def _cmd_quantum(args) -> int:
     from . import checkpoint
-    from .quantum.evolution import resolve, run_quantum
+    from .quantum.evolution import run_quantum
     from .quantum.output import write_quantum
 
     ckpt = Path(args.checkpoint) if args.checkpoint else Path(args.out).with_name(Path(args.out).name + ".ckpt.h5")
@@ -189,9 +198,9 @@ def _cmd_quantum(args) -> int:
     if args.check_convergence:
         from .quantum.convergence import check_convergence
 
-        return _write_convergence(check_convergence(config, label=label, lay=lay, n_threads=args.threads),
-                                  out, config, lay)
-    res = resolve(config)
+        report = check_convergence(config, label=label, lay=lay, n_threads=args.threads,
+                                   checkpoint_path=Path(args.checkpoint) if args.checkpoint else None)
+        return _write_convergence(report, out, config, lay)
     with checkpoint.Lock(ckpt, lay.comm):  # a second run on the same checkpoint is refused
         run = run_quantum(config, label=label, progress=args.progress, lay=lay, n_threads=args.threads,
                           checkpoint_path=ckpt, resume=args.resume)
@@ -200,12 +209,14 @@ def _cmd_quantum(args) -> int:
         if not args.keep_checkpoint:
             checkpoint.remove(ckpt, lay.comm)
     if lay.is_root:
-        est, s = run.estimates, run.series
+        est, s, res = run.estimates, run.series, run.resolution  # res: the substeps the pilot accepted
         print(f"[{label}] Dq = {est['D']:.5g}   slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
               f"{est['slope_fit']:.5g}   <p1^2>(t_f) = {s['p1_sq'][-1]:.5g}   purity(t_f) = {s['purity'][-1]:.5g}")
         print(f"[{label}] N1 x N2 = {res.N1} x {res.N2}, {res.scheme}, {res.substeps} substeps, "
               f"{config.quantum.n_kicks} kicks, {run.seconds_per_kick:.3g} s/kick, {run.n_ranks} rank(s) x "
               f"{run.n_threads} thread(s), {run.wall_time_s:.1f} s -> {out}")
+        if run.self_check is not None:
+            print(f"[{label}] {run.self_check.text()}")
     return 0
 
 
@@ -265,13 +276,58 @@ def _write_stdout(text: str) -> int:
 def _cmd_estimate(args) -> int:
     from .quantum.cost import estimate_cost
 
-    config = _load_config(args.config, args.overrides)
-    if args.ranks < 1:
+    if args.ranks is not None and args.ranks < 1:
         raise UserError(f"--ranks: must be >= 1, got {args.ranks}")
+    if args.sweep is not None:
+        return _write_stdout(_sweep_estimate(args))
+    args.ranks = args.ranks or 1
+    config = _load_config(args.config, args.overrides)
     limit = limits.memory_limit(args.ranks)  # as if all ranks ran on this node
     found = limits.problem(limits.quantum_estimate(config, args.ranks), limit)
     verdict = f"does NOT fit: {found}" if found else ("fits" if limit.mb is not None else "not checked")
     return _write_stdout(f"{estimate_cost(config).text(args.ranks)}\nlimit: {limit.text()}: {verdict}\n")
+
+
+def _sweep_estimate(args) -> str:
+    """The table of ``kickedpair estimate --sweep PRESET``: one line per quantum cell, then the total."""
+    from collections.abc import Mapping
+
+    from .params import yaml_error_text
+    from .quantum.cost import estimate_cost
+    from .sweep.plan import build_plan
+
+    path = Path(args.config or "config.yaml")
+    try:
+        mapping = load_yaml(path.read_text())
+    except OSError as exc:
+        raise UserError(f"--config: cannot read {path}: {stopping.describe_os_error(exc)}") from None
+    except (yaml.YAMLError, ValueError) as exc:
+        raise UserError(f"config {path} is not valid YAML: {yaml_error_text(exc)}") from None
+    if not isinstance(mapping, Mapping):
+        raise UserError(f"config {path}: the top level must be a mapping")
+    plan = build_plan(apply_overrides({**mapping, "preset": args.sweep}, args.overrides), validate=False)
+    ranks = args.ranks or int(plan.rule_resources("quantum").get("ranks", 1))
+    node_gb = args.node_mem_gb or (plan.node_mem_mb / 1024 if plan.node_mem_mb else 256.0)
+    lines = [f"preset {plan.preset}: {len(plan.cells)} quantum cells, {plan.n_kicks} kicks, {ranks} ranks "
+             f"per cell on one node of {node_gb:g} GB",
+             f"{'m':>9} {'hbar':>9} {'scheme':>11} {'ord':>3} {'N1 x N2':>13} {'substeps':>8} "
+             f"{'GB/node':>9} {'core-h':>10}  fits"]
+    total, over, biggest = 0.0, [], None
+    for cell in plan.cells:
+        cost = estimate_cost(parse_config(plan.quantum_config(cell.m, cell.hbar)))
+        r = cost.numerics
+        gb = cost.memory_mb_per_rank(ranks) * ranks / 1024
+        fits = "yes" if gb <= node_gb else "NO: above the node"
+        if gb > node_gb:
+            over.append(cell.name)
+        total += cost.core_hours
+        biggest = max(biggest or (0.0, ""), (cost.core_hours, cell.name))
+        lines.append(f"{float(cell.m):>9.4g} {float(cell.hbar):>9.4g} {r.scheme:>11} {r.order:>3} "
+                     f"{f'{r.N1} x {r.N2}':>13} {r.substeps:>8} {gb:>9.3g} {cost.core_hours:>10.3g}  {fits}")
+    lines.append(f"total: {total:.4g} core-hours ({total / 64:.3g} h on 64 cores); largest cell "
+                 f"{biggest[1]} with {biggest[0]:.3g} core-hours")
+    lines.append(f"cells above a {node_gb:g} GB node: {len(over)}" + (f" ({', '.join(over)})" if over else ""))
+    return "\n".join(lines) + "\n"
 
 
 def _cmd_show_config(args) -> int:

@@ -27,8 +27,19 @@ from dataclasses import dataclass
 from ..params import RunConfig
 from .resolution import ResolvedNumerics, resolve
 
-T_TRANSFORM = 0.67e-3 / (1023 * 31 * math.log2(2 * 1024))
-T_BLOCK = 0.56e-3 / (1023 * 31 * 31)
+# Prices on the 2-core reference machine, one core (``benchmarks/cost_model.py --measure``
+# prints them; see docs/numerics.md).  Per point (N1 N2) and log2 of the transform length:
+T_X1 = 1.92e-9        # a DST pair along x1 with its phase multiply (sandwich_x1)
+T_X2 = 1.92e-9        # a DST pair along x2
+T_MUL = 2.0e-9        # one complex multiply of the state by a stored factor, per point
+# light-particle-exact blocks ``V diag(phase) V^T`` per block entry (N1 N2^2), by N2:
+BLOCK_PRICE = ((31, 5.7e-10), (63, 5.7e-10), (127, 5.7e-10), (255, 5.7e-10))
+T_EIGH = 2.0e-9       # light-particle-exact set-up per N1 N2^3 (the Hamiltonians and eigh)
+T_GRAM = 1.0e-9       # the purity's Gram matrix per kick, per N1 N2 min(N1, N2)
+T_OBS = 1.0e-8        # the other observables per kick, per point
+#: applications of the second-order substep per substep, by splitting order (triple jump: 3)
+STAGES = {2: 1, 4: 3}
+
 BYTES_STATE_ARRAYS = 8 * 16        # the complex128 state and ~7 work arrays of its size
 BYTES_STATE_ARRAYS_SLAB = 10 * 16  # on a slab: two more for the transposes' send and receive buffers
 BYTES_BLOCK_ENTRY = 16             # float64 Hamiltonians and eigenvectors during the set-up
@@ -62,6 +73,7 @@ class CellCost:
     seconds_per_kick: float   # on one core
     n_kicks: int
     n_snapshots: int = 0
+    setup_seconds: float = 0.0  # on one core, once per run
 
     def memory_parts(self, ranks: int = 1) -> dict[str, float]:
         """Bytes of the busiest of ``ranks`` ranks, by part (:func:`memory_parts`)."""
@@ -73,31 +85,69 @@ class CellCost:
 
     @property
     def core_hours(self) -> float:
-        return self.seconds_per_kick * self.n_kicks / 3600.0
+        return (self.seconds_per_kick * self.n_kicks + self.setup_seconds) / 3600.0
 
     def text(self, ranks: int = 1) -> str:
         r = self.numerics
-        wall = self.seconds_per_kick * self.n_kicks / max(ranks, 1) / 3600.0
-        return (f"N1 x N2 = {r.N1} x {r.N2}, scheme {r.scheme}, {r.substeps} substeps/kick, {self.n_kicks} kicks\n"
+        wall = self.core_hours / max(ranks, 1)
+        return (f"N1 x N2 = {r.N1} x {r.N2}, scheme {r.scheme} (order {r.order}), {r.substeps} substeps/kick, "
+                f"{self.n_kicks} kicks\n"
                 f"memory: {_mb(self.memory_mb)} MB in all; {_mb(self.memory_mb_per_rank(ranks))} MB per rank "
                 f"on {ranks} at the peak, {BASE_MB:.0f} MB of libraries included\n"
-                f"time: {self.seconds_per_kick:.3g} s/kick on one core, {self.core_hours:.3g} core-hours in all, "
+                f"time: {self.seconds_per_kick:.3g} s/kick on one core, set-up {self.setup_seconds:.3g} s, "
+                f"{self.core_hours:.3g} core-hours in all, "
                 f"about {wall:.3g} h on {ranks} rank(s) at full efficiency")
+
+
+def block_price(N2: int) -> float:
+    """Seconds per block entry at ``N2``: linear in log2(N2) between the measured sizes."""
+    x = math.log2(max(N2, 1))
+    pts = [(math.log2(n), t) for n, t in BLOCK_PRICE]
+    if x <= pts[0][0]:
+        return pts[0][1]
+    for (x0, t0), (x1, t1) in zip(pts, pts[1:]):
+        if x <= x1:
+            return t0 + (t1 - t0) * (x - x0) / (x1 - x0)
+    return pts[-1][1]
+
+
+def substep_seconds(N1: int, N2: int, scheme: str) -> float:
+    """One second-order substep on one core: the transforms, blocks and multiplies it does."""
+    points = float(N1) * N2
+    x1 = T_X1 * points * math.log2(2 * (N1 + 1))
+    x2 = T_X2 * points * math.log2(2 * (N2 + 1))
+    if scheme == "light_exact":   # blocks on every row, then half T1 - half T1 along x1
+        return x1 + block_price(N2) * points * N2
+    if scheme == "strang":        # x2 down, x1 pair with T, x2 up, V_I multiply
+        return x1 + x2 + T_MUL * points
+    raise ValueError(f"no substeps in scheme {scheme!r}")
+
+
+def kick_seconds(N1: int, N2: int) -> float:
+    """What a period costs besides its substeps: kick, the transforms around it, observables."""
+    points = float(N1) * N2
+    transforms = T_X1 * points * math.log2(2 * (N1 + 1)) + T_X2 * points * math.log2(2 * (N2 + 1))
+    return transforms + T_MUL * points + T_OBS * points + T_GRAM * points * min(N1, N2)
+
+
+def setup_seconds(N1: int, N2: int, scheme: str) -> float:
+    """One-off set-up: the light-particle-exact scheme diagonalises an N2 x N2 matrix per row."""
+    return T_EIGH * float(N1) * float(N2) ** 3 if scheme == "light_exact" else 0.0
+
+
+def seconds_per_kick(N1: int, N2: int, scheme: str, substeps: int, order: int = 2) -> float:
+    """One period on one core (set-up excluded)."""
+    if scheme == "free":
+        return kick_seconds(N1, N2)
+    return kick_seconds(N1, N2) + substeps * STAGES[order] * substep_seconds(N1, N2, scheme)
 
 
 def estimate_cost(config: RunConfig) -> CellCost:
     r = resolve(config)
     points = float(r.N1) * r.N2
-    transforms = points * math.log2(2 * (r.N1 + 1))
-    if r.scheme == "light_exact":
-        per_substep = T_TRANSFORM * transforms + T_BLOCK * r.N1 * r.N2 * r.N2
-        blocks = r.N1 * r.N2 * r.N2 * BYTES_BLOCK_ENTRY
-    elif r.scheme == "strang":
-        per_substep = 2 * T_TRANSFORM * (transforms + points * math.log2(2 * (r.N2 + 1)))
-        blocks = 0
-    else:  # free: one kick and one pair of transforms per period
-        per_substep = 2 * T_TRANSFORM * transforms
-        blocks = 0
+    blocks = points * r.N2 * BYTES_BLOCK_ENTRY if r.scheme == "light_exact" else 0.0
     memory = (points * BYTES_STATE_ARRAYS + blocks) / 2**20
-    return CellCost(numerics=r, memory_mb=memory, seconds_per_kick=per_substep * r.substeps,
+    return CellCost(numerics=r, memory_mb=memory,
+                    seconds_per_kick=seconds_per_kick(r.N1, r.N2, r.scheme, r.substeps, r.order),
+                    setup_seconds=setup_seconds(r.N1, r.N2, r.scheme),
                     n_kicks=config.quantum.n_kicks, n_snapshots=len(set(config.quantum.snapshot_times)))

@@ -67,6 +67,7 @@ THETA_STRANG = 0.5
 C_LIGHT = 2.2
 MIN_SUBSTEPS = 20
 SHARE_E2 = 0.4
+COLLISION = 4.0
 #: counts at or beyond this are "beyond any machine" (kickedpair.params.INT_LIMIT)
 COUNT_LIMIT = 2**62
 # The tail guard watches the top 5% of the modes: the estimated reach must lie below them.
@@ -130,10 +131,14 @@ def choose_resolution(
     p1_bulk = SAFETY_E1 * spread1 + push
     E1_max = 0.5 * p1_bulk * p1_bulk
     p2_kick = SAFETY_E1 * math.sqrt(0.5 * K2 * K2 * n_kicks) + abs(K2)
-    E2_max = SAFETY_E2 * (abs(strength) + 4.0 * mass2 * E1_max + _ratio(p2_kick * p2_kick, 2.0 * mass2))
-    # the basis of particle 2 must also hold the energy it takes from the heavy particle
-    # (classically E2 <= 0.4 E1 measured, m = 1e-3..1); plain Strang's resonance rule keeps E2_max
-    E2_reach = max(E2_max, SHARE_E2 * E1_max)
+    E2_own = abs(strength) + _ratio(p2_kick * p2_kick, 2.0 * mass2)
+    # one collision with the bump moving at v1 hands particle 2 at most 4 m / (1 + m)^2 of E1
+    # (2 m v1^2 = 4 m E1 for a light partner, all of it for equal masses)
+    E2_max = SAFETY_E2 * (E2_own + COLLISION * mass2 / (1.0 + mass2) ** 2 * E1_max)
+    # the basis of particle 2 holds its own energy and the share it takes from the heavy particle
+    # (classically <E2> <= 0.4 <E1> measured, m = 1e-3..1), not a multiple of particle 1's reach:
+    # at m = 1 this gives N2 ~ N1 / 2 (N2 = N1 = 127 already leaves a tail of 2e-14, hbar = 0.1)
+    E2_reach = max(SAFETY_E2 * E2_own, SHARE_E2 * E1_max)
     N2 = basis.good_size(max(_count(_ratio(math.sqrt(2.0 * mass2 * E2_reach), GUARD_SPAN * dp)), n_int))
     width = 1.0 / math.sqrt(a)
     s_strang = _count(max(_ratio(E2_max, hbar * THETA_STRANG), 2.0 * p1_bulk / width, 1.0))
