@@ -198,6 +198,7 @@ class Estimate:
 PARTS = {
     "state": "state and work arrays",
     "blocks": "particle-2 blocks",
+    "gram": "the purity's Gram matrix",
     "series": "series of n_kicks + 1 values",
     "snapshots": "snapshots",
     "ensemble": "initial ensemble (drawn whole on every rank)",

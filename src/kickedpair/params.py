@@ -481,6 +481,11 @@ class QuantumNumerics:
         "auto", "str", one_of(*FFT_BACKENDS),
         doc="sine transforms: auto (the faster of scipy and FFTW, timed per shape), scipy or fftw",
     )
+    substep_tol: float = _spec(
+        1e-2, "float", every(positive, at_most(0.5, "a relative error")),
+        doc="accuracy the automatic substeps aim at: largest relative error of <p1^2>(t) and "
+            "the purity over the run (docs/numerics.md)",
+    )
     self_check_kicks: int = _spec(
         10, "int", at_least(0),
         doc="pilot before the run: this many kicks at S and 2S substeps; the step is doubled "

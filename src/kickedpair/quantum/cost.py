@@ -43,6 +43,7 @@ STAGES = {2: 1, 4: 3}
 BYTES_STATE_ARRAYS = 8 * 16        # the complex128 state and ~7 work arrays of its size
 BYTES_STATE_ARRAYS_SLAB = 10 * 16  # on a slab: two more for the transposes' send and receive buffers
 BYTES_BLOCK_ENTRY = 16             # float64 Hamiltonians and eigenvectors during the set-up
+BYTES_GRAM_ENTRY = 48              # the Gram matrix, its copy in the reduced vector, the reduced sum
 BYTES_SERIES_PER_KICK = 144        # 7 series of n_kicks + 1 float64 and the fit's copies (136 measured)
 BYTES_SNAPSHOT_PER_MODE = 16       # P1(n) at a snapshot time, gathered and kept on rank 0
 BASE_MB = 150.0                    # resident interpreter and libraries, per rank
@@ -50,7 +51,8 @@ BASE_MB = 150.0                    # resident interpreter and libraries, per ran
 
 def memory_parts(r: ResolvedNumerics, n_kicks: int, n_snapshots: int = 0, ranks: int = 1) -> dict[str, float]:
     """Bytes the busiest rank (rank 0) holds at its peak, by part: ``state`` (the state and its
-    work arrays), ``blocks`` (light-particle-exact set-up), ``series``, ``snapshots``, ``base``."""
+    work arrays), ``blocks`` (light-particle-exact set-up), ``gram`` (the purity's N2 x N2
+    partial sums), ``series``, ``snapshots``, ``base``."""
     ranks = max(int(ranks), 1)
     rows, cols = -(-r.N1 // ranks), -(-r.N2 // ranks)
     if ranks == 1:
@@ -58,7 +60,9 @@ def memory_parts(r: ResolvedNumerics, n_kicks: int, n_snapshots: int = 0, ranks:
     else:  # a row slab, or a column slab during a transpose, whichever is larger
         state = float(max(rows * r.N2, r.N1 * cols)) * BYTES_STATE_ARRAYS_SLAB
     blocks = float(rows) * r.N2 * r.N2 * BYTES_BLOCK_ENTRY if r.scheme == "light_exact" else 0.0
-    return {"state": state, "blocks": blocks, "series": (float(n_kicks) + 1.0) * BYTES_SERIES_PER_KICK,
+    gram = float(r.N2) * r.N2 * BYTES_GRAM_ENTRY  # the purity's N2 x N2 partial sums, on every rank
+    return {"state": state, "blocks": blocks, "gram": gram,
+            "series": (float(n_kicks) + 1.0) * BYTES_SERIES_PER_KICK,
             "snapshots": float(n_snapshots) * r.N1 * BYTES_SNAPSHOT_PER_MODE, "base": BASE_MB * 2**20}
 
 
@@ -140,6 +144,11 @@ def seconds_per_kick(N1: int, N2: int, scheme: str, substeps: int, order: int = 
     if scheme == "free":
         return kick_seconds(N1, N2)
     return kick_seconds(N1, N2) + substeps * STAGES[order] * substep_seconds(N1, N2, scheme)
+
+
+def run_seconds(r: ResolvedNumerics, n_kicks: int) -> float:
+    """A whole run on one core: set-up and ``n_kicks`` periods."""
+    return setup_seconds(r.N1, r.N2, r.scheme) + n_kicks * seconds_per_kick(r.N1, r.N2, r.scheme, r.substeps, r.order)
 
 
 def estimate_cost(config: RunConfig) -> CellCost:

@@ -70,6 +70,8 @@ SHARE_E2 = 0.4
 COLLISION = 4.0
 #: counts at or beyond this are "beyond any machine" (kickedpair.params.INT_LIMIT)
 COUNT_LIMIT = 2**62
+#: the schemes with substeps, among which 'auto' chooses by cost
+SPLITTING_SCHEMES = ("light_exact", "strang")
 # The tail guard watches the top 5% of the modes: the estimated reach must lie below them.
 GUARD_SPAN = 0.95
 
@@ -111,6 +113,8 @@ def choose_resolution(
     a: float,
     n_kicks: int,
     L: float = math.pi,
+    tol: float = 1e-2,
+    order: int = 2,
 ) -> Resolution:
     """Pick ``N1, N2`` (``N + 1`` powers of two) and substeps for both splittings.
 
@@ -198,29 +202,39 @@ class ResolvedNumerics:
 
 
 def resolve(config: RunConfig) -> ResolvedNumerics:
-    """Fill in the 'auto' sizes from the physical estimates; check explicit ones are sane.
+    """Fill in the 'auto' sizes, substeps and scheme; check explicit sizes are sane.
 
-    Raises ConfigError for a missing ``hbar`` or a grid too small for it.
+    ``scheme: auto`` is the free map without interaction; otherwise every splitting scheme is
+    sized by its own rules and priced by :mod:`.cost` (substeps, transforms, blocks, set-up
+    shared out over the kicks), and the cheapest is taken.  Raises ConfigError for a missing
+    ``hbar`` or a grid too small for it.
     """
+    from .cost import run_seconds
+
     ph, qn = config.physics, config.quantum
     if ph.hbar is None:
         raise ConfigError("physics.hbar: required for a quantum run, got None")
-    scheme = qn.scheme
-    if scheme == "auto":
-        scheme = "free" if ph.interaction_strength == 0.0 else "light_exact"
-    if scheme == "free" and ph.interaction_strength != 0.0:
+    if qn.scheme == "free" and ph.interaction_strength != 0.0:
         raise ConfigError("quantum.scheme: 'free' is exact only without interaction (eps = 0), got 'free'")
     system = dict(hbar=ph.hbar, mass2=ph.mass_ratio, K1=ph.K1, K2=ph.K2,
                   strength=ph.interaction_strength, a=ph.interaction_exponent, L=ph.L)
-    est = choose_resolution(n_kicks=qn.n_kicks, **system)
+    est = choose_resolution(n_kicks=qn.n_kicks, tol=qn.substep_tol, order=qn.splitting_order, **system)
     N1 = qn.N1 if qn.N1 is not None else est.N1
     N2 = qn.N2 if qn.N2 is not None else est.N2
-    substeps = qn.substeps if qn.substeps is not None else (est.substeps(scheme) or 1)
     N1_min, N2_min, why = minimum_sizes(**system)
     for key, n, minimum in (("N1", N1, N1_min), ("N2", N2, N2_min)):
         if n < minimum:
             raise ConfigError(
                 f"quantum.{key}: {n} modes are too few for hbar = {ph.hbar:g}: at least {minimum} "
                 f"needed to {why[key]}; got {n}")
-    order = qn.splitting_order if scheme in ("strang", "light_exact") else 2
-    return ResolvedNumerics(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme, order=order)
+    if qn.scheme != "auto":
+        candidates = [qn.scheme]
+    else:
+        candidates = ["free"] if ph.interaction_strength == 0.0 else list(SPLITTING_SCHEMES)
+    options = []
+    for scheme in candidates:
+        order = qn.splitting_order if scheme in SPLITTING_SCHEMES else 2
+        substeps = qn.substeps if qn.substeps is not None else (est.substeps(scheme) or 1)
+        option = ResolvedNumerics(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme, order=order)
+        options.append((run_seconds(option, qn.n_kicks), len(options), option))
+    return min(options)[2]
