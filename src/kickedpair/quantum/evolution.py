@@ -138,7 +138,7 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
 
     system = TwoParticleSystem.from_physics(ph, res.N1, res.N2)
     tr = make_transforms(lay, res.N1, res.N2, n_threads)
-    prop = make_propagator(system, tr, res.scheme, res.substeps)
+    prop = make_propagator(system, tr, res.scheme, res.substeps, order=res.order)
     p1, p2 = system.p1(), system.p2()
     identity = _config_for_checkpoint(config, res)
 

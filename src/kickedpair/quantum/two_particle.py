@@ -64,6 +64,7 @@ __all__ = [
     "LightExactPropagator",
     "FreePropagator",
     "make_propagator",
+    "splitting_stages",
     "evolve",
     "apply_eig_blocks",
     "apply_dense_blocks",
@@ -175,29 +176,132 @@ def interaction_grid(sys: TwoParticleSystem, rows: slice) -> np.ndarray:
     return sys.strength * np.exp(-sys.a * d * d)
 
 
-class StrangPropagator:
-    """Plain Strang splitting with ``substeps`` substeps per unit time (2 S + 2 2-D DSTs)."""
+# --------------------------------------------------------------------------- splitting orders
+#: Yoshida (Phys. Lett. A 150, 262 (1990)) / Suzuki triple jump: S2(w1 h) S2(w0 h) S2(w1 h)
+TRIPLE_JUMP_W1 = 1.0 / (2.0 - 2.0 ** (1.0 / 3.0))
+TRIPLE_JUMP_W0 = 1.0 - 2.0 * TRIPLE_JUMP_W1
+#: Suzuki's 5-stage fractal (Phys. Lett. A 146, 319 (1990)): S2(p h)^2 S2((1 - 4p) h) S2(p h)^2
+SUZUKI5_P = 1.0 / (4.0 - 4.0 ** (1.0 / 3.0))
+#: Blanes & Moan, J. Comput. Appl. Math. 142, 313 (2002), the 6-stage symmetric 4th-order
+#: partitioned method S6: e^{a1 h A} e^{b1 h B} e^{a2 h A} e^{b2 h B} e^{a3 h A} e^{b3 h B}
+#: e^{a4 h A} e^{b3 h B} ... e^{a1 h A} (A: the outer operator, 7 stages; B: inner, 6)
+BLANES_MOAN6_A = (0.0792036964311957, 0.353172906049774, -0.0420650803577195)
+BLANES_MOAN6_B = (0.209515106613362, -0.143851773179818)
 
-    def __init__(self, sys: TwoParticleSystem, tr, substeps: int):
+#: method -> (order, Strang-step weights) for compositions of the symmetric 2nd-order step
+COMPOSITIONS = {
+    "strang": (2, (1.0,)),
+    "triple_jump": (4, (TRIPLE_JUMP_W1, TRIPLE_JUMP_W0, TRIPLE_JUMP_W1)),
+    "suzuki5": (4, (SUZUKI5_P, SUZUKI5_P, 1.0 - 4.0 * SUZUKI5_P, SUZUKI5_P, SUZUKI5_P)),
+}
+METHODS = ("strang", "triple_jump", "suzuki5", "blanes_moan6")
+DEFAULT_METHOD = {2: "strang", 4: "triple_jump"}
+
+
+def _method(order: int, method: str | None) -> str:
+    if order not in DEFAULT_METHOD:
+        raise ValueError(f"splitting order must be 2 or 4, got {order!r}")
+    method = DEFAULT_METHOD[order] if method is None else method
+    if method not in METHODS:
+        raise ValueError(f"unknown splitting method {method!r} (known: {', '.join(METHODS)})")
+    got = 4 if method == "blanes_moan6" else COMPOSITIONS[method][0]
+    if got != order:
+        raise ValueError(f"splitting method {method!r} is of order {got}, not {order}")
+    return method
+
+
+def splitting_stages(order: int = 2, method: str | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Coefficients ``(outer, inner)`` of one symmetric substep of length ``h``.
+
+    The substep is ``O(outer[0] h) I(inner[0] h) O(outer[1] h) ... I(inner[-1] h) O(outer[-1] h)``
+    with ``O`` the outer factor (``V_I`` in plain Strang, ``T1`` in light-particle-exact) and
+    ``I`` the inner one; ``len(outer) = len(inner) + 1``, both sum to 1.  A composition of the
+    Strang step with weights ``c`` gives ``inner = c`` and ``outer = (c1/2, (c1+c2)/2, ...,
+    ck/2)``.  ``order=2``: ``'strang'`` (``(1/2, 1/2), (1,)``).  ``order=4``: ``'triple_jump'``
+    (default, 3 inner stages), ``'suzuki5'`` (5) or ``'blanes_moan6'`` (6 inner, 7 outer).
+    """
+    method = _method(order, method)
+    if method == "blanes_moan6":
+        a1, a2, a3 = BLANES_MOAN6_A
+        b1, b2 = BLANES_MOAN6_B
+        a4, b3 = 1.0 - 2.0 * (a1 + a2 + a3), 0.5 - (b1 + b2)
+        return (a1, a2, a3, a4, a3, a2, a1), (b1, b2, b3, b3, b2, b1)
+    weights = COMPOSITIONS[method][1]
+    outer = [0.5 * weights[0]]
+    outer += [0.5 * (weights[i] + weights[i + 1]) for i in range(len(weights) - 1)]
+    outer.append(0.5 * weights[-1])
+    return tuple(outer), tuple(weights)
+
+
+class _StagePlan:
+    """Indices into the distinct outer / inner coefficients of a substep (each array built once).
+
+    ``first``: the outer factor opening a period, ``last``: the one closing it, ``between``:
+    the merged ``outer[-1] + outer[0]`` joining two substeps; ``outer[k]``: the factor after
+    inner stage ``k`` inside a substep (``k < len(inner) - 1``); ``inner[k]``: inner stage ``k``.
+    """
+
+    def __init__(self, outer, inner):
+        self.outer_values, self.inner_values = [], []
+
+        def index(values, f):
+            if f not in values:
+                values.append(f)
+            return values.index(f)
+
+        self.first = index(self.outer_values, outer[0])
+        self.outer = [index(self.outer_values, f) for f in outer[1:-1]]
+        self.last = index(self.outer_values, outer[-1])
+        self.between = index(self.outer_values, outer[-1] + outer[0])
+        self.inner = [index(self.inner_values, f) for f in inner]
+
+
+class StrangPropagator:
+    """Plain Strang splitting with ``substeps`` substeps per unit time.
+
+    ``order=2`` (default): half ``V_I`` on the grid, ``T1 + T2`` in the sine basis, half
+    ``V_I``, adjacent half steps merged: per substep one ``x2`` DST pair, one ``x1`` DST pair
+    and one multiply by ``V_I`` (``2 S + 2`` 2-D DSTs a period).  ``order=4`` composes that
+    symmetric step (:func:`splitting_stages`; default the triple jump, 3 stages a substep):
+    each stage is the same work, the half ``V_I`` factors between stages and between substeps
+    merged into one multiply, so a triple-jump substep costs 3 order-2 substeps.  The
+    ``V_I`` and kinetic phase arrays are stored once per distinct stage coefficient.
+    """
+
+    def __init__(self, sys: TwoParticleSystem, tr, substeps: int, order: int = 2, method: str | None = None):
         rows = _rows(sys, tr)
         self.sys, self.tr, self.substeps = sys, tr, int(substeps)
+        self.order, self.method = int(order), _method(order, method)
         dt = 1.0 / self.substeps
+        outer, inner = splitting_stages(self.order, self.method)
+        plan = _StagePlan(outer, inner)
         v = interaction_grid(sys, rows)
-        self.half_v = np.exp((-0.5j * dt / sys.hbar) * v)
-        self.full_v = np.exp((-1j * dt / sys.hbar) * v)
-        self.kick_half_v = kick_factor(sys, rows) * self.half_v
-        ph1 = basis.free_phase(sys.N1, sys.L, sys.hbar, sys.mass1, dt)
-        ph2 = basis.free_phase(sys.N2, sys.L, sys.hbar, sys.mass2, dt)[tr.col_start : tr.col_stop]
-        self.kinetic = ph1[:, None] * ph2[None, :]  # column layout
+        self._v = [np.exp((-1j * (f * dt) / sys.hbar) * v) for f in plan.outer_values]
+        ph2_cols = slice(tr.col_start, tr.col_stop)
+        self._kinetic = [
+            basis.free_phase(sys.N1, sys.L, sys.hbar, sys.mass1, f * dt)[:, None]
+            * basis.free_phase(sys.N2, sys.L, sys.hbar, sys.mass2, f * dt)[ph2_cols][None, :]
+            for f in plan.inner_values
+        ]  # column layout
+        self.plan = plan
+        self.kick_first_v = kick_factor(sys, rows) * self._v[plan.first]
+        if self.order == 2:  # the names of the order-2 arrays (used by the benchmarks)
+            self.half_v, self.full_v = self._v[plan.last], self._v[plan.between]
+            self.kick_half_v, self.kinetic = self.kick_first_v, self._kinetic[0]
 
     def period(self, c: np.ndarray) -> np.ndarray:
-        tr = self.tr
+        tr, plan, vs, kin = self.tr, self.plan, self._v, self._kinetic
         g = tr.x2_to_grid(tr.x1_to_grid(c.copy()))
-        g *= self.kick_half_v
+        g *= self.kick_first_v
+        n_stages = len(plan.inner)
         for s in range(self.substeps):
-            a = tr.sandwich_x1(tr.x2_to_coeffs(g), self.kinetic)
-            g = tr.x2_to_grid(a)
-            g *= self.full_v if s < self.substeps - 1 else self.half_v
+            for k in range(n_stages):
+                a = tr.sandwich_x1(tr.x2_to_coeffs(g), kin[plan.inner[k]])
+                g = tr.x2_to_grid(a)
+                if k < n_stages - 1:
+                    g *= vs[plan.outer[k]]
+                else:
+                    g *= vs[plan.between] if s < self.substeps - 1 else vs[plan.last]
         return tr.x1_to_coeffs(tr.x2_to_coeffs(g))
 
 
@@ -309,57 +413,82 @@ class LightExactPropagator:
     cheaper than the transforms at ``N2 = 31``.
     """
 
-    def __init__(self, sys: TwoParticleSystem, tr, substeps: int, blocks: str = "eig", block_dtype=np.float64):
+    def __init__(self, sys: TwoParticleSystem, tr, substeps: int, blocks: str = "eig", block_dtype=np.float64,
+                 order: int = 2, method: str | None = None):
         rows = _rows(sys, tr)
         self.sys, self.tr, self.substeps, self.blocks = sys, tr, int(substeps), blocks
+        self.order, self.method = int(order), _method(order, method)
         dt = 1.0 / self.substeps
+        outer, inner = splitting_stages(self.order, self.method)
+        self.plan = plan = _StagePlan(outer, inner)
         H = particle2_hamiltonians(sys, rows)
         w, V = np.linalg.eigh(H)
-        phase = np.exp((-1j * dt / sys.hbar) * w)
+        # one phase array per distinct inner stage: the eigenvectors serve every step size
+        phases = [np.exp((-1j * (f * dt) / sys.hbar) * w) for f in plan.inner_values]
         if blocks == "eig":
             self.V = np.ascontiguousarray(V, dtype=block_dtype)
-            self.phase = np.ascontiguousarray(phase)
+            self.phases = [np.ascontiguousarray(ph) for ph in phases]
+            self.phase = self.phases[0]
         elif blocks == "dense":
-            U = np.einsum("jnk,jk,jmk->jnm", V, phase, V, optimize=True)
-            self.U = np.ascontiguousarray(U, dtype=np.complex128 if block_dtype == np.float64 else np.complex64)
+            dense_dtype = np.complex128 if block_dtype == np.float64 else np.complex64
+            self.Us = [np.ascontiguousarray(np.einsum("jnk,jk,jmk->jnm", V, ph, V, optimize=True), dtype=dense_dtype)
+                       for ph in phases]
+            self.U = self.Us[0]
         else:
             raise ValueError(f"blocks must be 'eig' or 'dense', got {blocks!r}")
         self.kick = kick_factor(sys, rows)
-        self.half_t1 = basis.free_phase(sys.N1, sys.L, sys.hbar, sys.mass1, 0.5 * dt)[:, None]
-        self.full_t1 = basis.free_phase(sys.N1, sys.L, sys.hbar, sys.mass1, dt)[:, None]
-        self.half_t1_rows = self.half_t1[rows]
+        self._t1 = [basis.free_phase(sys.N1, sys.L, sys.hbar, sys.mass1, f * dt)[:, None]
+                    for f in plan.outer_values]
+        self.last_t1_rows = self._t1[plan.last][rows]
+        if self.order == 2:  # the names of the order-2 arrays (used by the benchmarks)
+            self.half_t1, self.full_t1 = self._t1[plan.first], self._t1[plan.between]
+            self.half_t1_rows = self.last_t1_rows
 
-    def apply_blocks(self, a: np.ndarray) -> np.ndarray:
-        """Exact particle-2 step on ``a`` in the ``(x1 grid, n2 sine)`` form, in place."""
+    def apply_blocks(self, a: np.ndarray, stage: int = 0) -> np.ndarray:
+        """Exact particle-2 step on ``a`` in the ``(x1 grid, n2 sine)`` form, in place.
+
+        ``stage`` indexes the distinct inner coefficients (``plan.inner_values``); 0 is the
+        full step ``dt`` at order 2.
+        """
         if self.blocks == "dense":
-            return apply_dense_blocks(self.U, a)
+            return apply_dense_blocks(self.Us[stage], a)
         n, N2 = a.shape
-        apply_eig_blocks(self.V, _real_view(self.phase), _real_view(a), 0, n)
+        apply_eig_blocks(self.V, _real_view(self.phases[stage]), _real_view(a), 0, n)
         return a
 
     def period(self, c: np.ndarray) -> np.ndarray:
-        tr = self.tr
+        tr, plan, t1 = self.tr, self.plan, self._t1
         g = tr.x2_to_grid(tr.x1_to_grid(c.copy()))
         g *= self.kick
-        a = tr.sandwich_x1(tr.x2_to_coeffs(g), self.half_t1)  # (x1 grid, n2 sine)
+        a = tr.sandwich_x1(tr.x2_to_coeffs(g), t1[plan.first])  # (x1 grid, n2 sine)
+        n_stages = len(plan.inner)
         for s in range(self.substeps):
-            a = np.ascontiguousarray(a)
-            a = self.apply_blocks(a)
-            if s < self.substeps - 1:
-                a = tr.sandwich_x1(a, self.full_t1)
+            for k in range(n_stages):
+                a = np.ascontiguousarray(a)
+                a = self.apply_blocks(a, plan.inner[k])
+                if k < n_stages - 1:
+                    a = tr.sandwich_x1(a, t1[plan.outer[k]])
+                elif s < self.substeps - 1:
+                    a = tr.sandwich_x1(a, t1[plan.between])
         c = tr.x1_to_coeffs(a)
-        c *= self.half_t1_rows
+        c *= self.last_t1_rows
         return c
 
 
 SCHEMES = ("strang", "light_exact", "free")
 
 
-def make_propagator(sys: TwoParticleSystem, tr, scheme: str, substeps: int | None = None, **kw):
+def make_propagator(sys: TwoParticleSystem, tr, scheme: str, substeps: int | None = None, order: int = 2,
+                    **kw):
     """Build a propagator: ``'strang'``, ``'light_exact'`` or ``'free'`` (needs ``strength == 0``).
 
     ``scheme='auto'`` picks ``'free'`` when the interaction vanishes, else ``'light_exact'``.
+    ``order`` (2 or 4) is the splitting order of ``'strang'`` and ``'light_exact'``; the free
+    map is exact and ignores it.  ``method=`` (in ``kw``) picks the 4th-order composition
+    (:func:`splitting_stages`, default the triple jump).
     """
+    if order not in (2, 4):
+        raise ValueError(f"splitting order must be 2 or 4, got {order!r}")
     if scheme == "auto":
         scheme = "free" if sys.strength == 0.0 else "light_exact"
     if scheme == "free":
@@ -369,9 +498,9 @@ def make_propagator(sys: TwoParticleSystem, tr, scheme: str, substeps: int | Non
     if substeps is None or substeps < 1:
         raise ValueError(f"scheme {scheme!r} needs substeps >= 1, got {substeps!r}")
     if scheme == "strang":
-        return StrangPropagator(sys, tr, substeps)
+        return StrangPropagator(sys, tr, substeps, order=order, **kw)
     if scheme == "light_exact":
-        return LightExactPropagator(sys, tr, substeps, **kw)
+        return LightExactPropagator(sys, tr, substeps, order=order, **kw)
     raise ValueError(f"unknown scheme {scheme!r} (known: {', '.join(SCHEMES)}, auto)")
 
 
