@@ -9,6 +9,7 @@ run resumed from its checkpoint continues bit for bit as if never stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -24,18 +25,19 @@ from ..params import ConfigError, RunConfig
 from ..progress import Progress
 from .resolution import ResolvedNumerics, resolve
 from .observables import check_guards, two_particle_observables
+from .selfcheck import SelfCheck, run_self_check
 from .two_particle import SerialTransforms, TwoParticleSystem, initial_state, make_propagator
 
 #: the series recorded at every integer t (and kept in checkpoints)
 SERIES = ("p1_sq", "p2_sq", "E2", "purity", "norm", "tail1", "tail2")
 
 
-def make_transforms(lay: parallel.Layout, N1: int, N2: int, workers: int):
+def make_transforms(lay: parallel.Layout, N1: int, N2: int, workers: int, fft: str = "auto"):
     if lay.size == 1:
-        return SerialTransforms(N1, N2, workers=workers)
+        return SerialTransforms(N1, N2, workers=workers, fft=fft)
     from .slab import SlabTransforms
 
-    return SlabTransforms(N1, N2, comm=lay.comm, workers=workers)
+    return SlabTransforms(N1, N2, comm=lay.comm, workers=workers, fft=fft)
 
 
 @dataclass
@@ -55,16 +57,22 @@ class QuantumRun:
     seconds_per_kick: float = 0.0
     resumed_from: int = -1
     estimates: dict = field(default_factory=dict)
+    self_check: SelfCheck | None = None
 
     @property
     def Dq(self) -> float:
         return self.estimates["D"]
 
 
+#: quantum keys a checkpoint may be continued under with other values (they change no state)
+_FREE_KEYS = ("n_kicks", "checkpoint_every", "snapshot_times", "fit_window",
+              "convergence_kicks", "convergence_tol_p1", "convergence_tol_purity")
+
+
 def _config_for_checkpoint(config: RunConfig, res: ResolvedNumerics) -> dict:
-    """What must match for a checkpoint to be continued (n_kicks may grow)."""
-    quantum = {k: v for k, v in config.as_dict()["quantum"].items()
-               if k not in ("n_kicks", "checkpoint_every", "snapshot_times", "fit_window")}
+    """What must match for a checkpoint to be continued (n_kicks may grow).  ``res`` is the
+    resolution the run uses: its substeps are the ones the pilot self-check accepted."""
+    quantum = {k: v for k, v in config.as_dict()["quantum"].items() if k not in _FREE_KEYS}
     return {"physics": config.as_dict()["physics"], "quantum": quantum, "resolution": res.as_dict()}
 
 
@@ -78,6 +86,42 @@ def _mismatch(saved: dict, wanted: dict, prefix: str = "") -> str | None:
         elif a != b:
             return f"{prefix}{key}: checkpoint has {a!r}, this run {b!r}"
     return None
+
+
+def propagator_for(system: TwoParticleSystem, tr, res: ResolvedNumerics):
+    """The propagator of a run at the resolution ``res`` (the run, its pilot, its convergence check)."""
+    return make_propagator(system, tr, res.scheme, res.substeps, order=res.order)
+
+
+def saved_self_check(path: str | Path | None, comm) -> SelfCheck | None:
+    """Collective: the pilot record of the checkpoint at ``path`` (None if absent or unreadable)."""
+    text = None
+    if comm.rank == 0 and path is not None and Path(path).exists() and checkpoint.inspect(path) is None:
+        try:
+            text = checkpoint.load(path, 0, 0)[4].get("self_check_json")
+        except (OSError, KeyError, ValueError):
+            text = None
+    text = comm.bcast(text, root=0)
+    try:
+        return SelfCheck.from_json(text) if text else None
+    except (ValueError, TypeError):
+        return None
+
+
+def accepted_resolution(config: RunConfig, res: ResolvedNumerics, record: SelfCheck | None) -> ResolvedNumerics:
+    """``res`` with the substeps of a pilot ``record`` that started from ``res``'s substeps."""
+    if record is None or record.mode == "off" or record.substeps_start != res.substeps:
+        return res
+    return dataclasses.replace(res, substeps=int(record.substeps))
+
+
+def self_check(config: RunConfig, res: ResolvedNumerics, system, tr, lay: parallel.Layout,
+               label: str) -> tuple[ResolvedNumerics, SelfCheck]:
+    """Collective: the pilot of a fresh run; ``(resolution the run uses, its record)``."""
+    record = run_self_check(
+        config.quantum, res.substeps, res.scheme, config.quantum.substeps is not None, system, tr, lay.comm,
+        label, lambda S: propagator_for(system, tr, dataclasses.replace(res, substeps=S)))
+    return accepted_resolution(config, res, record), record
 
 
 def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, label: str):
@@ -137,25 +181,40 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
     start_clock = time.perf_counter()
 
     system = TwoParticleSystem.from_physics(ph, res.N1, res.N2)
-    tr = make_transforms(lay, res.N1, res.N2, n_threads)
-    prop = make_propagator(system, tr, res.scheme, res.substeps, order=res.order)
+    tr = make_transforms(lay, res.N1, res.N2, n_threads, fft=qn.fft)
     p1, p2 = system.p1(), system.p2()
-    identity = _config_for_checkpoint(config, res)
 
     n_t = qn.n_kicks + 1
     series = {name: np.full(n_t, np.nan) for name in SERIES}
     distributions: dict[int, np.ndarray] = {}
     t0 = 0
     c = initial_state(tr)
+    found, record = None, None
     if resume and checkpoint_path is not None:
-        found = _resume(checkpoint_path, tr, lay, identity, qn, label)
+        # a resumed run continues at the substeps its pilot accepted, without a second pilot
+        record = saved_self_check(checkpoint_path, lay.comm)
+        resumed_res = accepted_resolution(config, res, record)
+        found = _resume(checkpoint_path, tr, lay, _config_for_checkpoint(config, resumed_res), qn, label)
         if found is not None:
             c, t0, saved_series = found
+            res = resumed_res
+            if record is not None:
+                record.from_checkpoint = True
             for name in SERIES:
                 series[name][: t0 + 1] = saved_series[name][: t0 + 1]
             for name, values in saved_series.items():
                 if name.startswith("P1_t"):
                     distributions[int(name[4:])] = values
+    if found is None:
+        res, record = self_check(config, res, system, tr, lay, label)
+        if lay.is_root and not record.passed:  # mode 'report' (substeps set by hand): S is kept
+            print(f"[{label}] warning: {record.text()}", file=sys.stderr, flush=True)
+        elif lay.is_root and record.substeps != record.substeps_start:
+            print(f"[{label}] self-check raised the substeps from {record.substeps_start} to {record.substeps}",
+                  flush=True)
+    prop = propagator_for(system, tr, res)
+    identity = _config_for_checkpoint(config, res)
+    ckpt_attrs = {"label": label, **({"self_check_json": record.as_json()} if record is not None else {})}
 
     def observe(t: int, c: np.ndarray) -> None:
         obs = two_particle_observables(c, p1, p2, system.mass1, system.mass2,
@@ -174,7 +233,7 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
         saved = {name: values[: t + 1] for name, values in series.items()}
         saved.update({f"P1_t{k}": v for k, v in distributions.items()})
         checkpoint.save(checkpoint_path, lay.comm, c, tr.row_start, (res.N1, res.N2), t,
-                        identity, saved if lay.is_root else None, {"label": label})
+                        identity, saved if lay.is_root else None, ckpt_attrs)
 
     if t0 == 0:
         observe(0, c)
@@ -204,6 +263,7 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
         config=config, label=label, resolution=res, t=t_axis, series=series, momenta1=p1,
         distributions=distributions if lay.is_root else {}, n_ranks=lay.size, n_threads=n_threads,
         wall_time_s=time.perf_counter() - start_clock, seconds_per_kick=per_kick, resumed_from=t0 or -1,
+        self_check=record,
     )
     run.estimates = diffusion_estimates(t_axis, series["p1_sq"], np.zeros(n_t), qn.fit_window)
     run.wall_time_s = float(parallel.max_to_all(np.array([run.wall_time_s]), lay.comm)[0])
