@@ -44,3 +44,65 @@ def test_rules_respond_to_their_inputs():
     assert base.substeps("strang") == base.substeps_strang and base.substeps("free") is None
     with pytest.raises(ValueError):
         choose_resolution(0.0, n_kicks=10, **DEFAULT)
+
+
+# ------------------------------------------------------------------ particle 2 and the scheme
+from kickedpair.params import parse_config  # noqa: E402
+from kickedpair.quantum import cost  # noqa: E402
+from kickedpair.quantum.resolution import SPLITTING_SCHEMES, ResolvedNumerics, resolve  # noqa: E402
+
+
+def test_particle2_grid_follows_its_own_energy_not_particle1s():
+    light = choose_resolution(0.01, n_kicks=500, **DEFAULT)
+    heavy = choose_resolution(0.01, n_kicks=500, **{**DEFAULT, "mass2": 1.0})
+    # equal masses: particle 2 holds a share of particle 1's energy, so it needs fewer modes
+    assert heavy.N2 < heavy.N1 and heavy.N1 == light.N1
+    # and more than a light partner, whose grid the interaction width sets (31 modes)
+    assert light.N2 < heavy.N2
+    assert choose_resolution(0.05, n_kicks=500, **{**DEFAULT, "mass2": 1e-2}).N2 <= 63
+
+
+def test_heavy_partner_grid_holds_its_tail_and_a_quarter_of_it_does_not():
+    from kickedpair.quantum.observables import two_particle_observables
+    from kickedpair.quantum.two_particle import (SerialTransforms, StrangPropagator, TwoParticleSystem,
+                                                 initial_state)
+
+    hbar, n_kicks = 0.2, 20
+    r = choose_resolution(hbar, n_kicks=n_kicks, **{**DEFAULT, "mass2": 1.0})
+
+    def tail2(N2):
+        sys_ = TwoParticleSystem(N1=r.N1, N2=N2, hbar=hbar, mass2=1.0, K1=1.8, K2=0.0, strength=2.0, a=10.0)
+        tr = SerialTransforms(r.N1, N2)
+        prop, c = StrangPropagator(sys_, tr, 40), initial_state(tr)
+        worst = 0.0
+        for _ in range(n_kicks):
+            c = prop.period(c)
+            worst = max(worst, two_particle_observables(c, sys_.p1(), sys_.p2(), 1.0, 1.0)["tail2"])
+        return worst
+
+    assert tail2(r.N2) < 1e-8
+    assert tail2((r.N2 + 1) // 4 - 1) > 1e-8
+
+
+def _config(**quantum):
+    return parse_config({"physics": {"hbar": quantum.pop("hbar", 0.05), "mass_ratio": quantum.pop("m", 1e-3)},
+                         "quantum": quantum})
+
+
+@pytest.mark.parametrize("m,hbar", [(1e-3, 0.05), (1e-3, 0.01), (0.1, 0.05), (1.0, 0.05), (1.0, 0.005)])
+def test_auto_takes_the_cheapest_scheme_the_cost_model_prices(m, hbar):
+    auto = resolve(_config(m=m, hbar=hbar))
+    priced = {s: cost.run_seconds(resolve(_config(m=m, hbar=hbar, scheme=s)), 500) for s in SPLITTING_SCHEMES}
+    assert auto.scheme == min(priced, key=priced.get)
+    assert auto == resolve(_config(m=m, hbar=hbar, scheme=auto.scheme))
+
+
+def test_auto_scheme_light_partner_exact_heavy_partner_strang():
+    assert resolve(_config(m=1e-3, hbar=0.02)).scheme == "light_exact"
+    assert resolve(_config(m=1.0, hbar=0.02)).scheme == "strang"
+    assert resolve(parse_config({"physics": {"hbar": 0.05, "eps": 0.0}})).scheme == "free"
+
+
+def test_explicit_numerics_are_honoured():
+    r = resolve(_config(scheme="strang", substeps=77, N1=255, N2=31, splitting_order=4))
+    assert r == ResolvedNumerics(N1=255, N2=31, substeps=77, scheme="strang", order=4)

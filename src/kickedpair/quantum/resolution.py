@@ -63,9 +63,23 @@ SAFETY_P1 = 2.0   # tails (N1)
 SAFETY_E1 = 1.5   # bulk (energies of rules 3-4)
 TAIL_TOL = 1e-8
 SAFETY_E2 = 2.0
-THETA_STRANG = 0.5
-C_LIGHT = 2.2
-MIN_SUBSTEPS = 20
+MIN_SUBSTEPS = 8
+# Substeps per kick that meet a relative error of 1e-3 and 1e-2 in <p1^2>(t) and the purity
+# over T_CALIBRATION kicks at the calibration physics (K1 = 1.8, eps = 2, lam = 10, L = pi),
+# the largest over hbar = 0.005..0.1 (benchmarks/calibrate_substeps.py; docs/numerics.md).
+# Light-particle-exact, by mass ratio (interpolated in log m, constant outside):
+CALIBRATED_LIGHT = {1e-3: (109.0, 62.0), 0.1: (109.0, 62.0), 1.0: (109.0, 62.0)}
+# Plain Strang at m = 1; lighter partners need (1/m)^STRANG_MASS_POWER times more (particle 2's
+# kinetic commutator; measured 0.55 between m = 1, 0.1 and 1e-3):
+CALIBRATED_STRANG = (43.0, 15.0)
+STRANG_MASS_POWER = 0.55
+T_CALIBRATION = 10
+#: growth of the need with the run's length, S ~ (n_kicks / T_CALIBRATION)^LENGTH_POWER
+LENGTH_POWER = 0.5
+#: the rule's margin over the calibrated need
+SAFETY_SUBSTEPS = 1.25
+#: a 4th-order composition needs this fraction of the 2nd-order substeps (each ~3x the work)
+ORDER4_FRACTION = 0.5
 SHARE_E2 = 0.4
 COLLISION = 4.0
 #: counts at or beyond this are "beyond any machine" (kickedpair.params.INT_LIMIT)
@@ -144,14 +158,62 @@ def choose_resolution(
     # at m = 1 this gives N2 ~ N1 / 2 (N2 = N1 = 127 already leaves a tail of 2e-14, hbar = 0.1)
     E2_reach = max(SAFETY_E2 * E2_own, SHARE_E2 * E1_max)
     N2 = basis.good_size(max(_count(_ratio(math.sqrt(2.0 * mass2 * E2_reach), GUARD_SPAN * dp)), n_int))
-    width = 1.0 / math.sqrt(a)
-    s_strang = _count(max(_ratio(E2_max, hbar * THETA_STRANG), 2.0 * p1_bulk / width, 1.0))
-    low = max(1.0, _ratio(0.05, hbar))
-    s_light = C_LIGHT * spread1 / width * low * math.sqrt(low) if spread1 > 0 else 0.0
-    s_light = max(MIN_SUBSTEPS, _count(s_light))
     if strength == 0.0:
         s_light = s_strang = 1  # exact: both reduce to the free map
+    else:
+        s_light = substeps_rule("light_exact", mass2, n_kicks, tol, order, K1, strength, a)
+        s_strang = substeps_rule("strang", mass2, n_kicks, tol, order, K1, strength, a)
     return Resolution(N1, N2, int(s_light), int(s_strang), p1_max, E2_max, k_int)
+
+
+def _interpolate_log(table: dict, x: float) -> tuple[float, float]:
+    """Entries of ``table`` (keyed by x) interpolated linearly in log x and log value."""
+    keys = sorted(table)
+    if x <= keys[0]:
+        return table[keys[0]]
+    if x >= keys[-1]:
+        return table[keys[-1]]
+    for lo, hi in zip(keys, keys[1:]):
+        if lo <= x <= hi:
+            w = math.log(x / lo) / math.log(hi / lo)
+            return tuple(math.exp((1 - w) * math.log(a) + w * math.log(b)) for a, b in zip(table[lo], table[hi]))
+    raise AssertionError("unreachable")
+
+
+def _at_tolerance(needs: tuple[float, float], tol: float) -> float:
+    """The need at ``tol`` from the needs at 1e-3 and 1e-2: log-log between them, second order
+    (S ~ tol^-1/2) outside."""
+    n3, n2 = needs
+    if tol <= 1e-3:
+        return n3 * math.sqrt(1e-3 / tol)
+    if tol >= 1e-2:
+        return n2 * math.sqrt(1e-2 / tol)
+    w = math.log10(tol / 1e-3)
+    return math.exp((1 - w) * math.log(n3) + w * math.log(n2))
+
+
+def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: int, K1: float,
+                  strength: float, a: float) -> int:
+    """Substeps per kick for ``scheme`` to reach relative error ``tol`` over ``n_kicks`` kicks.
+
+    The calibrated need (hbar-independent: the largest over hbar = 0.005..0.1, where the
+    splitting error approaches its semiclassical limit), scaled to the run's length, and to
+    other physics by the splitting's commutator estimate ``sqrt(U0 a (K1^2 + U0))`` relative
+    to the calibration physics, with the margin ``SAFETY_SUBSTEPS``.
+    """
+    if scheme == "light_exact":
+        needs = _interpolate_log(CALIBRATED_LIGHT, mass2)
+    elif scheme == "strang":
+        heavier = max(1.0, (1.0 / mass2) ** STRANG_MASS_POWER) if mass2 > 0 else math.inf
+        needs = tuple(n * heavier for n in CALIBRATED_STRANG)
+    else:
+        raise ValueError(f"no substep rule for scheme {scheme!r}")
+    physics = math.sqrt(_ratio(abs(strength) * a * (K1 * K1 + abs(strength)), 2.0 * 10.0 * (1.8**2 + 2.0)))
+    length = max(1.0, n_kicks / T_CALIBRATION) ** LENGTH_POWER
+    s = SAFETY_SUBSTEPS * _at_tolerance(needs, tol) * physics * length
+    if order == 4:
+        s *= ORDER4_FRACTION
+    return max(MIN_SUBSTEPS, _count(s))
 
 
 def one_particle_size(K: float, hbar: float, n_kicks: int, L: float = math.pi) -> int:
