@@ -67,7 +67,7 @@ def run_noise(config: RunConfig, label: str = "noise", progress: str = "auto",
     ph, nz = config.physics, config.noise
     N = grid_size(config)
     limits.check_noise(config, label, lay, N)  # before anything of the run's size is allocated
-    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
+    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay, share_cores=False))
     start = time.perf_counter()
     lo, hi = parallel.block_range(nz.realisations, lay.size, lay.rank)
     run = run_one_particle(N, K=ph.K1, hbar=ph.hbar, n_kicks=nz.n_kicks, L=ph.L, W=nz.W, seed=nz.seed,

@@ -53,6 +53,7 @@ import numpy as np
 from numba import njit
 
 from . import basis
+from .sine_transforms import AxisTransform
 
 __all__ = [
     "TwoParticleSystem",
@@ -122,28 +123,29 @@ class TwoParticleSystem:
 class SerialTransforms:
     """The transforms object of a single process (the whole state is the local slab)."""
 
-    def __init__(self, N1: int, N2: int, workers: int | None = None):
+    def __init__(self, N1: int, N2: int, workers: int | None = None, fft: str = "auto"):
         self.N1, self.N2 = int(N1), int(N2)
         self.row_start, self.row_stop = 0, self.N1
         self.col_start, self.col_stop = 0, self.N2
         self.workers = workers
+        # fft: 'scipy', 'fftw' or 'auto' (the faster, per axis; see sine_transforms)
+        self.x1_transform = AxisTransform((self.N1, self.N2), 0, workers, fft)
+        self.x2_transform = AxisTransform((self.N1, self.N2), 1, workers, fft)
 
     def x2_to_grid(self, a: np.ndarray) -> np.ndarray:
-        return basis.dst_up(a, axis=1, workers=self.workers, overwrite_x=True)
+        return self.x2_transform.up(a)
 
     def x2_to_coeffs(self, a: np.ndarray) -> np.ndarray:
-        return basis.dst_down(a, axis=1, workers=self.workers, overwrite_x=True)
+        return self.x2_transform.down(a)
 
     def x1_to_grid(self, a: np.ndarray) -> np.ndarray:
-        return basis.dst_up(a, axis=0, workers=self.workers, overwrite_x=True)
+        return self.x1_transform.up(a)
 
     def x1_to_coeffs(self, a: np.ndarray) -> np.ndarray:
-        return basis.dst_down(a, axis=0, workers=self.workers, overwrite_x=True)
+        return self.x1_transform.down(a)
 
     def sandwich_x1(self, a: np.ndarray, phase: np.ndarray) -> np.ndarray:
-        b = basis.dst_down(a, axis=0, workers=self.workers, overwrite_x=True)
-        b *= phase
-        return basis.dst_up(b, axis=0, workers=self.workers, overwrite_x=True)
+        return self.x1_transform.sandwich(a, phase)
 
     def allreduce(self, v: np.ndarray) -> np.ndarray:
         return v
