@@ -7,7 +7,7 @@ it also holds, for every grid row of particle 1, the ``N2 x N2`` eigenvectors of
 2's Hamiltonian: ``N1 * N2^2`` real numbers, twice during the set-up (the Hamiltonians and
 their eigenvectors).  That term dominates once ``N2`` is large (``m`` near 1).
 
-The grid and scheme come from the engine's own choice, ``kickedpair.quantum.evolution.resolve``
+The grid and scheme come from the engine's own choice, ``kickedpair.quantum.resolution.resolve``
 (which honours ``quantum.N1/N2/scheme`` set by hand).  The request is::
 
     ranks * overhead_mb_per_rank + N1 * N2 * bytes_per_point
@@ -118,7 +118,7 @@ def quantum_runtime_min(cell_config: Mapping[str, Any], ranks: int, safety: floa
 
     config = parse_config({k: v for k, v in cell_config.items() if k in ("physics", "quantum")})
     cost = estimate_cost(config)
-    minutes = safety * cost.seconds_per_kick * cost.n_kicks / max(ranks, 1) / 60.0
+    minutes = safety * cost.core_hours * 60.0 / max(ranks, 1)  # set-up included
     return max(minimum, int(math.ceil(minutes)))
 
 
