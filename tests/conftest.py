@@ -61,11 +61,15 @@ def tiny_runs(tmp_path_factory):
             return
         cfg_path.parent.mkdir(parents=True, exist_ok=True)
         cfg_path.write_text(yaml.safe_dump(r.config))
-        res = run_engine([r.engine, "--config", str(cfg_path), "--out", str(result), "--progress", "none"])
+        # a checked quantum run keeps its final checkpoint: the check's end stretch starts there
+        ckpt = (["--checkpoint", str(cfg_path.parent / "checkpoint.h5")]
+                if r.engine == "quantum" and r.convergence else [])
+        res = run_engine([r.engine, "--config", str(cfg_path), "--out", str(result), "--progress", "none"]
+                         + (ckpt + ["--keep-checkpoint"] if ckpt else []))
         assert res.returncode == 0, res.stderr
         if r.convergence:
             res = run_engine([r.engine, "--config", str(cfg_path), "--out", str(cfg_path.parent / "convergence.h5"),
-                              "--check-convergence", "--progress", "none"])
+                              "--check-convergence", "--progress", "none"] + ckpt)
             assert res.returncode == 0, res.stderr
 
     def get(figure: str) -> tuple[dict, Path]:

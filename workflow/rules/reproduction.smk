@@ -7,7 +7,8 @@
 # kickedpair.reproduce.plan expands the selected variant into engine runs (layout in its docstring).
 # Every run is an MPI job like a sweep cell (launcher, ranks, threads from `resources`, overridable
 # per figure), a quantum run resumes from its checkpoint, and every quantum run a figure shows is
-# checked by `kickedpair quantum --check-convergence` (half the step, double the grids).
+# checked by `kickedpair quantum --check-convergence` (twice the substeps, doubled grids) over its first
+# kicks and, from the run's final checkpoint (kept for it), over as many kicks after its end.
 
 from kickedpair.reproduce import plan as repro_plan
 
@@ -194,6 +195,17 @@ rule repro_noise:
         engine_shell("noise")
 
 
+def repro_checkpoint(wc):
+    """The checkpoint of a figure's quantum run (its final state is what the end stretch starts from)."""
+    r = repro_run(wc, "quantum")
+    return f"{REPRO_BASE}/{r.path(repro_plan.RUN_DIR)}/checkpoint-{sweep_plan.config_tag(r.config)}.h5"
+
+
+def repro_keep_checkpoint(wc):
+    """A checked run keeps its final checkpoint for repro_convergence (one state: N1 x N2 x 16 bytes)."""
+    return ["--keep-checkpoint"] if SWEEP.keep_checkpoints or repro_run(wc, "quantum").convergence else []
+
+
 rule repro_quantum:
     input:
         cfg=repro_path(repro_plan.RUN_CONFIG, engine="quantum"),
@@ -203,9 +215,8 @@ rule repro_quantum:
         repro_path(repro_plan.RUN_LOG, engine="quantum"),
     params:
         label=lambda wc: f"{wc.figure}/{wc.run}",
-        ckpt=lambda wc: f"{REPRO_BASE}/{repro_run(wc, 'quantum').path(repro_plan.RUN_DIR)}/checkpoint-"
-        f"{sweep_plan.config_tag(repro_run(wc, 'quantum').config)}.h5",
-        keep=["--keep-checkpoint"] if SWEEP.keep_checkpoints else [],
+        ckpt=repro_checkpoint,
+        keep=repro_keep_checkpoint,
     threads: repro_resources("quantum")["cores"]
     resources:
         **repro_resources("quantum")["res"],
@@ -220,21 +231,25 @@ rule repro_quantum:
 
 
 rule repro_convergence:
-    """Half the substeps and double the grids over quantum.convergence_kicks kicks."""
+    """Twice the substeps and doubled grids over quantum.convergence_kicks kicks, from the start and
+    from the run's final checkpoint (after the run); a verdict against quantum.convergence_tol_*."""
     input:
         cfg=repro_path(repro_plan.RUN_CONFIG, engine="quantum"),
+        run=repro_path(repro_plan.RUN_RESULT, engine="quantum"),
     output:
         h5=repro_path(repro_plan.RUN_CONVERGENCE, engine="quantum"),
     log:
         repro_path(repro_plan.RUN_LOG.replace(".log", ".convergence.log"), engine="quantum"),
     params:
         label=lambda wc: f"{wc.figure}/{wc.run}",
+        ckpt=repro_checkpoint,
     threads: repro_resources("quantum")["cores"]
     resources:
         **repro_resources("quantum", mem_factor=2)["res"],
     shell:
         mpi_shell(
             "kickedpair quantum --config {input.cfg:q} --out {output.h5:q} --check-convergence"
+            " --checkpoint {params.ckpt:q}"
             " --label {params.label:q} --threads {resources.cpus_per_task:q} --progress log"
         )
         + "exit $rc\n"

@@ -127,7 +127,56 @@ def convergence_row(run: Mapping[str, Any]) -> dict:
     for test in ("half_step", "double_grid"):
         for q in ("p1_sq", "p2_sq", "purity"):
             row[f"{test}_{q}"] = a.get(f"{test}_{q}", float("nan"))
+    if a.get("base_scheme") == "exact map":  # the random-kick model: a grid check, no verdict
+        return row
+    # the quantum check's verdict over both stretches (kickedpair.quantum.convergence)
+    nan = float("nan")
+    stretches = str(a.get("stretches", "")).split(",")
+    for test in ("half_step", "double_grid"):
+        row[f"start_{test}_purity_abs"] = a.get(f"start_{test}_purity_abs", nan)
+    row["end"] = (f"t = {a['end_t0']}..{a['end_t0'] + a['end_n_kicks']}" if "end" in stretches
+                  else "not checked")
+    for test in ("half_step", "double_grid"):
+        for q in ("p1_sq", "purity_abs"):
+            row[f"end_{test}_{q}"] = a.get(f"end_{test}_{q}", nan)
+    row["tol_p1"], row["tol_purity"] = a.get("tol_p1", nan), a.get("tol_purity", nan)
+    verdict = a.get("verdict", "not judged")
+    row["accepted"] = verdict == "converged" and "end" in stretches
+    row["verdict"] = verdict if "end" in stretches or "verdict" not in a else f"{verdict} (start only)"
+    if not row["accepted"]:
+        row["verdict_reason"] = (a.get("verdict_reason") or
+                                 ("the end stretch was not checked" if "end" not in stretches else ""))
     return row
+
+
+def convergence_notes(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The tolerances of the quantum runs' verdicts, and one line per run not accepted (a run
+    is accepted only when its check, start and end stretch, says 'converged')."""
+    judged = [r for r in rows if "accepted" in r]
+    if not judged:
+        return []
+    tols = sorted({(float(r["tol_p1"]), float(r["tol_purity"])) for r in judged})
+    notes = ["convergence verdict (start and end stretch, twice the substeps and doubled grids): converged when "
+             "every pointwise relative change of <p1^2> is below "
+             + " / ".join(f"{p:g}" for p, _ in tols) + " and every absolute change of the purity below "
+             + " / ".join(f"{q:g}" for _, q in tols) + (f"; {sum(r['accepted'] for r in judged)} of {len(judged)} "
+                                                         "checked runs accepted")]
+    for r in judged:
+        if not r["accepted"]:
+            notes.append(f"NOT ACCEPTED: run {r['run']}: {r['verdict']}"
+                         + (f" ({r['verdict_reason']})" if r.get("verdict_reason") else "")
+                         + "; its curves are shown but are not resolved to the stated tolerances")
+    return notes
+
+
+def flag_unaccepted(comparisons: list[dict], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Name the figure's runs that are not accepted in the cause of each of its comparisons."""
+    bad = [r["run"] for r in rows if r.get("accepted") is False]
+    if not bad:
+        return
+    flag = f"resolution: run{'s' if len(bad) > 1 else ''} {', '.join(bad)} not converged (convergence table)"
+    for c in comparisons:
+        c["cause"] = f"{c['cause']}; {flag}" if c.get("cause") else flag
 
 
 # --------------------------------------------------------------------------- writing

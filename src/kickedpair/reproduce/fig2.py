@@ -168,8 +168,16 @@ def convergence_note(rows: Sequence[Mapping[str, Any]]) -> str | None:
             if vals:
                 v, name = max(vals)
                 parts.append(f"{label} {q} {g3(v)} ({name})")
-    return (f"convergence over the first {rows[0]['kicks']} kicks, largest relative change: "
-            + "; ".join(parts))
+    text = f"convergence over the first {rows[0]['kicks']} kicks, largest relative change: " + "; ".join(parts)
+    end = []
+    for test, label in (("half_step", "half step"), ("double_grid", "double grid")):
+        for q, what in (("p1_sq", "p1_sq"), ("purity_abs", "purity (absolute)")):
+            vals = [(abs(float(r[f"end_{test}_{q}"])), r["run"]) for r in rows
+                    if math.isfinite(float(r.get(f"end_{test}_{q}", float("nan"))))]
+            if vals:
+                v, name = max(vals)
+                end.append(f"{label} {what} {g3(v)} ({name})")
+    return text + ("; over the last kicks, from each run's final state: " + "; ".join(end) if end else "")
 
 
 # --------------------------------------------------------------------------- make
@@ -255,6 +263,8 @@ def make(plan: dict, out_dir: Path) -> dict:
     cn = convergence_note(conv_rows)
     if cn:
         notes.append(cn)
+    notes += common.convergence_notes(conv_rows)
+    common.flag_unaccepted(comparisons, conv_rows)
     if unperturbed_run is not None:
         notes.append(f"the eps = 0 run (particles independent): scheme {ures.attrs.get('scheme')}, "
                      f"hbar = {g3(unperturbed_run['role']['hbar'])}, grid {ures.attrs.get('N1')}.")

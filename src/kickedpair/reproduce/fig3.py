@@ -173,6 +173,8 @@ def make(plan: dict, out_dir: Path) -> dict:
         notes.append(f"variant: {v['description']}")
 
     conv_rows = [common.convergence_row(r) for r in runs + two_runs if r.get("convergence")]
+    notes += common.convergence_notes(conv_rows)
+    common.flag_unaccepted(comparisons, conv_rows)
     resolution = [common.resolution_row(r) for r in runs + two_runs]
     parameters = {
         "K": K, "hbar_a": hbar_a, "W_a": [float(w) for w in v["W_a"]], "W_b": W_b,

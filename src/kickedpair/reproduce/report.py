@@ -129,6 +129,26 @@ def render(summaries: dict[str, dict], estimates: dict[str, list[dict]], preset:
              "verdict": _verdict(c["verdict"])} for f in FIGURES for c in summaries[f]["comparisons"]]
     w(md_table(rows, ["figure", "quantity", "paper", "project", "verdict"]))
 
+    w("\n## Convergence of the quantum runs\n")
+    judged = [(f, r) for f in FIGURES for r in summaries[f].get("convergence", []) if "accepted" in r]
+    if judged:
+        tols = sorted({(float(r["tol_p1"]), float(r["tol_purity"])) for _, r in judged})
+        w("Every checked quantum run is evolved again over its first `quantum.convergence_kicks` kicks and over "
+          "as many kicks on from its final state, at twice the substeps and on doubled grids (its own "
+          "substeps are the ones its pilot self-check accepted). A run is accepted only when every pointwise "
+          "relative change of <p1^2> is below "
+          + " / ".join(f"{p:g}" for p, _ in tols) + " and every absolute change of the purity below "
+          + " / ".join(f"{q:g}" for _, q in tols)
+          + f" (verdict 'converged'): {sum(bool(r['accepted']) for _, r in judged)} of {len(judged)} accepted.\n")
+        bad = [(f, r) for f, r in judged if not r["accepted"]]
+        for f, r in bad:
+            w(f"- **{f}, run {r['run']}: NOT ACCEPTED** ({r['verdict']}"
+              + (f": {r['verdict_reason']}" if r.get("verdict_reason") else "") + ")")
+        if bad:
+            w("")
+    else:
+        w("No quantum run of these figures has a convergence verdict.\n")
+
     w("\n## Disagreements and their likely causes\n")
     bad = [(f, c) for f in FIGURES for c in summaries[f]["comparisons"] if c["verdict"] in ("partly", "differs")]
     if not bad:
@@ -152,8 +172,11 @@ def render(summaries: dict[str, dict], estimates: dict[str, list[dict]], preset:
         w("\n**Resolution and cost of each run**\n")
         w(md_table(s["resolution"]))
         if s["convergence"]:
-            w("\n**Convergence of the quantum runs** (largest relative change over the first kicks, "
-              "at half the step and at double the grids)\n")
+            w("\n**Convergence of the quantum runs** (largest change at twice the substeps and on doubled "
+              "grids: `half_step_*`, `double_grid_*` relative, over the first kicks; `start_*_purity_abs` and "
+              "`end_*` over the first kicks and over the kicks after the run's final state, the purity's "
+              "absolute; `accepted`: the verdict is 'converged' over both stretches, against `tol_p1` "
+              "(relative, <p1^2>) and `tol_purity` (absolute, purity))\n")
             w(md_table(s["convergence"]))
         if s["notes"]:
             w("\n**Notes**\n")
