@@ -25,7 +25,8 @@ import numpy as np
 from mpi4py import MPI
 
 from ..parallel import block_range
-from . import basis
+from . import sine_transforms
+from .sine_transforms import AxisTransform
 
 __all__ = ["SlabTransforms", "gather_state", "scatter_state"]
 
@@ -33,7 +34,8 @@ __all__ = ["SlabTransforms", "gather_state", "scatter_state"]
 class SlabTransforms:
     """Transforms object for an ``N1 x N2`` state slab-decomposed along axis 0 over ``comm``."""
 
-    def __init__(self, N1: int, N2: int, comm: MPI.Comm = MPI.COMM_WORLD, workers: int | None = None):
+    def __init__(self, N1: int, N2: int, comm: MPI.Comm = MPI.COMM_WORLD, workers: int | None = None,
+                 fft: str = "auto"):
         self.N1, self.N2 = int(N1), int(N2)
         self.comm = comm
         self.size, self.rank = comm.size, comm.rank
@@ -42,6 +44,12 @@ class SlabTransforms:
         self.cols = [block_range(self.N2, self.size, r) for r in range(self.size)]
         self.row_start, self.row_stop = self.rows[self.rank]
         self.col_start, self.col_stop = self.cols[self.rank]
+        # rank 0 chooses the backend and plans for every rank's slab shapes: all ranks agree
+        cases = sorted({((self.N1, c1 - c0), 0) for c0, c1 in self.cols}
+                       | {((r1 - r0, self.N2), 1) for r0, r1 in self.rows})
+        sine_transforms.agree_on_root(comm, cases, workers, fft)
+        self.x1_transform = AxisTransform((self.N1, self.col_stop - self.col_start), 0, workers, fft)  # column slab
+        self.x2_transform = AxisTransform((self.row_stop - self.row_start, self.N2), 1, workers, fft)  # row slab
         nr = np.array([b - a for a, b in self.rows])
         nc = np.array([b - a for a, b in self.cols])
         me_r, me_c = nr[self.rank], nc[self.rank]
@@ -83,24 +91,19 @@ class SlabTransforms:
 
     # ----------------------------------------------------------------- interface
     def x2_to_grid(self, a: np.ndarray) -> np.ndarray:
-        return basis.dst_up(a, axis=1, workers=self.workers, overwrite_x=True)
+        return self.x2_transform.up(a)
 
     def x2_to_coeffs(self, a: np.ndarray) -> np.ndarray:
-        return basis.dst_down(a, axis=1, workers=self.workers, overwrite_x=True)
+        return self.x2_transform.down(a)
 
     def x1_to_grid(self, a: np.ndarray) -> np.ndarray:
-        b = basis.dst_up(self.to_columns(a), axis=0, workers=self.workers, overwrite_x=True)
-        return self.to_rows(b)
+        return self.to_rows(self.x1_transform.up(self.to_columns(a)))
 
     def x1_to_coeffs(self, a: np.ndarray) -> np.ndarray:
-        b = basis.dst_down(self.to_columns(a), axis=0, workers=self.workers, overwrite_x=True)
-        return self.to_rows(b)
+        return self.to_rows(self.x1_transform.down(self.to_columns(a)))
 
     def sandwich_x1(self, a: np.ndarray, phase: np.ndarray) -> np.ndarray:
-        b = basis.dst_down(self.to_columns(a), axis=0, workers=self.workers, overwrite_x=True)
-        b *= phase
-        b = basis.dst_up(b, axis=0, workers=self.workers, overwrite_x=True)
-        return self.to_rows(b)
+        return self.to_rows(self.x1_transform.sandwich(self.to_columns(a), phase))
 
     def allreduce(self, v: np.ndarray) -> np.ndarray:
         out = np.empty_like(v)
