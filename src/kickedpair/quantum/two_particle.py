@@ -41,7 +41,11 @@ coefficients and leaves ``c`` untouched):
 
 Both splittings approximate the same discrete Hamiltonian (``V_I`` diagonal on the grid,
 ``T_j`` diagonal in the sine basis) and converge to the same limit, at second order in
-``dt = 1/S``.
+``dt = 1/S`` -- or at fourth order with ``order=4``, a symmetric composition of the same
+second-order step (:func:`splitting_stages`): measured at 63 x 15, hbar = 0.15, m = 0.05,
+3 kicks, the state error falls 15.6x per halving of ``dt`` (order 3.96, triple jump,
+light_exact 80 -> 320 substeps; plain Strang 3.8-3.9 over 160 -> 640) and the two schemes'
+4th-order limits agree to 1e-9 (tests/quantum/test_splitting_order.py).
 """
 
 from __future__ import annotations
@@ -402,6 +406,14 @@ def _real_view(z: np.ndarray) -> np.ndarray:
 
 class LightExactPropagator:
     """``H = T1 + H2(x1)`` with ``H2`` exact per grid row; Strang in ``T1`` with ``S`` substeps.
+
+    ``order=2``: a substep is half ``T1``, the blocks, half ``T1`` (adjacent halves merged):
+    one block application and one ``x1`` DST pair per substep.  ``order=4``: a composition of
+    that step (:func:`splitting_stages`; triple jump by default: 3 block applications and 3
+    ``x1`` DST pairs per substep, i.e. 3 order-2 substeps; ``'blanes_moan6'``: 6 and 6).  The
+    eigenvectors ``V_j`` serve every stage: only one phase array ``exp(-i w_j c dt/hbar)`` is
+    stored per distinct stage coefficient ``c`` (2 for the triple jump, 3 for Blanes-Moan),
+    and the ``T1`` factors between stages and substeps are merged into one multiply.
 
     ``blocks``: ``'eig'`` (default) keeps the real eigenvectors ``V_j`` and applies
     ``V_j diag(exp(-i w_j dt/hbar)) V_j^T`` (compiled kernel :func:`apply_eig_blocks`, half the
