@@ -175,6 +175,24 @@ def parse_case(text: str) -> tuple:
     return (m, hbar, T, kv.get("scheme", "light_exact"), int(kv.get("S0", 10)), int(kv.get("rungs", 5)), N1, N2)
 
 
+def markdown(saved: dict) -> str:
+    """The saved cases as the table of docs/numerics.md, with the rule's choice beside each."""
+    from kickedpair.quantum.resolution import substeps_rule
+
+    lines = ["| m | hbar | T | scheme | grid | need 1e-3 (ladder / S*) | need 1e-2 (ladder / S*) "
+             "| rule at 1e-3 / 1e-2 | old rule |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(saved.values(), key=lambda r: (r["scheme"], r["m"], -r["hbar"], r["T"])):
+        rule = [substeps_rule(r["scheme"], r["m"], r["T"], tol, r["order"], PHYSICS["K1"], PHYSICS["eps"],
+                              PHYSICS["lam"], r["hbar"]) for tol in TOLERANCES]
+        lines.append(f"| {r['m']:g} | {r['hbar']:g} | {r['T']} | {r['scheme']}"
+                     + (f" (order {r['order']})" if r["order"] != 2 else "")
+                     + f" | {r['N1']} x {r['N2']} | "
+                     + " | ".join(f"{r[f'needed_{t:g}']} / {fmt(r[f'S_star_{t:g}'], '.0f')}" for t in TOLERANCES)
+                     + f" | {rule[0]} / {rule[1]} | {r['rule'][r['scheme']]} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=sorted(SETS), default=None)
@@ -182,7 +200,15 @@ def main(argv=None) -> int:
     ap.add_argument("--order", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--skip-done", action="store_true", help="leave out the cases already in the results file")
+    ap.add_argument("--table", nargs="*", metavar="JSON", default=None,
+                    help="print the saved results of these files as a markdown table and stop")
     args = ap.parse_args(argv)
+    if args.table is not None:
+        saved = {}
+        for name in args.table or sorted(Path("benchmarks/results").glob("calibration-*.json")):
+            saved.update(json.loads(Path(name).read_text()))
+        print(markdown(saved))
+        return 0
     cases = list(SETS[args.set]) if args.set else []
     cases += [parse_case(c) for c in args.case]
     if not cases:

@@ -63,14 +63,18 @@ SAFETY_P1 = 2.0   # tails (N1)
 SAFETY_E1 = 1.5   # bulk (energies of rules 3-4)
 TAIL_TOL = 1e-8
 SAFETY_E2 = 2.0
-MIN_SUBSTEPS = 8
+MIN_SUBSTEPS = 10
 # Substeps per kick that meet a relative error of 1e-3 and 1e-2 in <p1^2>(t) and the purity
-# over T_CALIBRATION kicks at the calibration physics (K1 = 1.8, eps = 2, lam = 10, L = pi),
-# the largest over hbar = 0.005..0.1 (benchmarks/calibrate_substeps.py; docs/numerics.md).
-# Light-particle-exact, by mass ratio (interpolated in log m, constant outside):
-CALIBRATED_LIGHT = {1e-3: (109.0, 62.0), 0.1: (109.0, 62.0), 1.0: (109.0, 62.0)}
-# Plain Strang at m = 1; lighter partners need (1/m)^STRANG_MASS_POWER times more (particle 2's
-# kinetic commutator; measured 0.55 between m = 1, 0.1 and 1e-3):
+# over T_CALIBRATION kicks at the calibration physics (K1 = 1.8, eps = 2, lam = 10, L = pi)
+# (benchmarks/calibrate_substeps.py; docs/numerics.md).  Light-particle-exact: the need at
+# m = 1e-3 by hbar, made monotone (it never falls as hbar falls: below hbar = 0.02 it is flat,
+# the splitting error's semiclassical limit), times a factor by mass ratio.
+LIGHT_BY_HBAR = {0.1: (41.0, 5.0), 0.05: (34.0, 23.0), 0.02: (109.0, 62.0), 0.01: (105.0, 58.0),
+                 0.005: (105.0, 53.0)}
+LIGHT_BY_MASS = {1e-3: 1.0, 1.0: 1.0}
+# Plain Strang: hbar-independent (measured at m = 1, hbar = 0.1 and 0.05: 42 and 43), and
+# lighter partners need (1/m)^STRANG_MASS_POWER times more (particle 2's kinetic commutator;
+# 154 measured at m = 0.1 where the power law gives 153):
 CALIBRATED_STRANG = (43.0, 15.0)
 STRANG_MASS_POWER = 0.55
 T_CALIBRATION = 10
@@ -161,8 +165,8 @@ def choose_resolution(
     if strength == 0.0:
         s_light = s_strang = 1  # exact: both reduce to the free map
     else:
-        s_light = substeps_rule("light_exact", mass2, n_kicks, tol, order, K1, strength, a)
-        s_strang = substeps_rule("strang", mass2, n_kicks, tol, order, K1, strength, a)
+        s_light = substeps_rule("light_exact", mass2, n_kicks, tol, order, K1, strength, a, hbar)
+        s_strang = substeps_rule("strang", mass2, n_kicks, tol, order, K1, strength, a, hbar)
     return Resolution(N1, N2, int(s_light), int(s_strang), p1_max, E2_max, k_int)
 
 
@@ -192,17 +196,28 @@ def _at_tolerance(needs: tuple[float, float], tol: float) -> float:
     return math.exp((1 - w) * math.log(n3) + w * math.log(n2))
 
 
+def _monotone_in_hbar(table: dict, hbar: float) -> tuple[float, float]:
+    """The largest need over the calibrated ``hbar' >= hbar`` (log-log between them)."""
+    keys = sorted(table)
+    envelope = {}
+    for i, h in enumerate(keys):
+        envelope[h] = tuple(max(table[k][j] for k in keys[i:]) for j in range(2))
+    return _interpolate_log(envelope, hbar)
+
+
 def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: int, K1: float,
-                  strength: float, a: float) -> int:
+                  strength: float, a: float, hbar: float) -> int:
     """Substeps per kick for ``scheme`` to reach relative error ``tol`` over ``n_kicks`` kicks.
 
-    The calibrated need (hbar-independent: the largest over hbar = 0.005..0.1, where the
-    splitting error approaches its semiclassical limit), scaled to the run's length, and to
+    The calibrated need (light-particle-exact: by hbar, flat below 0.02; plain Strang:
+    hbar-independent), scaled to the run's length, and to
     other physics by the splitting's commutator estimate ``sqrt(U0 a (K1^2 + U0))`` relative
     to the calibration physics, with the margin ``SAFETY_SUBSTEPS``.
     """
     if scheme == "light_exact":
-        needs = _interpolate_log(CALIBRATED_LIGHT, mass2)
+        by_hbar = _monotone_in_hbar(LIGHT_BY_HBAR, hbar)
+        factor = _interpolate_log({m: (f,) for m, f in LIGHT_BY_MASS.items()}, mass2)[0]
+        needs = tuple(n * factor for n in by_hbar)
     elif scheme == "strang":
         heavier = max(1.0, (1.0 / mass2) ** STRANG_MASS_POWER) if mass2 > 0 else math.inf
         needs = tuple(n * heavier for n in CALIBRATED_STRANG)
