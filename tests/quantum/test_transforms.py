@@ -15,8 +15,12 @@ from kickedpair.quantum.sine_transforms import AxisTransform, fftw_dst_down, fft
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    """Choices and wisdom of these tests go to a file of their own."""
+    """Choices and wisdom of these tests go to a file of their own; each test starts with the
+    choices of a fresh process (none known, none met, the cache not yet read)."""
     monkeypatch.setenv("KICKEDPAIR_FFT_CACHE", str(tmp_path / "fft-cache.json"))
+    monkeypatch.setattr(sine_transforms, "_KNOWN", {})
+    monkeypatch.setattr(sine_transforms, "_MET", {})
+    monkeypatch.setattr(sine_transforms, "_CACHE_LOADED", False)
 
 
 def _random(shape, seed=0, dtype=complex):
@@ -99,12 +103,14 @@ def test_axis_transforms_and_sandwich_agree_with_scipy(fft):
             assert _rel(tr[0].sandwich(x.copy(), phase), want) < 4e-15
 
 
-def test_auto_records_its_choice_with_the_timings():
+def test_auto_records_its_choice_with_the_timings(tmp_path):
     shape = (31, 7)
     backend = sine_transforms.choose_backend(shape, 0, 1, "auto")
     assert backend in ("scipy", "fftw")
     rec = sine_transforms.chosen_backends()["31x7 axis 0 threads 1"]
-    assert rec["backend"] == backend and rec["how"] in ("timed", "cached")
+    assert rec["backend"] == backend and rec["how"] == "timed"
+    assert rec["scipy_s"] > 0 and rec["fftw_s"] > 0 and rec["plan_s"] >= 0
+    assert json.loads((tmp_path / "fft-cache.json").read_text())["choices"]["31x7 axis 0 threads 1"] == rec
     assert sine_transforms.choose_backend(shape, 0, 1, "auto") == backend  # kept for the process
     assert sine_transforms.choose_backend(shape, 0, 1, "scipy") == "scipy"  # asked for: obeyed
     with pytest.raises(ValueError, match="fft must be"):
@@ -121,9 +127,11 @@ def test_export_and_import_carry_the_choices():
     state["choices"][key] = {**before, "backend": other}
     state["choices"]["13x11 axis 0 threads 1"] = {"backend": "fftw", "how": "timed"}
     sine_transforms.import_state(state)
-    assert sine_transforms.chosen_backends()[key] == before  # a choice made stays as it is
-    assert sine_transforms.chosen_backends()["13x11 axis 0 threads 1"] == {"backend": "fftw", "how": "cached"}
+    assert sine_transforms.export_state()["choices"][key] == before  # a choice made stays as it is
+    assert AxisTransform((15, 3), 1, 1, "auto").backend == before["backend"]
+    assert "13x11 axis 0 threads 1" not in sine_transforms.chosen_backends()  # known, not yet met
     assert AxisTransform((13, 11), 0, 1, "auto").backend == "fftw"  # adopted, not timed again
+    assert sine_transforms.chosen_backends()["13x11 axis 0 threads 1"] == {"backend": "fftw", "how": "cached"}
 
 
 @pytest.mark.parametrize("scheme,substeps", [("strang", 6), ("light_exact", 4), ("free", None)])
@@ -146,9 +154,9 @@ def test_a_period_with_fftw_equals_one_with_scipy(scheme, substeps):
 _CHILD = """
 import hashlib, json, numpy as np
 from kickedpair.quantum import sine_transforms as st
+backend = st.choose_backend((127, 15), 0, 1, "auto")  # before any plan: found in the cache, or timed
 x = np.random.default_rng(0).standard_normal((255, 31)) * (1 + 1j)
 digest = hashlib.sha256(st.fftw_dst_up(x, axis=0).tobytes()).hexdigest()
-backend = st.choose_backend((127, 15), 0, 1, "auto")
 print(json.dumps({"digest": digest, "backend": backend, "how": st.chosen_backends()["127x15 axis 0 threads 1"]["how"]}))
 """
 
@@ -175,3 +183,21 @@ def test_no_cache_file_when_switched_off(tmp_path, monkeypatch):
     monkeypatch.delenv("KICKEDPAIR_FFT_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert sine_transforms.cache_path().parent == tmp_path / "kickedpair"
+
+
+def test_the_result_file_lists_the_backends_this_process_met(tmp_path):
+    import h5py
+
+    from kickedpair.quantum.output import write_transforms
+
+    AxisTransform((31, 7), 1, 1, "scipy")
+    AxisTransform((31, 7), 0, 1, "auto")
+    with h5py.File(tmp_path / "r.h5", "w") as f:
+        write_transforms(f.create_group("transforms"))
+    with h5py.File(tmp_path / "r.h5", "r") as f:
+        attrs = dict(f["transforms"].attrs)
+    met = sine_transforms.chosen_backends()
+    assert attrs.pop("planning_effort") == sine_transforms.PLANNING_EFFORT
+    assert attrs.pop("cache") == str(tmp_path / "fft-cache.json")
+    assert attrs == {key: record["backend"] for key, record in met.items()}
+    assert attrs["31x7 axis 1 threads 1"] == "scipy"

@@ -23,7 +23,16 @@ Choice per shape and axis
 the up/down pair on scratch arrays of that shape, interleaved, :data:`TIMING_REPEATS`
 times after a warm-up, and keeps FFTW only where its median is at least
 :data:`FFTW_MARGIN` below scipy's (within the noise scipy is kept: it needs no plan).
-:func:`chosen_backends` lists what each (shape, axis, threads) uses, with the timings.
+:func:`chosen_backends` lists what each (shape, axis, threads) met in the process uses,
+with the timings; the quantum result file records it (``/transforms``).
+
+Measured (benchmarks/transforms_bench.py, 2-core machine shared with other jobs, one
+thread, docs/numerics.md "Transforms"): along x1 (axis 0) FFTW is 1.2-1.3x faster from
+N1 = 2047 on (x 31 or x 127), as fast at 1023 x 31 and 0.85x at 255 x 255; along x2
+(axis 1) FFTW_MEASURE is slower (0.6-0.9x).  The transforms are compute-bound: the x1 pair
+runs at 2-5 GB/s by either backend against ~25-40 GB/s for a copy of the state.
+``FFTW_PATIENT`` plans 2-26 s along x1 for no consistent gain over ``FFTW_MEASURE``
+(0.05-0.7 s, 4 s at 16383 x 31), hence :data:`PLANNING_EFFORT`.
 
 Reproducibility and the per-host cache
 --------------------------------------
@@ -83,7 +92,8 @@ TIMING_REPEATS = 7
 FFTW_MARGIN = 0.05
 
 _PLANS: dict[tuple, object] = {}
-_CHOICES: dict[str, dict] = {}
+_KNOWN: dict[str, dict] = {}  # the 'auto' choices: timed here, or from the cache or MPI rank 0
+_MET: dict[str, dict] = {}  # what each key met in this process used
 _CACHE_LOADED = False
 
 
@@ -204,11 +214,11 @@ def choose_backend(shape, axis: int, workers: int | None = None, fft: str = "aut
         return "scipy"
     key = _key(shape, axis, threads)
     if fft != "auto":
-        _CHOICES.setdefault(key, {"backend": fft, "how": "asked"})
+        _MET[key] = {"backend": fft, "how": "asked"}
         return fft
     _load_cache()
-    found = _CHOICES.get(key)
-    if found is None or "scipy_s" not in found:
+    found = _KNOWN.get(key)
+    if found is None:
         plan_start = time.perf_counter()
         scratch = np.zeros(shape, dtype=np.complex128)
         _execute(scratch, scratch, axis, threads)
@@ -216,8 +226,9 @@ def choose_backend(shape, axis: int, workers: int | None = None, fft: str = "aut
         scipy_s, fftw_s = _time_pairs(shape, axis, workers)
         backend = "fftw" if fftw_s <= (1.0 - FFTW_MARGIN) * scipy_s else "scipy"
         found = {"backend": backend, "how": "timed", "scipy_s": scipy_s, "fftw_s": fftw_s, "plan_s": plan_s}
-        _CHOICES[key] = found
+        _KNOWN[key] = found
         _save_cache()
+    _MET[key] = found
     return found["backend"]
 
 
@@ -226,10 +237,9 @@ def chosen_backends() -> dict[str, dict]:
 
     ``how``: 'timed' ('auto' chose here: ``scipy_s``, ``fftw_s`` are the medians of the up/down
     pair, ``plan_s`` the FFTW planning time), 'cached' ('auto' found the choice in the per-host
-    cache or got it from MPI rank 0) or 'asked' (``fft`` named the backend and 'auto' never ran
-    for that key; an 'auto' choice, once made, is what is listed).
+    cache or got it from MPI rank 0) or 'asked' (``fft`` named the backend).
     """
-    return {key: dict(value) for key, value in _CHOICES.items()}
+    return {key: dict(value) for key, value in _MET.items()}
 
 
 class AxisTransform:
@@ -291,11 +301,11 @@ def cache_path() -> Path | None:
 
 
 def export_state() -> dict:
-    """FFTW wisdom (base64) and the choices of this process, as plain JSON-able data."""
+    """FFTW wisdom (base64) and the 'auto' choices this process knows, as plain JSON-able data."""
     import pyfftw
 
     return {"wisdom": [base64.b64encode(w).decode("ascii") for w in pyfftw.export_wisdom()],
-            "effort": PLANNING_EFFORT, "choices": chosen_backends()}
+            "effort": PLANNING_EFFORT, "choices": {key: dict(value) for key, value in _KNOWN.items()}}
 
 
 def import_state(state: dict) -> None:
@@ -306,8 +316,8 @@ def import_state(state: dict) -> None:
     if len(wisdom) == 3:
         pyfftw.import_wisdom(tuple(base64.b64decode(w) for w in wisdom))
     for key, value in (state.get("choices") or {}).items():
-        if key not in _CHOICES and value.get("how") != "asked":
-            _CHOICES[key] = {**value, "how": "cached"}
+        if key not in _KNOWN and value.get("backend") in BACKENDS:
+            _KNOWN[key] = {**value, "how": "cached"}
 
 
 def _read_cache(path: Path) -> dict:
@@ -336,11 +346,11 @@ def _save_cache() -> None:
     from ..io import write_bytes_atomic
 
     on_disk = _read_cache(path)
-    if on_disk.get("effort") == PLANNING_EFFORT:
-        import_state(on_disk)  # another process's plans and choices are kept too
+    if on_disk.get("effort") != PLANNING_EFFORT:
+        on_disk = {}  # another effort's file is replaced
+    import_state(on_disk)  # another process's plans and choices are kept too
     state = export_state()
-    state["choices"] = {**state["choices"], **(on_disk.get("choices") or {})}  # first choice stays
-    state["choices"] = {k: v for k, v in state["choices"].items() if v.get("how") != "asked"}
+    state["choices"].update(on_disk.get("choices") or {})  # a choice in the file stays
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, json.dumps(state, indent=1, sort_keys=True).encode())
