@@ -106,3 +106,11 @@ def test_auto_scheme_light_partner_exact_heavy_partner_strang():
 def test_explicit_numerics_are_honoured():
     r = resolve(_config(scheme="strang", substeps=77, N1=255, N2=31, splitting_order=4))
     assert r == ResolvedNumerics(N1=255, N2=31, substeps=77, scheme="strang", order=4)
+
+
+def test_substeps_set_by_hand_do_not_choose_the_scheme():
+    # at equal substeps plain Strang is always cheaper; a count meant for the light-particle-exact
+    # scheme must not send a light partner to plain Strang (which needs ~10x more)
+    by_rule = resolve(_config(m=1e-2, hbar=0.1, N1=255, N2=31))
+    by_hand = resolve(_config(m=1e-2, hbar=0.1, N1=255, N2=31, substeps=24))
+    assert by_hand.scheme == by_rule.scheme == "light_exact" and by_hand.substeps == 24

@@ -51,6 +51,7 @@ smallest float, say): such a grid or substep count is refused before a run by
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -71,12 +72,13 @@ MIN_SUBSTEPS = 10
 # the splitting error's semiclassical limit), times a factor by mass ratio.
 LIGHT_BY_HBAR = {0.1: (41.0, 5.0), 0.05: (34.0, 23.0), 0.02: (109.0, 62.0), 0.01: (105.0, 58.0),
                  0.005: (105.0, 53.0)}
-LIGHT_BY_MASS = {1e-3: 1.0, 1.0: 1.0}
-# Plain Strang: hbar-independent (measured at m = 1, hbar = 0.1 and 0.05: 42 and 43), and
-# lighter partners need (1/m)^STRANG_MASS_POWER times more (particle 2's kinetic commutator;
-# 154 measured at m = 0.1 where the power law gives 153):
-CALIBRATED_STRANG = (43.0, 15.0)
-STRANG_MASS_POWER = 0.55
+# measured at hbar = 0.05 (m = 1: 0.1) against m = 1e-3 there, the larger of the two tolerances'
+# ratios; m = 1 taken as m = 0.1 (its own ratio, 0.78, rests on one case)
+LIGHT_BY_MASS = {1e-3: 1.0, 1e-2: 1.44, 0.1: 1.53, 1.0: 1.53}
+# Plain Strang: by mass ratio at hbar = 0.05 (lighter partners need more: particle 2's kinetic
+# commutator), times a factor by hbar measured at m = 1 (42, 43, 58 at hbar = 0.1, 0.05, 0.02).
+STRANG_BY_MASS = {1e-2: (311.0, 104.0), 0.1: (154.0, 50.0), 1.0: (43.0, 15.0)}
+STRANG_BY_HBAR = {0.1: (0.98, 1.0), 0.05: (1.0, 1.0), 0.02: (1.35, 1.27)}
 T_CALIBRATION = 10
 #: growth of the need with the run's length, S ~ (n_kicks / T_CALIBRATION)^LENGTH_POWER
 LENGTH_POWER = 0.5
@@ -170,9 +172,14 @@ def choose_resolution(
     return Resolution(N1, N2, int(s_light), int(s_strang), p1_max, E2_max, k_int)
 
 
-def _interpolate_log(table: dict, x: float) -> tuple[float, float]:
-    """Entries of ``table`` (keyed by x) interpolated linearly in log x and log value."""
+def _interpolate_log(table: dict, x: float, extrapolate_low: bool = False) -> tuple:
+    """Entries of ``table`` (keyed by x) interpolated linearly in log x and log value; constant
+    beyond the keys, or (``extrapolate_low``) below the smallest key along the slope of the two
+    smallest."""
     keys = sorted(table)
+    if x < keys[0] and extrapolate_low and len(keys) > 1:
+        lo, hi = keys[0], keys[1]
+        return tuple(a * (x / lo) ** (math.log(a / b) / math.log(lo / hi)) for a, b in zip(table[lo], table[hi]))
     if x <= keys[0]:
         return table[keys[0]]
     if x >= keys[-1]:
@@ -196,13 +203,13 @@ def _at_tolerance(needs: tuple[float, float], tol: float) -> float:
     return math.exp((1 - w) * math.log(n3) + w * math.log(n2))
 
 
-def _monotone_in_hbar(table: dict, hbar: float) -> tuple[float, float]:
-    """The largest need over the calibrated ``hbar' >= hbar`` (log-log between them)."""
+def _monotone_in_hbar(table: dict, hbar: float) -> tuple:
+    """The largest need over the calibrated ``hbar' >= hbar`` (log-log between them); below the
+    smallest calibrated hbar, growing along the slope of the two smallest when it grows there."""
     keys = sorted(table)
-    envelope = {}
-    for i, h in enumerate(keys):
-        envelope[h] = tuple(max(table[k][j] for k in keys[i:]) for j in range(2))
-    return _interpolate_log(envelope, hbar)
+    envelope = {h: tuple(max(table[k][j] for k in keys[i:]) for j in range(len(table[h])))
+                for i, h in enumerate(keys)}
+    return _interpolate_log(envelope, hbar, extrapolate_low=True)
 
 
 def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: int, K1: float,
@@ -219,8 +226,8 @@ def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: in
         factor = _interpolate_log({m: (f,) for m, f in LIGHT_BY_MASS.items()}, mass2)[0]
         needs = tuple(n * factor for n in by_hbar)
     elif scheme == "strang":
-        heavier = max(1.0, (1.0 / mass2) ** STRANG_MASS_POWER) if mass2 > 0 else math.inf
-        needs = tuple(n * heavier for n in CALIBRATED_STRANG)
+        by_mass = _interpolate_log(STRANG_BY_MASS, mass2, extrapolate_low=True)
+        needs = tuple(n * f for n, f in zip(by_mass, _monotone_in_hbar(STRANG_BY_HBAR, hbar)))
     else:
         raise ValueError(f"no substep rule for scheme {scheme!r}")
     physics = math.sqrt(_ratio(abs(strength) * a * (K1 * K1 + abs(strength)), 2.0 * 10.0 * (1.8**2 + 2.0)))
@@ -283,7 +290,9 @@ def resolve(config: RunConfig) -> ResolvedNumerics:
 
     ``scheme: auto`` is the free map without interaction; otherwise every splitting scheme is
     sized by its own rules and priced by :mod:`.cost` (substeps, transforms, blocks, set-up
-    shared out over the kicks), and the cheapest is taken.  Raises ConfigError for a missing
+    shared out over the kicks), and the cheapest is taken.  Substeps set by hand replace the
+    chosen scheme's count; they do not take part in the choice (the same count means very
+    different accuracies in the two schemes).  Raises ConfigError for a missing
     ``hbar`` or a grid too small for it.
     """
     from .cost import run_seconds
@@ -309,9 +318,12 @@ def resolve(config: RunConfig) -> ResolvedNumerics:
     else:
         candidates = ["free"] if ph.interaction_strength == 0.0 else list(SPLITTING_SCHEMES)
     options = []
-    for scheme in candidates:
+    for scheme in candidates:  # each priced at its own rule's substeps, whatever is set by hand
         order = qn.splitting_order if scheme in SPLITTING_SCHEMES else 2
-        substeps = qn.substeps if qn.substeps is not None else (est.substeps(scheme) or 1)
-        option = ResolvedNumerics(N1=int(N1), N2=int(N2), substeps=int(substeps), scheme=scheme, order=order)
+        option = ResolvedNumerics(N1=int(N1), N2=int(N2), substeps=int(est.substeps(scheme) or 1),
+                                  scheme=scheme, order=order)
         options.append((run_seconds(option, qn.n_kicks), len(options), option))
-    return min(options)[2]
+    chosen = min(options)[2]
+    if qn.substeps is not None:
+        chosen = dataclasses.replace(chosen, substeps=int(qn.substeps))
+    return chosen
