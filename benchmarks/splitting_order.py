@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/splitting_order.py            # full run, ~5-8 minutes of CPU on 2 cores
+    python benchmarks/splitting_order.py            # full run, 858 s of CPU measured (shared 2-core machine)
     python benchmarks/splitting_order.py --quick    # small grids, 3 kicks, well under 60 s
 
 Physics: K1 = 1.8, K2 = 0, eps = 2, lam = 10, L = pi (MODEL.md section 1).  Cases (full run,
