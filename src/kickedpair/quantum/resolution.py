@@ -87,8 +87,11 @@ T_CALIBRATION = 10
 LENGTH_POWER = 0.66
 #: the rule's margin over the calibrated need
 SAFETY_SUBSTEPS = 1.25
-#: a 4th-order composition needs this fraction of the 2nd-order substeps (each ~3x the work)
-ORDER4_FRACTION = 0.5
+#: a 4th-order composition (the triple jump, 3x the work per substep) needs this fraction of the
+#: 2nd-order substeps: measured (benchmarks/splitting_order.py, T = 10) about half at m >= 0.1
+#: and the same count at m = 1e-3, so the rule keeps the 2nd-order count: order 4 is an option,
+#: never cheaper at the rule (docs/numerics.md)
+ORDER4_FRACTION = 1.0
 SHARE_E2 = 0.4
 COLLISION = 4.0
 #: counts at or beyond this are "beyond any machine" (kickedpair.params.INT_LIMIT)
