@@ -19,7 +19,7 @@ ladder, for each tolerance, the smallest count that passes and ``S*``, the count
 just meet it, interpolated in log-log between the bracketing counts (extrapolated with
 error ~ S^-2 below the ladder).  The guards (norm, tails) are read on the reference.
 
-Results go to ``benchmarks/results/calibration-<set>.json`` (merged with earlier cases of
+Results go to ``benchmarks/data/calibration-<set>.json`` (merged with earlier cases of
 the same name) and a table on stdout.  These are accuracy measurements: the machine's load
 changes how long they take, not what they find.
 """
@@ -205,7 +205,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.table is not None:
         saved = {}
-        for name in args.table or sorted(Path("benchmarks/results").glob("calibration-*.json")):
+        for name in args.table or sorted(Path("benchmarks/data").glob("calibration-*.json")):
             saved.update(json.loads(Path(name).read_text()))
         print(markdown(saved))
         return 0
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     cases += [parse_case(c) for c in args.case]
     if not cases:
         ap.error("give --set or --case")
-    out = Path(args.out or f"benchmarks/results/calibration-{args.set or 'cases'}.json")
+    out = Path(args.out or f"benchmarks/data/calibration-{args.set or 'cases'}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     saved = json.loads(out.read_text()) if out.exists() else {}
     rows = []

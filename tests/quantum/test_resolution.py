@@ -114,3 +114,24 @@ def test_substeps_set_by_hand_do_not_choose_the_scheme():
     by_rule = resolve(_config(m=1e-2, hbar=0.1, N1=255, N2=31))
     by_hand = resolve(_config(m=1e-2, hbar=0.1, N1=255, N2=31, substeps=24))
     assert by_hand.scheme == by_rule.scheme == "light_exact" and by_hand.substeps == 24
+
+
+def test_substep_rule_covers_every_calibrated_need():
+    """The rule meets, with its margin, the need measured in every case of the committed
+    calibration (benchmarks/calibrate_substeps.py writes benchmarks/data/calibration-*.json)."""
+    import json
+    from pathlib import Path
+
+    from kickedpair.quantum.resolution import substeps_rule
+
+    data = {}
+    for path in sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "data").glob("calibration-*.json")):
+        data.update(json.loads(path.read_text()))
+    assert len(data) >= 15
+    for name, case in data.items():
+        for tol in (1e-3, 1e-2):
+            need = case[f"S_star_{tol:g}"]
+            if need is None or need != need:  # not bracketed by the ladder
+                continue
+            rule = substeps_rule(case["scheme"], case["m"], case["T"], tol, case["order"], 1.8, 2.0, 10.0, case["hbar"])
+            assert rule >= need, (name, tol, rule, need)

@@ -77,7 +77,7 @@ LIGHT_BY_HBAR = {0.1: (41.0, 9.0), 0.05: (34.0, 23.0), 0.02: (109.0, 62.0), 0.01
 LIGHT_BY_MASS = {1e-3: 1.0, 1e-2: 1.44, 0.1: 1.53, 1.0: 1.53}
 # Plain Strang: by mass ratio at hbar = 0.05 (lighter partners need more: particle 2's kinetic
 # commutator), times a factor by hbar measured at m = 1 (42, 43, 58 at hbar = 0.1, 0.05, 0.02).
-STRANG_BY_MASS = {1e-2: (311.0, 104.0), 0.1: (154.0, 50.0), 1.0: (43.0, 15.0)}
+STRANG_BY_MASS = {1e-3: (636.0, 406.0), 1e-2: (311.0, 104.0), 0.1: (154.0, 50.0), 1.0: (43.0, 15.0)}
 STRANG_BY_HBAR = {0.1: (0.98, 1.0), 0.05: (1.0, 1.0), 0.02: (1.35, 1.27)}
 T_CALIBRATION = 10
 #: growth of the need with the run's length, S ~ (n_kicks / T_CALIBRATION)^LENGTH_POWER: measured
