@@ -142,4 +142,5 @@ def test_fig2_tables(built):
     assert all(r["better"] in ("gaussian", "exponential") for r in fits)
     for h in plan["variant"]["distribution_hbar"]:
         P = [float(r["P"]) for r in read_table(out / "fig2_distributions.csv") if float(r["hbar"]) == h]
-        assert sum(P) == pytest.approx(1.0, abs=1e-6)
+        # the table holds 6 significant digits: each value is rounded by up to 5e-6 of itself
+        assert sum(P) == pytest.approx(1.0, abs=5e-6)
