@@ -80,11 +80,13 @@ LIGHT_BY_MASS = {1e-3: 1.0, 1e-2: 1.44, 0.1: 1.53, 1.0: 1.53}
 STRANG_BY_MASS = {1e-3: (636.0, 406.0), 1e-2: (311.0, 104.0), 0.1: (154.0, 50.0), 1.0: (43.0, 15.0)}
 STRANG_BY_HBAR = {0.1: (0.98, 1.0), 0.05: (1.0, 1.0), 0.02: (1.35, 1.27)}
 T_CALIBRATION = 10
-#: growth of the need with the run's length, S ~ (n_kicks / T_CALIBRATION)^LENGTH_POWER: measured
-#: over 500 kicks at m = 1e-3, hbar = 0.1 (light-particle-exact), the count that meets 1e-2 over
-#: the first T kicks is 9, 13, 33, 43, 53, 118 for T = 10, 20, 50, 100, 200, 500 (0.66 from 10 to
-#: 500); the error at a fixed count grows as T^1.8 there
-LENGTH_POWER = 0.66
+#: growth of the need with the run's length, S ~ (n_kicks / T_CALIBRATION)^power, by scheme and
+#: mass ratio.  Measured over 500 kicks at m = 1e-3, hbar = 0.1 (light-particle-exact), the count
+#: that meets 1e-2 over the first T kicks is 9, 13, 33, 43, 53, 118 for T = 10, 20, 50, 100, 200,
+#: 500 (power 0.66; the error at a fixed count grows as T^1.8 there); over 200 kicks at m = 1,
+#: hbar = 0.1 (plain Strang) 14, 18, 28, 33, 43 for T = 10, 20, 50, 100, 200 (power 0.37).
+#: Plain Strang at m < 1 is taken between the two (log m), light-particle-exact at 0.66 for all m.
+LENGTH_POWER = {"light_exact": {1e-3: (0.66,), 1.0: (0.66,)}, "strang": {1e-3: (0.66,), 1.0: (0.37,)}}
 #: the rule's margin over the calibrated need
 SAFETY_SUBSTEPS = 1.25
 #: a 4th-order composition (the triple jump, 3x the work per substep) needs this fraction of the
@@ -237,7 +239,8 @@ def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: in
     else:
         raise ValueError(f"no substep rule for scheme {scheme!r}")
     physics = math.sqrt(_ratio(abs(strength) * a * (K1 * K1 + abs(strength)), 2.0 * 10.0 * (1.8**2 + 2.0)))
-    length = max(1.0, n_kicks / T_CALIBRATION) ** LENGTH_POWER
+    power = _interpolate_log(LENGTH_POWER[scheme], mass2)[0]
+    length = max(1.0, n_kicks / T_CALIBRATION) ** power
     s = SAFETY_SUBSTEPS * _at_tolerance(needs, tol) * physics * length
     if order == 4:
         s *= ORDER4_FRACTION
