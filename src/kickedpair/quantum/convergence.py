@@ -206,7 +206,7 @@ def _evolve(config: RunConfig, res: ResolvedNumerics, kicks: int, start, lay, n_
     limits.check_quantum(_with(config, res, kicks), label, lay)
     clock = time.perf_counter()
     system = TwoParticleSystem.from_physics(config.physics, res.N1, res.N2)
-    tr = make_transforms(lay, res.N1, res.N2, n_threads)
+    tr = make_transforms(lay, res.N1, res.N2, n_threads, fft=config.quantum.fft)
     prop = propagator_for(system, tr, res)
     p1, p2 = system.p1(), system.p2()
     series = {k: np.empty(kicks + 1) for k in OBSERVABLES + ("tail",)}
@@ -242,7 +242,7 @@ def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.L
     lay = lay or parallel.layout()
     qn = config.quantum
     res = resolve(config)
-    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
+    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay, share_cores=False))
     if checkpoint_path is not None:
         record = saved_self_check(checkpoint_path, lay.comm)
         res = accepted_resolution(config, res, record)
@@ -250,7 +250,7 @@ def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.L
     else:  # the same pilot as the run's: the substeps it would use
         limits.check_quantum(config, label, lay)
         system = TwoParticleSystem.from_physics(config.physics, res.N1, res.N2)
-        res, record = self_check(config, res, system, make_transforms(lay, res.N1, res.N2, n_threads), lay,
+        res, record = self_check(config, res, system, make_transforms(lay, res.N1, res.N2, n_threads, fft=config.quantum.fft), lay,
                                  label)
     variants = {"base": res}
     if res.scheme != "free":

@@ -177,7 +177,7 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
     ph, qn = config.physics, config.quantum
     res = resolve(config)
     limits.check_quantum(config, label, lay)  # before anything of the run's size is allocated
-    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay))
+    n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay, share_cores=False))
     start_clock = time.perf_counter()
 
     system = TwoParticleSystem.from_physics(ph, res.N1, res.N2)
