@@ -26,7 +26,14 @@ changes how long they take, not what they find.
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# one thread everywhere, as `kickedpair` itself sets (kickedpair.cli.main): a threaded BLAS
+# (the purity's Gram product) would also spin a second core and count in the CPU time
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
 import json
 import math
 import sys

@@ -21,7 +21,14 @@ measured side by side in one run.
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# one thread everywhere, as `kickedpair` itself sets (kickedpair.cli.main): a threaded BLAS
+# (the purity's Gram product) would also spin a second core and count in the CPU time
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
 import dataclasses
 import importlib.util
 import subprocess

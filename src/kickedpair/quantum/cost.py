@@ -29,14 +29,18 @@ from .resolution import ResolvedNumerics, resolve
 
 # Prices on the 2-core reference machine, one core (``benchmarks/cost_model.py --measure``
 # prints them; see docs/numerics.md).  Per point (N1 N2) and log2 of the transform length:
-T_X1 = 1.92e-9        # a DST pair along x1 with its phase multiply (sandwich_x1)
-T_X2 = 1.92e-9        # a DST pair along x2
-T_MUL = 2.0e-9        # one complex multiply of the state by a stored factor, per point
+T_X1 = 2.05e-9        # a DST pair along x1 with its phase multiply (sandwich_x1)
+T_X2 = 2.62e-9        # a DST pair along x2
+T_MUL = 4.28e-10      # one complex multiply of the state by a stored factor, per point
 # light-particle-exact blocks ``V diag(phase) V^T`` per block entry (N1 N2^2), by N2:
-BLOCK_PRICE = ((31, 5.7e-10), (63, 5.7e-10), (127, 5.7e-10), (255, 5.7e-10))
-T_EIGH = 2.0e-9       # light-particle-exact set-up per N1 N2^3 (the Hamiltonians and eigh)
-T_GRAM = 1.0e-9       # the purity's Gram matrix per kick, per N1 N2 min(N1, N2)
-T_OBS = 1.0e-8        # the other observables per kick, per point
+BLOCK_PRICE = ((31, 8.63e-10), (63, 7.64e-10), (127, 7.24e-10), (255, 7.39e-10))
+# light-particle-exact set-up (the Hamiltonians and eigh) per N1 N2^3, by N2:
+EIGH_PRICE = ((31, 3.81e-9), (63, 2.24e-9), (127, 1.25e-9), (255, 4.37e-10))
+T_GRAM = 1.92e-10     # the purity's Gram matrix per kick, per N1 N2 min(N1, N2)
+T_OBS = 2.10e-9       # the other observables per kick, per point
+# fixed costs of the Python-level calls: per substep (by scheme) and per period (kick, observables)
+OVERHEAD_SUBSTEP = {"light_exact": 1.65e-5, "strang": 2.94e-5}
+OVERHEAD_KICK = 5.8e-5
 #: applications of the second-order substep per substep, by splitting order (triple jump: 3)
 STAGES = {2: 1, 4: 3}
 
@@ -103,10 +107,10 @@ class CellCost:
                 f"about {wall:.3g} h on {ranks} rank(s) at full efficiency")
 
 
-def block_price(N2: int) -> float:
-    """Seconds per block entry at ``N2``: linear in log2(N2) between the measured sizes."""
+def _by_N2(prices: tuple, N2: int) -> float:
+    """A price measured at a few N2, linear in log2(N2) between them, constant beyond."""
     x = math.log2(max(N2, 1))
-    pts = [(math.log2(n), t) for n, t in BLOCK_PRICE]
+    pts = [(math.log2(n), t) for n, t in prices]
     if x <= pts[0][0]:
         return pts[0][1]
     for (x0, t0), (x1, t1) in zip(pts, pts[1:]):
@@ -115,15 +119,20 @@ def block_price(N2: int) -> float:
     return pts[-1][1]
 
 
+def block_price(N2: int) -> float:
+    """Seconds per block entry of the light-particle-exact product at ``N2``."""
+    return _by_N2(BLOCK_PRICE, N2)
+
+
 def substep_seconds(N1: int, N2: int, scheme: str) -> float:
     """One second-order substep on one core: the transforms, blocks and multiplies it does."""
     points = float(N1) * N2
     x1 = T_X1 * points * math.log2(2 * (N1 + 1))
     x2 = T_X2 * points * math.log2(2 * (N2 + 1))
     if scheme == "light_exact":   # blocks on every row, then half T1 - half T1 along x1
-        return x1 + block_price(N2) * points * N2
+        return OVERHEAD_SUBSTEP[scheme] + x1 + block_price(N2) * points * N2
     if scheme == "strang":        # x2 down, x1 pair with T, x2 up, V_I multiply
-        return x1 + x2 + T_MUL * points
+        return OVERHEAD_SUBSTEP[scheme] + x1 + x2 + T_MUL * points
     raise ValueError(f"no substeps in scheme {scheme!r}")
 
 
@@ -131,12 +140,12 @@ def kick_seconds(N1: int, N2: int) -> float:
     """What a period costs besides its substeps: kick, the transforms around it, observables."""
     points = float(N1) * N2
     transforms = T_X1 * points * math.log2(2 * (N1 + 1)) + T_X2 * points * math.log2(2 * (N2 + 1))
-    return transforms + T_MUL * points + T_OBS * points + T_GRAM * points * min(N1, N2)
+    return OVERHEAD_KICK + transforms + T_MUL * points + T_OBS * points + T_GRAM * points * min(N1, N2)
 
 
 def setup_seconds(N1: int, N2: int, scheme: str) -> float:
     """One-off set-up: the light-particle-exact scheme diagonalises an N2 x N2 matrix per row."""
-    return T_EIGH * float(N1) * float(N2) ** 3 if scheme == "light_exact" else 0.0
+    return _by_N2(EIGH_PRICE, N2) * float(N1) * float(N2) ** 3 if scheme == "light_exact" else 0.0
 
 
 def seconds_per_kick(N1: int, N2: int, scheme: str, substeps: int, order: int = 2) -> float:
