@@ -61,6 +61,7 @@ def old_rules():
     text = text.replace("from . import basis", "from kickedpair.quantum import basis")
     spec = importlib.util.spec_from_loader("old_resolution", loader=None)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["old_resolution"] = module  # dataclasses look their module up
     exec(compile(text, f"{OLD_COMMIT}:resolution.py", "exec"), module.__dict__)
     return module
 
