@@ -378,9 +378,12 @@ def test_quantum_memory_grows_as_hbar_falls():
     assert quantum_mem_mb(explicit, 1, per_byte) == 1023 * 63
     light = {"physics": {"hbar": 0.01}, "quantum": {"N1": 1023, "N2": 63, "scheme": "light_exact"}}
     assert quantum_mem_mb(light, 1, per_byte) == 1023 * 63 + 1023 * 63 ** 2
-    # the per-row particle-2 propagators make m = 1 at small hbar enormous
-    big = over_limit({"a": cfg(0.005, 1.0), "b": cfg(0.1, 1e-3)}, 16, {"max_mb": 1_000_000})
+    # the per-row particle-2 propagators would make m = 1 at small hbar enormous (the scheme
+    # auto takes there, plain Strang, has none); the limit names the cells above it
+    heavy = {"physics": {"hbar": 0.005, "mass_ratio": 1.0}, "quantum": {"n_kicks": 500, "scheme": "light_exact"}}
+    big = over_limit({"a": heavy, "b": cfg(0.1, 1e-3), "c": cfg(0.005, 1.0)}, 16, {"max_mb": 1_000_000})
     assert list(big) == ["a"] and big["a"] > 1e6
+    assert estimate_grid(cfg(0.005, 1.0)).scheme == "strang"
 
 
 def test_quantum_memory_request_covers_the_engines_own_check():

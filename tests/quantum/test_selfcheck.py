@@ -179,11 +179,13 @@ def test_resume_after_a_pilot_raised_step_continues_bit_for_bit(tmp_path, monkey
     whole = run_quantum(cfg, progress="none", n_threads=1)
     assert whole.self_check.substeps > whole.self_check.substeps_start
     ckpt = tmp_path / "c.ckpt.h5"
+    # the pilot reads the stop flag too: count the run's own kicks, which follow the pilot's
+    pilot_kicks = sum(whole.self_check.kicks for _ in range(len(whole.self_check.compared) + 1))
     calls = {"n": 0}
 
     def stop_after_three(comm):
         calls["n"] += 1
-        return signal.SIGINT if calls["n"] == 3 else 0
+        return signal.SIGINT if calls["n"] == pilot_kicks + 3 else 0
 
     with monkeypatch.context() as m:
         m.setattr(stopping, "stop_requested", stop_after_three)
@@ -290,3 +292,12 @@ def test_one_and_two_ranks_give_the_same_report(tmp_path):
     assert len(keys) >= 20
     for k in keys:
         assert two[k] == pytest.approx(one[k], rel=1e-7, abs=1e-13), k
+
+
+def test_a_signal_during_the_pilot_stops_the_run_collectively(monkeypatch):
+    """The pilot reads the stop flag after every kick, as the run's loop does (a signal reaching
+    one rank during the pilot must stop every rank, not that rank alone)."""
+    cfg = _config(n_kicks=6)
+    monkeypatch.setattr(stopping, "stop_requested", lambda comm: signal.SIGTERM)
+    with pytest.raises(stopping.Interrupted, match="self-check pilot at t=1"):
+        run_quantum(cfg, progress="none", n_threads=1)

@@ -206,7 +206,8 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
                 if name.startswith("P1_t"):
                     distributions[int(name[4:])] = values
     if found is None:
-        res, record = self_check(config, res, system, tr, lay, label)
+        with stopping.deferred_signals():  # the pilot polls the stop flag like the run's loop
+            res, record = self_check(config, res, system, tr, lay, label)
         if lay.is_root and not record.passed:  # mode 'report' (substeps set by hand): S is kept
             print(f"[{label}] warning: {record.text()}", file=sys.stderr, flush=True)
         elif lay.is_root and record.substeps != record.substeps_start:

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .. import stopping
 from ..errors import GuardError, guard_message
 from .observables import two_particle_observables
 from .two_particle import initial_state
@@ -94,14 +95,20 @@ def pilot_changes(base: dict, fine: dict) -> tuple[float, float, int]:
     return out[0], out[1], worst_t
 
 
-def _pilot_series(prop, system, tr, kicks: int) -> dict:
-    """``<p1^2>(t)`` and the purity over ``t = 0..kicks`` from the initial state."""
+def _pilot_series(prop, system, tr, kicks: int, comm) -> dict:
+    """``<p1^2>(t)`` and the purity over ``t = 0..kicks`` from the initial state.
+
+    Collective; like the run's loop it reads the stop flag after every kick, so that a signal
+    reaching one rank during the pilot stops every rank after the same kick."""
     p1, p2 = system.p1(), system.p2()
     series = {"p1_sq": np.empty(kicks + 1), "purity": np.empty(kicks + 1)}
     c = initial_state(tr)
     for t in range(kicks + 1):
         if t:
             c = prop.period(c)
+            signum = stopping.stop_requested(comm)
+            if signum:
+                raise stopping.Interrupted(signum, f"in the self-check pilot at t={t}, before the run")
         obs = two_particle_observables(c, p1, p2, system.mass1, system.mass2,
                                        row_start=tr.row_start, reduce=tr.allreduce)
         series["p1_sq"][t], series["purity"][t] = obs["p1sq"], obs["purity"]
@@ -126,10 +133,10 @@ def run_self_check(qn, substeps: int, scheme: str, explicit: bool, system, tr, c
         return record
     clock = time.perf_counter()
     S = substeps
-    base = _pilot_series(build(S), system, tr, kicks)
+    base = _pilot_series(build(S), system, tr, kicks, comm)
     doublings = 0 if explicit else MAX_DOUBLINGS
     while True:
-        fine = _pilot_series(build(2 * S), system, tr, kicks)
+        fine = _pilot_series(build(2 * S), system, tr, kicks, comm)
         dp1, dpur, t_worst = comm.bcast(pilot_changes(base, fine) if comm.rank == 0 else None, root=0)
         record.compared.append((S, 2 * S))
         record.change_p1_sq.append(dp1)
