@@ -1,13 +1,10 @@
 """What a quantum cell will cost: memory and time per kick from its resolved grid.
 
-The time model counts the two kinds of work in a substep and prices them with
-constants measured by ``benchmarks/quantum_bench.py`` on the 2-core reference machine
-(one thread, 1023 x 31 modes, ``hbar = 0.05``): a DST pair along ``x1`` with its phase
-multiply, ``0.67 ms`` for ``N1 N2 log2(2 (N1 + 1))`` points -> ``T_TRANSFORM`` s per
-point-log; the light-particle-exact block product ``V diag(phase) V^T`` on every row,
-``0.56 ms`` for ``N1 N2^2`` entries -> ``T_BLOCK`` s per entry.  Plain Strang does about
-twice the transforms (both axes) and no blocks.  Estimates, good to a factor ~2 on
-other machines; the benchmark measures the real thing.
+The time model prices what a period does on one core -- the DST pairs along x1 and x2, the
+light-particle-exact blocks by N2, multiplies, the purity's Gram product, the other
+observables, per-call overheads, and the light-particle-exact set-up -- with prices measured
+by ``benchmarks/cost_model.py --measure`` on the 2-core reference machine; ``--check`` compares
+whole periods with the model (docs/numerics.md).  No MPI communication term.
 
 Memory, per rank at its peak (rank 0, which also holds the gathered snapshots), measured with
 ``tracemalloc`` at ``N1 = 2047, N2 = 127`` (peak traced / points): the state and its work

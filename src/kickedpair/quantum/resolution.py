@@ -18,30 +18,17 @@ Rules (``L`` the well width, ``dp = hbar pi / L`` the momentum step of the sine 
 2. Both particles -- the interaction width ``1/sqrt(a)``.  The Gaussian's spectrum
    ``exp(-k^2 / (4 a))`` falls below ``tol = 1e-8`` at ``k_int = sqrt(4 a ln(1/tol))``; each
    basis must reach it: ``N >= k_int L / pi`` (27 modes for ``a = 10``, ``L = pi``).
-3. Particle 2 -- energy.  It holds at most ``E2_max = 2 * (strength + 4 m E1_max + E_kick2)``
-   with ``E1_max = p1_bulk^2 / 2``, ``p1_bulk`` as ``p1_max`` with safety 1.5 (energies follow the
-   bulk of the distribution, not its tails): the bump height, plus what a light particle gains
-   reflecting off a bump moving at ``v1`` (``2 m v1^2 = 4 m E1``), plus its own kicks'
-   ``(1.5 sqrt(K2^2 n_kicks / 2) + K2)^2 / (2 m)``, with a factor 2 of safety.
-   ``N2 >= sqrt(2 m max(E2_max, 0.4 E1_max)) / dp``: particle 2 also takes a share of the
-   heavy particle's energy (the classical ensembles give ``<p2^2>/(2m) = 0.07..0.37 <p1^2>/2``
-   for m = 1e-3..1, t = 100..500; without this term m = 0.01, hbar = 0.04, 100 kicks tripped
-   particle 2's tail guard at t = 58 with N2 = 31).  For ``m = 1e-3, eps = 2, lam = 10`` rule 2 still
-   dominates: ``N2 = 31`` (MODEL.md: 31-63 needed).
-4. Plain Strang substeps.  The splitting error of particle 2 is resonant when a populated
-   mode's phase per substep ``E2 dt / hbar`` nears ``2 pi``; keep it below
-   ``theta = 0.5`` rad for energies up to ``E2_max`` and resolve particle 1's crossing of the
-   bump (``p1_max dt <= width / 2``):
-   ``S_strang = max(E2_max / (hbar theta), 2 p1_max / width)``.
-5. Light-particle-exact substeps.  Particle 2 is exact; the error comes from particle 1
-   moving through the interaction during a substep.  Measured (``hbar = 0.05, m = 1e-3,
-   eps = 2, K1 = 1.8, lam = 10``, ``N1 = 1023, N2 = 31``): 40 substeps give 1e-3 relative
-   accuracy on ``<p1^2>`` and purity over ``t <= 20`` where ``sqrt(D t) = 5.7``.  Rule:
-   ``S_light = max(20, c * sqrt(D n_kicks) / width)`` with ``c = 2.2`` (that calibration),
-   times ``(0.05 / hbar)^1.5`` below ``hbar = 0.05`` (measured: 160 substeps are needed at
-   hbar = 0.02 for the same accuracy, 4x the 40 at hbar = 0.05).  Over 500 kicks at
-   hbar = 0.05 the rule's 199 substeps differ from 400 by 3% at most in ``<p1^2>(t)``
-   (100 substeps: 14%): a production cell should be confirmed by doubling the substeps.
+3. Particle 2 -- energy.  Its basis holds twice its own energy (the bump height and its own
+   kicks' ``(1.5 sqrt(K2^2 n_kicks / 2) + K2)^2 / (2 m)``) or the share of the heavy particle's
+   bulk energy it takes, ``0.4 E1_max`` (``E1_max = p1_bulk^2 / 2``, ``p1_bulk`` as ``p1_max``
+   with safety 1.5; the classical ensembles give ``<p2^2>/(2m) = 0.07..0.37 <p1^2>/2`` for
+   m = 1e-3..1; without the share m = 0.01, hbar = 0.04, 100 kicks tripped particle 2's tail
+   guard at t = 58 with N2 = 31), whichever is larger:
+   ``N2 >= sqrt(2 m max(2 E2_own, 0.4 E1_max)) / (0.95 dp)``.  For ``m = 1e-3, eps = 2,
+   lam = 10`` rule 2 dominates (``N2 = 31``); at m = 1, ``N2 ~ N1 / 2``.  ``E2_max`` (with one
+   collision's ``4 m / (1 + m)^2`` of E1) is kept in the record only.
+4. Substeps of both splittings: :func:`substeps_rule`, the calibrated need by scheme, mass
+   ratio and hbar, grown with the run's length (docs/numerics.md has the calibration).
 
 Counts are computed in floating point and saturate at ``2**62`` (``COUNT_LIMIT``, the largest
 count a config may hold), also where the float arithmetic overflows (``hbar`` near the
