@@ -22,23 +22,19 @@ too when it takes a second or more).
 
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-# one thread everywhere, as `kickedpair` itself sets (kickedpair.cli.main): a threaded BLAS
-# (the purity's Gram product) would also spin a second core and count in the CPU time
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _one_thread  # noqa: E402,F401  (before numpy: one BLAS thread)
 
 import argparse  # noqa: E402
 import math
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import table  # noqa: E402
 
 from kickedpair.quantum import basis, cost  # noqa: E402

@@ -78,12 +78,7 @@ import sys
 import time
 from pathlib import Path
 
-# The benchmark is single-threaded by design (one scipy.fft worker, the serial numba block
-# kernel).  A multi-threaded BLAS pool (used by the observables' Gram matrix) would leave
-# threads spinning after each call: on 2 cores they steal the core the timed work needs
-# and inflate the process CPU time, so the pools are limited to one thread.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import _one_thread  # noqa: E402,F401  (before numpy: one BLAS thread)
 
 import numpy as np  # noqa: E402
 

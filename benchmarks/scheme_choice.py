@@ -21,24 +21,20 @@ measured side by side in one run.
 
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-# one thread everywhere, as `kickedpair` itself sets (kickedpair.cli.main): a threaded BLAS
-# (the purity's Gram product) would also spin a second core and count in the CPU time
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _one_thread  # noqa: E402,F401  (before numpy: one BLAS thread)
 
 import argparse  # noqa: E402
 import dataclasses
 import importlib.util
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import table  # noqa: E402
 
 from kickedpair.params import parse_config  # noqa: E402
