@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from ..params import RunConfig
-from .resolution import ResolvedNumerics, resolve
+from .resolution import ResolvedNumerics, interpolate_log, resolve
 
 # Prices on the 2-core reference machine, one core (``benchmarks/cost_model.py --measure``
 # prints them; see docs/numerics.md).  Per point (N1 N2) and log2 of the transform length:
@@ -105,15 +105,8 @@ class CellCost:
 
 
 def _by_N2(prices: tuple, N2: int) -> float:
-    """A price measured at a few N2, linear in log2(N2) between them, constant beyond."""
-    x = math.log2(max(N2, 1))
-    pts = [(math.log2(n), t) for n, t in prices]
-    if x <= pts[0][0]:
-        return pts[0][1]
-    for (x0, t0), (x1, t1) in zip(pts, pts[1:]):
-        if x <= x1:
-            return t0 + (t1 - t0) * (x - x0) / (x1 - x0)
-    return pts[-1][1]
+    """A price measured at a few N2, interpolated log-log between them, constant beyond."""
+    return interpolate_log({n: (t,) for n, t in prices}, N2)[0]
 
 
 def block_price(N2: int) -> float:

@@ -167,7 +167,7 @@ def choose_resolution(
     return Resolution(N1, N2, int(s_light), int(s_strang), p1_max, E2_max, k_int)
 
 
-def _interpolate_log(table: dict, x: float, extrapolate_low: bool = False) -> tuple:
+def interpolate_log(table: dict, x: float, extrapolate_low: bool = False) -> tuple:
     """Entries of ``table`` (keyed by x) interpolated linearly in log x and log value; constant
     beyond the keys, or (``extrapolate_low``) below the smallest key along the slope of the two
     smallest."""
@@ -206,7 +206,7 @@ def _monotone_in_hbar(table: dict, hbar: float) -> tuple:
     keys = sorted(table)
     envelope = {h: tuple(max(table[k][j] for k in keys[i:]) for j in range(len(table[h])))
                 for i, h in enumerate(keys)}
-    return _interpolate_log(envelope, hbar, extrapolate_low=True)
+    return interpolate_log(envelope, hbar, extrapolate_low=True)
 
 
 def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: int, K1: float,
@@ -220,15 +220,15 @@ def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: in
     """
     if scheme == "light_exact":
         by_hbar = _monotone_in_hbar(LIGHT_BY_HBAR, hbar)
-        factor = _interpolate_log({m: (f,) for m, f in LIGHT_BY_MASS.items()}, mass2)[0]
+        factor = interpolate_log({m: (f,) for m, f in LIGHT_BY_MASS.items()}, mass2)[0]
         needs = tuple(n * factor for n in by_hbar)
     elif scheme == "strang":
-        by_mass = _interpolate_log(STRANG_BY_MASS, mass2, extrapolate_low=True)
+        by_mass = interpolate_log(STRANG_BY_MASS, mass2, extrapolate_low=True)
         needs = tuple(n * f for n, f in zip(by_mass, _monotone_in_hbar(STRANG_BY_HBAR, hbar)))
     else:
         raise ValueError(f"no substep rule for scheme {scheme!r}")
     physics = math.sqrt(_ratio(abs(strength) * a * (K1 * K1 + abs(strength)), 2.0 * 10.0 * (1.8**2 + 2.0)))
-    power = _interpolate_log(LENGTH_POWER[scheme], mass2)[0]
+    power = interpolate_log(LENGTH_POWER[scheme], mass2)[0]
     length = max(1.0, n_kicks / T_CALIBRATION) ** power
     s = SAFETY_SUBSTEPS * _at_tolerance(needs, tol) * physics * length
     if order == 4:
