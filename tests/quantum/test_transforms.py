@@ -103,6 +103,35 @@ def test_axis_transforms_and_sandwich_agree_with_scipy(fft):
             assert _rel(tr[0].sandwich(x.copy(), phase), want) < 4e-15
 
 
+def test_fftw_holds_no_array_of_a_propagator_that_is_done_with():
+    """The scaled phase copies live as long as their phase; released plans free their arrays
+    (a pilot's or a convergence variant's propagator must not stay in memory beside the next)."""
+    import gc
+    import weakref
+
+    shape = (63, 15)
+    axis = AxisTransform(shape, 0, fft="fftw")
+    a = np.ones(shape, dtype=np.complex128)
+    phase = np.exp(1j * np.linspace(0.0, 1.0, shape[0]))[:, None]
+    axis.sandwich(a, phase)
+    assert len(axis._scaled_phases) == 1
+    del phase
+    gc.collect()
+    assert axis._scaled_phases == {}
+
+    state = np.ones(shape, dtype=np.complex128)
+    alive = weakref.ref(state)
+    axis.sandwich(state, np.ones((shape[0], 1)))
+    del state
+    gc.collect()
+    assert alive() is not None  # the cached plan holds the array of its last call
+    sine_transforms.release_plans()
+    gc.collect()
+    assert alive() is None
+    b = axis.sandwich(np.ones(shape, dtype=np.complex128), np.ones((shape[0], 1)))  # plans again
+    np.testing.assert_allclose(b, np.ones(shape), atol=1e-12)
+
+
 def test_auto_records_its_choice_with_the_timings(tmp_path):
     shape = (31, 7)
     backend = sine_transforms.choose_backend(shape, 0, 1, "auto")

@@ -37,6 +37,7 @@ from .evolution import (ResolvedNumerics, _config_for_checkpoint, _mismatch, acc
                         make_transforms, propagator_for, resolve, saved_self_check, self_check)
 from .observables import check_guards, two_particle_observables
 from .selfcheck import SelfCheck
+from .sine_transforms import release_plans
 from .two_particle import TwoParticleSystem, initial_state
 
 OBSERVABLES = ("p1_sq", "p2_sq", "purity")
@@ -221,6 +222,7 @@ def _evolve(config: RunConfig, res: ResolvedNumerics, kicks: int, start, lay, n_
             series[k][t] = obs[key]
         series["tail"][t] = max(obs["tail1"], obs["tail2"])
     seconds = float(parallel.max_to_all(np.array([time.perf_counter() - clock]), lay.comm)[0])
+    release_plans()  # and with them this variant's arrays, before the next variant allocates
     return series, seconds, float(np.max(series["tail"]))
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from .. import stopping
 from ..errors import GuardError, guard_message
 from .observables import two_particle_observables
+from .sine_transforms import release_plans
 from .two_particle import initial_state
 
 __all__ = ["MAX_DOUBLINGS", "SelfCheck", "run_self_check", "pilot_changes"]
@@ -99,7 +100,15 @@ def _pilot_series(prop, system, tr, kicks: int, comm) -> dict:
     """``<p1^2>(t)`` and the purity over ``t = 0..kicks`` from the initial state.
 
     Collective; like the run's loop it reads the stop flag after every kick, so that a signal
-    reaching one rank during the pilot stops every rank after the same kick."""
+    reaching one rank during the pilot stops every rank after the same kick.  The FFTW plans
+    are dropped at the end, and with them this propagator's arrays."""
+    try:
+        return _pilot_loop(prop, system, tr, kicks, comm)
+    finally:
+        release_plans()
+
+
+def _pilot_loop(prop, system, tr, kicks: int, comm) -> dict:
     p1, p2 = system.p1(), system.p2()
     series = {"p1_sq": np.empty(kicks + 1), "purity": np.empty(kicks + 1)}
     c = initial_state(tr)

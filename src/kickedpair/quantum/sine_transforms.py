@@ -59,6 +59,7 @@ import os
 import socket
 import statistics
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,7 @@ __all__ = [
     "choose_backend",
     "chosen_backends",
     "agree_on_root",
+    "release_plans",
     "cache_path",
     "export_state",
     "import_state",
@@ -131,6 +133,13 @@ def _plan(real_shape: tuple, real_strides: tuple, axis: int, threads: int, inpla
         _PLANS[key] = plan
         _save_cache()
     return plan
+
+
+def release_plans() -> None:
+    """Drop the cached FFTW plans.  A plan holds the arrays of its last call, so a propagator
+    that is done with (the pilot's, a convergence variant's) would otherwise stay in memory
+    beside the next one's arrays.  FFTW keeps the plans' wisdom: planning them again is quick."""
+    _PLANS.clear()
 
 
 def _execute(src: np.ndarray, out: np.ndarray, axis: int, threads: int) -> None:
@@ -225,6 +234,7 @@ def choose_backend(shape, axis: int, workers: int | None = None, fft: str = "aut
         plan_s = time.perf_counter() - plan_start
         scipy_s, fftw_s = _time_pairs(shape, axis, workers)
         backend = "fftw" if fftw_s <= (1.0 - FFTW_MARGIN) * scipy_s else "scipy"
+        release_plans()  # the timing's scratch arrays
         found = {"backend": backend, "how": "timed", "scipy_s": scipy_s, "fftw_s": fftw_s, "plan_s": plan_s}
         _KNOWN[key] = found
         _save_cache()
@@ -269,12 +279,20 @@ class AxisTransform:
         return basis.dst_down(a, axis=self.axis, workers=self.workers, overwrite_x=True)
 
     def _scaled(self, phase: np.ndarray) -> np.ndarray:
-        """``phase / (2 (N + 1))``, computed once per phase array."""
-        hit = self._scaled_phases.get(id(phase))
-        if hit is None or hit[0] is not phase:
+        """``phase / (2 (N + 1))``, computed once per phase array and held while that array
+        lives (a weak reference: the copies of a propagator that is done with go with it)."""
+        key = id(phase)
+        hit = self._scaled_phases.get(key)
+        if hit is None or hit[0]() is not phase:
             if len(self._scaled_phases) >= 8:
                 self._scaled_phases.clear()
-            hit = self._scaled_phases[id(phase)] = (phase, np.asarray(phase) * self.down_factor)
+            cache = self._scaled_phases
+
+            def forget(ref, key=key):
+                if cache.get(key, (None,))[0] is ref:
+                    del cache[key]
+
+            hit = cache[key] = (weakref.ref(phase, forget), np.asarray(phase) * self.down_factor)
         return hit[1]
 
     def sandwich(self, a: np.ndarray, phase: np.ndarray) -> np.ndarray:
