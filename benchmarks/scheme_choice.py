@@ -17,7 +17,7 @@ cells); the new choice must pass as chosen (else it is reported as failing).  Tw
 
 * at the rules: each choice at its rule's count (the old one made accurate as above);
 * at equal accuracy: each choice (scheme and grid) at the smallest count on the ladder
-  ``S 2^(-k/4)`` below its passing count that still meets 1e-3.  This compares the choices
+  ``round(2^(k/4))`` below its passing count that still meets 1e-3.  This compares the choices
   themselves; the first ratio also holds each rule's margin over that smallest count.
 
 Seconds per kick: median CPU time of whole periods with the observables, one thread, after a
@@ -36,6 +36,7 @@ import _one_thread  # noqa: E402,F401  (before numpy: one BLAS thread)
 import argparse  # noqa: E402
 import dataclasses
 import importlib.util
+import math
 import subprocess
 import time
 
@@ -52,7 +53,6 @@ from kickedpair.quantum.two_particle import (  # noqa: E402
 OLD_COMMIT = "d1f99f6"
 TOL = 1e-3
 REF_AGREE = 1e-5
-LADDER = 2 ** 0.25        # the step of the search for the smallest passing count
 MAX_LADDER_STEPS = 8
 CASES = [(1e-3, 0.05), (1e-3, 0.02), (1e-3, 0.01), (0.1, 0.05), (1.0, 0.05)]
 
@@ -146,15 +146,24 @@ def compare(m: float, hbar: float, T: int, old) -> dict:
                     "setup_s": new_run["setup_s"], "min_S": new_min_S, "min_s_per_kick": new_min["s_per_kick"]}}
 
 
+def ladder_below(S: int) -> int:
+    """The largest count ``round(2^(k/4))`` below ``S``: one ladder for every choice, so that
+    two choices of the same scheme and grid stop at the same count."""
+    k = math.floor(4 * math.log2(S))
+    while k > 0 and round(2 ** (k / 4)) >= S:
+        k -= 1
+    return int(round(2 ** (k / 4)))
+
+
 def smallest_passing(system, scheme, order, S, at_S, fine, T, floor=0):
-    """Walk down from a count ``S`` (with its run ``at_S``) by ``LADDER`` while the error stays
+    """Walk down from a count ``S`` (with its run ``at_S``) along the ladder while the error stays
     within TOL and the count above ``floor``: the last passing count and its run.  A count that
     fails at ``S`` is returned as it is (it has no passing count below)."""
     best = (S, at_S)
     if error(at_S, fine) > TOL:
         return best
     for _ in range(MAX_LADDER_STEPS):
-        lower = int(round(best[0] / LADDER))
+        lower = ladder_below(best[0])
         if lower <= max(floor, 1) or lower == best[0]:
             break
         trial = run(system, scheme, lower, T, order)
