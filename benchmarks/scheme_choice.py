@@ -21,8 +21,9 @@ cells); the new choice must pass as chosen (else it is reported as failing).  Tw
   themselves; the first ratio also holds each rule's margin over that smallest count.
 
 Seconds per kick: median CPU time of whole periods with the observables, one thread, after a
-warm-up; set-up (the light-particle-exact diagonalisation) reported apart.  The ratios old /
-new are measured side by side in one run.
+warm-up; set-up (the light-particle-exact diagonalisation) reported apart.  At equal accuracy
+the two are timed again, interleaved, three times (where a run takes under a minute), and the
+fastest of each is kept.  The ratios old / new are measured side by side in one run.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ OLD_COMMIT = "d1f99f6"
 TOL = 1e-3
 REF_AGREE = 1e-5
 MAX_LADDER_STEPS = 8
+RETIME_REPEATS = 3
+RETIME_MAX_S = 60.0
 CASES = [(1e-3, 0.05), (1e-3, 0.02), (1e-3, 0.01), (0.1, 0.05), (1.0, 0.05)]
 
 
@@ -136,6 +139,8 @@ def compare(m: float, hbar: float, T: int, old) -> dict:
     old_min_S, old_min = smallest_passing(old_sys, "light_exact", 2, S_old, old_run, fine, T,
                                           floor=S_old // 2 if raised else 0)
     new_min_S, new_min = smallest_passing(new_sys, new.scheme, new.order, new.substeps, new_run, fine, T)
+    old_min, new_min = retime([(old_sys, "light_exact", 2, old_min_S, old_min),
+                               (new_sys, new.scheme, new.order, new_min_S, new_min)], T)
     return {"m": m, "hbar": hbar, "T": T, "ref_S": S, "ref_agree": agree,
             "old": {"grid": f"{o.N1}x{o.N2}", "scheme": "light_exact", "rule_S": o.substeps_light_exact,
                     "S": S_old, "raised": raised, "err": error(old_run, fine),
@@ -144,6 +149,21 @@ def compare(m: float, hbar: float, T: int, old) -> dict:
             "new": {"grid": f"{new.N1}x{new.N2}", "scheme": new.scheme, "order": new.order,
                     "S": new.substeps, "err": error(new_run, fine), "s_per_kick": new_run["s_per_kick"],
                     "setup_s": new_run["setup_s"], "min_S": new_min_S, "min_s_per_kick": new_min["s_per_kick"]}}
+
+
+def retime(choices, T):
+    """Each choice's run again, interleaved, ``RETIME_REPEATS`` times (the runs shorter than
+    ``RETIME_MAX_S``): the run with the smallest seconds per kick of each, against the noise of
+    a shared machine."""
+    best = [c[-1] for c in choices]
+    if any(b["s_per_kick"] * T > RETIME_MAX_S for b in best):
+        return best
+    for _ in range(RETIME_REPEATS - 1):
+        for i, (system, scheme, order, S, _) in enumerate(choices):
+            again = run(system, scheme, S, T, order)
+            if again["s_per_kick"] < best[i]["s_per_kick"]:
+                best[i] = again
+    return best
 
 
 def ladder_below(S: int) -> int:
