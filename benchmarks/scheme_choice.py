@@ -16,9 +16,11 @@ exceeds 1e-3 has its substeps doubled until it passes (the old rule under-resolv
 cells); the new choice must pass as chosen (else it is reported as failing).  Two ratios:
 
 * at the rules: each choice at its rule's count (the old one made accurate as above);
-* at equal accuracy: each choice (scheme and grid) at the smallest count on the ladder
-  ``round(2^(k/4))`` below its passing count that still meets 1e-3.  This compares the choices
-  themselves; the first ratio also holds each rule's margin over that smallest count.
+* at equal accuracy: each choice (scheme and grid) at the smallest count that meets 1e-3,
+  scanned up the ladder ``round(2^(k/4))`` from half the smaller rule count (the same ladder
+  and floor for both, so equal schemes on equal grids stop at the same count; a choice whose
+  run takes over a minute is not scanned, and its count is then an upper bound).  This
+  compares the choices themselves; the first ratio also holds each rule's margin.
 
 Seconds per kick: median CPU time of whole periods with the observables, one thread, after a
 warm-up; set-up (the light-particle-exact diagonalisation) reported apart.  At equal accuracy
@@ -54,7 +56,7 @@ from kickedpair.quantum.two_particle import (  # noqa: E402
 OLD_COMMIT = "d1f99f6"
 TOL = 1e-3
 REF_AGREE = 1e-5
-MAX_LADDER_STEPS = 8
+SCAN_MAX_S = 60.0   # a choice whose run takes longer is not scanned
 RETIME_REPEATS = 3
 RETIME_MAX_S = 60.0
 CASES = [(1e-3, 0.05), (1e-3, 0.02), (1e-3, 0.01), (0.1, 0.05), (1.0, 0.05)]
@@ -135,10 +137,11 @@ def compare(m: float, hbar: float, T: int, old) -> dict:
         old_run = run(old_sys, "light_exact", S_old, T)
     new_sys = on_grid(base, new.N1, new.N2)
     new_run = run(new_sys, new.scheme, new.substeps, T, new.order)
-    # each at its smallest passing count (a count below S_old / 2 is known to fail when raised)
-    old_min_S, old_min = smallest_passing(old_sys, "light_exact", 2, S_old, old_run, fine, T,
-                                          floor=S_old // 2 if raised else 0)
-    new_min_S, new_min = smallest_passing(new_sys, new.scheme, new.order, new.substeps, new_run, fine, T)
+    # each at its smallest passing count, scanned up one ladder from one floor (the error is not
+    # monotone in S, so a choice's own start would decide where a walk stops)
+    floor = min(o.substeps_light_exact, new.substeps) / 2
+    old_min_S, old_min = smallest_passing(old_sys, "light_exact", 2, S_old, old_run, fine, T, floor)
+    new_min_S, new_min = smallest_passing(new_sys, new.scheme, new.order, new.substeps, new_run, fine, T, floor)
     old_min, new_min = retime([(old_sys, "light_exact", 2, old_min_S, old_min),
                                (new_sys, new.scheme, new.order, new_min_S, new_min)], T)
     return {"m": m, "hbar": hbar, "T": T, "ref_S": S, "ref_agree": agree,
@@ -166,31 +169,29 @@ def retime(choices, T):
     return best
 
 
-def ladder_below(S: int) -> int:
-    """The largest count ``round(2^(k/4))`` below ``S``: one ladder for every choice, so that
-    two choices of the same scheme and grid stop at the same count."""
-    k = math.floor(4 * math.log2(S))
-    while k > 0 and round(2 ** (k / 4)) >= S:
-        k -= 1
-    return int(round(2 ** (k / 4)))
+def ladder(floor: float, top: int) -> list[int]:
+    """The counts ``round(2^(k/4))`` from ``floor`` up to below ``top``: one ladder for every
+    choice, so that two choices of the same scheme and grid stop at the same count."""
+    k = max(0, math.ceil(4 * math.log2(max(floor, 1))))
+    out = []
+    while round(2 ** (k / 4)) < top:
+        if not out or round(2 ** (k / 4)) != out[-1]:
+            out.append(int(round(2 ** (k / 4))))
+        k += 1
+    return out
 
 
-def smallest_passing(system, scheme, order, S, at_S, fine, T, floor=0):
-    """Walk down from a count ``S`` (with its run ``at_S``) along the ladder while the error stays
-    within TOL and the count above ``floor``: the last passing count and its run.  A count that
-    fails at ``S`` is returned as it is (it has no passing count below)."""
-    best = (S, at_S)
-    if error(at_S, fine) > TOL:
-        return best
-    for _ in range(MAX_LADDER_STEPS):
-        lower = ladder_below(best[0])
-        if lower <= max(floor, 1) or lower == best[0]:
-            break
+def smallest_passing(system, scheme, order, S, at_S, fine, T, floor):
+    """The first count of the ladder from ``floor`` to ``S`` that meets TOL, and its run; ``S``
+    itself (with its run ``at_S``) when none below does, or when one run takes longer than
+    ``SCAN_MAX_S`` (then the count is an upper bound of the smallest)."""
+    if error(at_S, fine) > TOL or at_S["s_per_kick"] * T > SCAN_MAX_S:
+        return S, at_S
+    for lower in ladder(floor, S):
         trial = run(system, scheme, lower, T, order)
-        if error(trial, fine) > TOL:
-            break
-        best = (lower, trial)
-    return best
+        if error(trial, fine) <= TOL:
+            return lower, trial
+    return S, at_S
 
 
 def main(argv=None) -> int:
