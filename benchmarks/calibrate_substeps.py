@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/calibrate_substeps.py --set long      # 200-500 kicks: how the need grows
     python benchmarks/calibrate_substeps.py --set quick     # two tiny cases, < 1 minute
     python benchmarks/calibrate_substeps.py --case m=1e-3,hbar=0.05,T=20,scheme=light_exact
+    python benchmarks/calibrate_substeps.py --from-runs S128.h5 S256.h5 S512.h5 S1024.h5
 
 For each case (physics: the defaults, K1 = 1.8, K2 = 0, eps = 2, lam = 10, L = pi, with the
 case's m and hbar) the grid is the engine's own rule for the case's T kicks (or given), and
@@ -18,6 +19,11 @@ every other count the error is the largest pointwise relative change over t = 1.
 ladder, for each tolerance, the smallest count that passes and ``S*``, the count that would
 just meet it, interpolated in log-log between the bracketing counts (extrapolated with
 error ~ S^-2 below the ladder).  The guards (norm, tails) are read on the reference.
+
+``--from-runs`` makes the same record from result files of ``kickedpair quantum`` runs (any
+number of MPI ranks: the long cases at small hbar cost tens to hundreds of core-hours each and
+belong on a cluster) that differ only in ``quantum.substeps``, and adds the relative change of
+the fitted diffusion coefficient ``D`` against the finest run (``D_rel``).
 
 Results go to ``benchmarks/data/calibration-<set>.json`` (merged with earlier cases of
 the same name) and a table on stdout.  These are accuracy measurements: the machine's load
@@ -141,21 +147,27 @@ def calibrate(case: tuple, order: int = 2) -> dict:
                                strength=PHYSICS["eps"], a=PHYSICS["lam"])
     ladder = [S0 * 2**k for k in range(rungs)]
     runs = {S: evolve_series(system, scheme, S, T, order) for S in reversed(ladder)}
+    return summarise(m, hbar, T, scheme, order, N1, N2, runs)
+
+
+def summarise(m, hbar, T, scheme, order, N1, N2, runs: dict) -> dict:
+    """The calibration record of a ladder of runs ``{substeps: series}``, the finest the reference."""
+    ladder = sorted(runs)
     ref = runs[ladder[-1]]
     counts = ladder[:-1]
     errs = [errors(runs[S], ref, T) for S in counts]
     ref_err = errs[-1]["max"] / 3.0 if errs else math.nan  # second order: f(S/2) - f(S) ~ 3 err(S)
+    rule = choose_resolution(hbar, m, PHYSICS["K1"], PHYSICS["K2"], PHYSICS["eps"], PHYSICS["lam"], T)
     result = {
         "m": m, "hbar": hbar, "T": T, "scheme": scheme, "order": order, "N1": N1, "N2": N2,
         "ladder": counts, "reference": ladder[-1], "ref_err": ref_err,
         "errors": errs, "cpu_s_per_kick": {str(S): runs[S]["cpu_s_per_kick"] for S in ladder},
         "ref_tail1": float(np.nanmax(ref["tail1"])), "ref_tail2": float(np.nanmax(ref["tail2"])),
         "ref_norm_dev": float(np.nanmax(np.abs(ref["norm"] - 1.0))),
-        "rule": {"light_exact": choose_resolution(hbar, m, PHYSICS["K1"], PHYSICS["K2"], PHYSICS["eps"],
-                                                  PHYSICS["lam"], T).substeps_light_exact,
-                 "strang": choose_resolution(hbar, m, PHYSICS["K1"], PHYSICS["K2"], PHYSICS["eps"],
-                                             PHYSICS["lam"], T).substeps_strang},
+        "rule": {"light_exact": rule.substeps_light_exact, "strang": rule.substeps_strang},
     }
+    if all("D" in runs[S] for S in ladder):  # the diffusion coefficient, a window average
+        result["D_rel"] = [abs(runs[S]["D"] - ref["D"]) / abs(ref["D"]) for S in counts]
     for tol in TOLERANCES:
         smallest, star = needed(counts, [e["max"] for e in errs], tol)
         result[f"needed_{tol:g}"] = smallest
@@ -165,6 +177,49 @@ def calibrate(case: tuple, order: int = 2) -> dict:
             tau: needed(counts, [e["by_tau"][tau] for e in errs], tol)[1] for tau in errs[0]["by_tau"]
         } if errs else {}
     return result
+
+
+#: what the result files of one ladder must share (``/params/physics`` and ``/params/resolution``)
+SAME_IN_EVERY_RUN = ("K1", "K2", "eps", "lam", "L", "mass_ratio", "hbar", "interaction", "N1", "N2",
+                     "scheme", "order", "n_kicks")
+
+
+def read_run(path: str) -> dict:
+    """The series and parameters of one ``kickedpair quantum`` result file (any number of ranks)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if not f.attrs.get("complete", False):
+            raise SystemExit(f"{path}: not a complete quantum result file")
+        params = {**dict(f["params/physics"].attrs), **dict(f["params/resolution"].attrs),
+                  "n_kicks": int(f["params/quantum"].attrs["n_kicks"])}
+        out = {k: f["series"][k][()] for k in ("p1_sq", "purity", "norm", "tail1", "tail2")}
+        out["cpu_s_per_kick"] = float(f.attrs["seconds_per_kick"]) * int(f.attrs["n_ranks"])
+        if "estimates" in f and "D" in f["estimates"].attrs:
+            out["D"] = float(f["estimates"].attrs["D"])
+    out["params"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
+    return out
+
+
+def calibrate_from_runs(paths: list[str]) -> dict:
+    """A ladder from result files of runs that differ only in ``quantum.substeps`` (run on a
+    cluster, e.g. ``mpiexec -n 16 kickedpair quantum --set quantum.substeps=S ...``)."""
+    runs = [read_run(p) for p in paths]
+    first = runs[0]["params"]
+    for path, r in zip(paths, runs):
+        differ = [k for k in SAME_IN_EVERY_RUN if r["params"].get(k) != first.get(k)]
+        if differ:
+            raise SystemExit(f"{path}: differs from {paths[0]} in {', '.join(differ)}; a ladder varies "
+                             "quantum.substeps alone")
+    off = {k: first[k] for k in PHYSICS if float(first[k]) != PHYSICS[k]}
+    if off:
+        raise SystemExit(f"{paths[0]}: physics {off} is not the calibration's {PHYSICS}; the rule's "
+                         "tables are for that physics")
+    by_S = {int(r["params"]["substeps"]): r for r in runs}
+    if len(by_S) != len(runs) or len(runs) < 3:
+        raise SystemExit("give three or more runs with distinct quantum.substeps (the finest is the reference)")
+    return summarise(float(first["mass_ratio"]), float(first["hbar"]), int(first["n_kicks"]), str(first["scheme"]),
+                     int(first["order"]), int(first["N1"]), int(first["N2"]), by_S)
 
 
 def case_name(r: dict) -> str:
@@ -203,6 +258,10 @@ def main(argv=None) -> int:
     ap.add_argument("--order", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--skip-done", action="store_true", help="leave out the cases already in the results file")
+    ap.add_argument("--from-runs", nargs="+", metavar="FILE.h5", default=None,
+                    help="a ladder from result files of `kickedpair quantum` runs that differ only in "
+                         "quantum.substeps (e.g. MPI runs on a cluster); saved to --out (default "
+                         "benchmarks/data/calibration-runs.json)")
     ap.add_argument("--table", nargs="*", metavar="JSON", default=None,
                     help="print the saved results of these files as a markdown table and stop")
     args = ap.parse_args(argv)
@@ -212,10 +271,22 @@ def main(argv=None) -> int:
             saved.update(json.loads(Path(name).read_text()))
         print(markdown(saved))
         return 0
+    if args.from_runs:
+        out = Path(args.out or "benchmarks/data/calibration-runs.json")
+        saved = json.loads(out.read_text()) if out.exists() else {}
+        r = calibrate_from_runs(args.from_runs)
+        saved[case_name(r)] = r
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(saved, indent=1))
+        print(markdown({case_name(r): r}))
+        if "D_rel" in r:
+            print("relative change of D against the reference: "
+                  + ", ".join(f"S = {S}: {d:.1e}" for S, d in zip(r["ladder"], r["D_rel"])))
+        return 0
     cases = list(SETS[args.set]) if args.set else []
     cases += [parse_case(c) for c in args.case]
     if not cases:
-        ap.error("give --set or --case")
+        ap.error("give --set, --case or --from-runs")
     out = Path(args.out or f"benchmarks/data/calibration-{args.set or 'cases'}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     saved = json.loads(out.read_text()) if out.exists() else {}
