@@ -19,6 +19,7 @@ damaged file is kept for a look.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import errno
 import fcntl
@@ -32,7 +33,7 @@ import h5py
 import numpy as np
 from mpi4py import MPI
 
-from .io import fsync_and_replace, temporary_name
+from .io import IncompleteResult, open_result, replacing, temporary_name
 from .params import ConfigError
 
 
@@ -51,41 +52,45 @@ def save(path: str | os.PathLike, comm: MPI.Comm, state: np.ndarray, row_start: 
     path = Path(path)
     layout = np.array(comm.allgather((row_start, row_start + state.shape[0])), dtype=np.int64)
     tmp = comm.bcast(temporary_name(path) if comm.rank == 0 else None, root=0)
+    # rank 0 renames the temporary over the checkpoint when every rank has written, or removes it
     try:
-        if comm.rank == 0:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            need = int(np.prod(shape)) * state.dtype.itemsize + sum(
-                np.asarray(v).nbytes for v in (series or {}).values()) + _MARGIN
-            _check_free_space(path.parent, need)
-            with h5py.File(tmp, "w-", locking=False) as f:
-                f.attrs["t"] = t
-                f.attrs["config_json"] = json.dumps(config, sort_keys=True)
-                f.attrs["n_ranks"] = comm.size
-                f.attrs["rank_rows"] = layout
-                for key, value in (attrs or {}).items():
-                    f.attrs[key] = value
-                f.create_dataset("state", shape=shape, dtype=state.dtype)
-                g = f.create_group("series")
-                for name, values in (series or {}).items():
-                    g.create_dataset(name, data=values)
-            _reserve(tmp, need)
-        comm.Barrier()
-        for rank in range(comm.size):  # one writer at a time: plain HDF5, any file system
-            if comm.rank == rank:
-                with h5py.File(tmp, "r+", locking=False) as f:
-                    f["state"][row_start:row_start + state.shape[0]] = state
+        with replacing(path, tmp) if comm.rank == 0 else contextlib.nullcontext(tmp):
+            if comm.rank == 0:
+                _create(path, tmp, comm.size, layout, state.dtype, shape, t, config, series, attrs)
             comm.Barrier()
-        if comm.rank == 0:
-            with h5py.File(tmp, "r+", locking=False) as f:
-                f.attrs["complete"] = True
-            fsync_and_replace(tmp, path)
-    except BaseException as exc:  # a full disk, or a second signal in the middle of the write
-        if comm.rank == 0:
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OSError(f"cannot write checkpoint {path} (t = {t}): {_reason(exc)}") from exc
-        raise
+            for rank in range(comm.size):  # one writer at a time: plain HDF5, any file system
+                if comm.rank == rank:
+                    with h5py.File(tmp, "r+", locking=False) as f:
+                        f["state"][row_start:row_start + state.shape[0]] = state
+                comm.Barrier()
+            if comm.rank == 0:
+                with h5py.File(tmp, "r+", locking=False) as f:
+                    f.attrs["complete"] = True
+    except OSError as exc:  # a full disk, say (a second signal in the middle goes through as it is)
+        raise OSError(f"cannot write checkpoint {path} (t = {t}): {_reason(exc)}") from exc
     comm.Barrier()
+
+
+def _create(path: Path, tmp: Path, n_ranks: int, layout: np.ndarray, dtype, shape: tuple[int, int],
+            t: int, config: Mapping[str, Any], series: Mapping[str, np.ndarray] | None,
+            attrs: Mapping[str, Any] | None) -> None:
+    """Rank 0: the temporary file with everything but the state's values, its space reserved."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    need = int(np.prod(shape)) * np.dtype(dtype).itemsize + sum(
+        np.asarray(v).nbytes for v in (series or {}).values()) + _MARGIN
+    _check_free_space(path.parent, need)
+    with h5py.File(tmp, "w-", locking=False) as f:
+        f.attrs["t"] = t
+        f.attrs["config_json"] = json.dumps(config, sort_keys=True)
+        f.attrs["n_ranks"] = n_ranks
+        f.attrs["rank_rows"] = layout
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value
+        f.create_dataset("state", shape=shape, dtype=dtype)
+        g = f.create_group("series")
+        for name, values in (series or {}).items():
+            g.create_dataset(name, data=values)
+    _reserve(tmp, need)
 
 
 _MARGIN = 256 << 10  # bytes beyond state and series: HDF5 metadata and attributes
@@ -118,9 +123,9 @@ def _reason(exc: OSError) -> str:
 def exists(path: str | os.PathLike) -> bool:
     """A complete checkpoint is at ``path``."""
     try:
-        with h5py.File(path, "r", locking=False) as f:
-            return bool(f.attrs.get("complete", False))
-    except (OSError, KeyError):
+        with open_result(path, locking=False):
+            return True
+    except IncompleteResult:
         return False
 
 
@@ -138,9 +143,7 @@ def inspect(path: str | os.PathLike, series: tuple[str, ...] = ()) -> str | None
     if size == 0:
         return "the file is empty"
     try:
-        with h5py.File(path, "r", locking=False) as f:
-            if not f.attrs.get("complete", False):
-                return "it was never completed (no 'complete' attribute)"
+        with open_result(path, locking=False) as f:
             for key in ("t", "config_json"):
                 if key not in f.attrs:
                     return f"attribute '{key}' is missing"
@@ -157,6 +160,10 @@ def inspect(path: str | os.PathLike, series: tuple[str, ...] = ()) -> str | None
                 if ds.shape[0] < t + 1 and not name.startswith("P1_t"):
                     return f"series '{name}' holds {ds.shape[0]} values, fewer than t + 1 = {t + 1}"
                 ds[()]
+    except IncompleteResult as exc:
+        if exc.state == "incomplete":
+            return "it was never completed (no 'complete' attribute)"
+        return f"HDF5 cannot read it: {exc.reason.split(': ', 1)[-1][:300]}"
     except (OSError, KeyError, ValueError, TypeError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"HDF5 cannot read it: {text[:300]}"

@@ -10,7 +10,9 @@ thing written before the rename.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import io as _io
 import json
 import os
 import platform
@@ -18,8 +20,9 @@ import secrets
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping, TextIO
 
 import h5py
 import numpy as np
@@ -77,10 +80,15 @@ def write_params(group: h5py.Group, config: Mapping[str, Mapping[str, Any]]) -> 
             sub.attrs[key] = _attr_value(value)
 
 
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush the file ``path`` to disk."""
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
 def fsync_and_replace(tmp: Path, path: Path) -> None:
     """Flush ``tmp`` to disk and rename it over ``path`` in one step (then flush the folder)."""
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
+    fsync_file(tmp)
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -143,40 +151,126 @@ def write_atomic(path: str | os.PathLike, build: Callable[[h5py.File], None]) ->
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a unique temporary name, fsync and rename."""
     path = Path(path)
-    tmp = temporary_name(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-        fsync_and_replace(tmp, path)
+        with replacing(path) as tmp:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
     except OSError as exc:
         from .stopping import describe_os_error
 
-        tmp.unlink(missing_ok=True)
         raise OSError(exc.errno, f"cannot write {path}: {describe_os_error(exc)}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str | Callable[[TextIO], None]) -> Path:
+    """Write the text ``text`` (or what ``text(stream)`` writes) to ``path`` atomically."""
+    if callable(text):
+        buffer = _io.StringIO(newline="")
+        text(buffer)
+        text = buffer.getvalue()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_bytes_atomic(path, text.encode())
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike, tmp: str | os.PathLike | None = None) -> Iterator[Path]:
+    """A temporary name beside ``path`` (or ``tmp``) for the block to write; when the block ends
+    without an error it is flushed and renamed over ``path`` (:func:`fsync_and_replace`),
+    otherwise removed, and a previous file at ``path`` is untouched."""
+    path = Path(path)
+    tmp = Path(tmp) if tmp is not None else temporary_name(path)
+    try:
+        yield tmp
+        fsync_and_replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_file_atomic(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Let ``write(temporary)`` make the file (a figure, say), then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp:
+        write(tmp)
+    return path
+
+
+# --------------------------------------------------------------------------- reading results
+class IncompleteResult(Exception):
+    """A result file that cannot be used: ``state`` is 'missing', 'incomplete' (no
+    ``complete = True``) or 'unreadable'; ``reason`` says why in a few words."""
+
+    def __init__(self, path: str | os.PathLike, state: str, reason: str):
+        self.path, self.state, self.reason = Path(path), state, reason
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass
+class ResultFile:
+    """What :func:`read_result` returns: the root attributes, ``/series`` and the run config."""
+
+    path: Path
+    attrs: dict
+    series: dict[str, np.ndarray]
+    config: dict
+
+
+def _unreadable(path: Path, exc: BaseException) -> IncompleteResult:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return IncompleteResult(path, "unreadable", f"not a readable HDF5 file (truncated?): {first}")
+
+
+def open_result(path: str | os.PathLike, locking: bool | None = None) -> h5py.File:
+    """The finished result file ``path``, open for reading (close it, or use it in a ``with``
+    block); :class:`IncompleteResult` when it is missing, a folder, unreadable or without the
+    root attribute ``complete = True``."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        raise IncompleteResult(path, "missing", "missing")
+    if path.is_dir():
+        raise IncompleteResult(path, "unreadable", "a folder, not a result file")
+    try:
+        f = h5py.File(path, "r", locking=locking)
+    except (OSError, KeyError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        complete = bool(f.attrs.get("complete", False))
+    except (OSError, KeyError, ValueError) as exc:
+        f.close()
+        raise _unreadable(path, exc) from None
+    if not complete:
+        f.close()
+        raise IncompleteResult(path, "incomplete", "no complete=True attribute")
+    return f
+
+
+def read_result(path: str | os.PathLike, series: bool = True) -> ResultFile:
+    """The root attributes, the ``/series`` arrays (unless ``series=False``) and the config of
+    the finished result file ``path``; :class:`IncompleteResult` says why it is not one."""
+    path = Path(path)
+    with open_result(path) as f:
+        try:
+            attrs = dict(f.attrs.items())
+            data = {k: v[()] for k, v in f["series"].items()} if series and "series" in f else {}
+            params = f["params"].attrs if "params" in f else {}
+            config = json.loads(params["config_json"]) if "config_json" in params else {}
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise _unreadable(path, exc) from None
+    return ResultFile(path, attrs, data, config)
 
 
 def why_incomplete(path: str | os.PathLike) -> str:
     """Why the existing ``path`` is not a complete result file ('' when it is one)."""
-    path = Path(path)
-    if path.is_dir():
-        return "a folder, not a result file"
     try:
-        with h5py.File(path, "r") as f:
-            if bool(f.attrs.get("complete", False)):
-                return ""
-            return "no complete=True attribute"
-    except (OSError, KeyError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"not a readable HDF5 file (truncated?): {first}"
+        with open_result(path):
+            return ""
+    except IncompleteResult as exc:
+        return exc.reason
 
 
 def is_complete(path: str | os.PathLike) -> bool:

@@ -58,12 +58,14 @@ class Result:
 
 def read_result(path: str | os.PathLike) -> Result:
     """An engine's HDF5 result; :class:`MissingResult` if absent or not marked complete."""
+    from ..io import IncompleteResult, open_result
+
     path = str(path)
-    if not os.path.exists(path):
-        raise MissingResult(f"{path}: missing")
-    with h5py.File(path, "r") as f:
-        if not bool(f.attrs.get("complete", False)):
-            raise MissingResult(f"{path}: not marked complete")
+    try:
+        f = open_result(path)
+    except IncompleteResult as exc:  # missing, unreadable or without complete=True
+        raise MissingResult(str(exc)) from None
+    with f:
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
         series = {k: np.asarray(v[()]) for k, v in f["series"].items()} if "series" in f else {}
         dists: dict[int, np.ndarray] = {}
@@ -115,13 +117,15 @@ def resolution_row(run: Mapping[str, Any]) -> dict:
 def convergence_row(run: Mapping[str, Any]) -> dict:
     """Relative changes of <p1^2>, <p2^2>, purity on the short stretch at half the step and at
     double the grids (``kickedpair quantum --check-convergence``)."""
+    from ..io import IncompleteResult, read_result as read_file
+
     path = run.get("convergence")
     if not path or not os.path.exists(path):
         raise MissingResult(f"{path or run['name']}: convergence report missing")
-    with h5py.File(path, "r") as f:
-        if not bool(f.attrs.get("complete", False)):
-            raise MissingResult(f"{path}: not marked complete")
-        a = {k: _plain(v) for k, v in f.attrs.items()}
+    try:
+        a = {k: _plain(v) for k, v in read_file(path, series=False).attrs.items()}
+    except IncompleteResult as exc:  # unreadable or without complete=True
+        raise MissingResult(str(exc)) from None
     row = {"run": run["name"], "kicks": a["n_kicks"],
            "base": f"{a['base_N1']} x {a['base_N2']}, {a['base_substeps']} substeps ({a['base_scheme']})"}
     for test in ("half_step", "double_grid"):

@@ -33,6 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import h5py
 import numpy as np
 
+from .. import io as _io
 from . import plan as _plan
 
 CELL_COLUMNS = ("m", "hbar", "Dc", "Dc_err", "Dq", "Dq_err", "eta", "eta_err", "status", "detail")
@@ -156,19 +157,19 @@ def read_result(path: str | Path, value_attr: str) -> ResultInfo:
     if not path.exists():
         return ResultInfo("missing")
     try:
-        with h5py.File(path, "r") as f:
-            if not bool(f.attrs.get("complete", False)):
-                return ResultInfo("incomplete", detail=f"{path.name} has no complete=True")
-            value = float(f.attrs[value_attr])
-            err = float(f.attrs.get(f"{value_attr}_err", math.nan))
-            config = {}
-            if "params" in f and "config_json" in f["params"].attrs:
-                config = json.loads(f["params"].attrs["config_json"])
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+        result = _io.read_result(path, series=False)
+    except _io.IncompleteResult as exc:
+        detail = {"missing": "", "incomplete": f"{path.name} has no complete=True"}.get(
+            exc.state, f"{path.name}: {exc.reason}")
+        return ResultInfo(exc.state, detail=detail)
+    try:
+        value = float(result.attrs[value_attr])
+        err = float(result.attrs.get(f"{value_attr}_err", math.nan))
+    except (KeyError, ValueError, TypeError) as exc:
         return ResultInfo("unreadable", detail=f"{path.name}: {exc}")
     if not math.isfinite(value):
-        return ResultInfo("invalid", value, err, config, f"{value_attr} = {value}")
-    return ResultInfo(OK, value, err, config)
+        return ResultInfo("invalid", value, err, result.config, f"{value_attr} = {value}")
+    return ResultInfo(OK, value, err, result.config)
 
 
 _SHARED_PHYSICS = ("K1", "K2", "eps", "lam", "L", "interaction", "coupling_scales_with_hbar", "mass_ratio")
@@ -283,17 +284,13 @@ def _csv_value(v: Any) -> Any:
 
 
 def write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    from ..io import temporary_name
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(path)
-    with open(tmp, "w", newline="") as fh:
+    def write(fh) -> None:
         w = csv.writer(fh)
         w.writerow(columns)
         for r in rows:
             w.writerow([_csv_value(r.get(c, "")) for c in columns])
-    tmp.replace(path)
+
+    _io.write_text_atomic(path, write)
 
 
 def read_csv(path: str | Path) -> list[dict[str, Any]]:
@@ -339,17 +336,14 @@ def write_tables(paths: Mapping[str, str | Path], rows: Sequence[Mapping[str, An
 
 def _write_tables(paths: Mapping[str, Path], rows: Sequence[Mapping[str, Any]],
                   thresholds: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> None:
-    from ..io import write_atomic
-
     missing = missing_cells(rows)
     if "cells_csv" in paths:
         write_csv(paths["cells_csv"], rows, CELL_COLUMNS)
     if "thresholds_csv" in paths:
         write_csv(paths["thresholds_csv"], thresholds, THRESHOLD_COLUMNS)
     if "missing" in paths:
-        p = Path(paths["missing"])
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text("".join(f"{c['name']}\t{c['status']}\t{c['detail']}\n" for c in missing))
+        _io.write_text_atomic(paths["missing"], "".join(
+            f"{c['name']}\t{c['status']}\t{c['detail']}\n" for c in missing))
     if "h5" in paths:
         def build(f: h5py.File) -> None:
             f.attrs["kind"] = "sweep"
@@ -363,7 +357,7 @@ def _write_tables(paths: Mapping[str, Path], rows: Sequence[Mapping[str, Any]],
             g = f.create_group("missing")
             _write_table(g, missing, ("name", "m", "hbar", "status", "detail"))
 
-        write_atomic(paths["h5"], build)
+        _io.write_atomic(paths["h5"], build)
 
 
 def read_tables(path: str | Path) -> tuple[list[dict], list[dict], dict]:

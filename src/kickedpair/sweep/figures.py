@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..io import write_file_atomic  # noqa: E402
 from .aggregate import OK, read_tables  # noqa: E402
 from .files import replaced_together  # noqa: E402
 
@@ -32,14 +33,11 @@ REGION_COLOURS = {"classical diffusion": "#d8e8f5", "transition": "#f4ecd2",
 
 
 def _save(fig, paths: Sequence[str | Path]) -> list[Path]:
-    out = []
-    for p in paths:
-        p = Path(p)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, dpi=150, bbox_inches="tight")
-        out.append(p)
-    plt.close(fig)
-    return out
+    try:
+        return [write_file_atomic(p, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight"))
+                for p in paths]
+    finally:
+        plt.close(fig)
 
 
 def _missing_note(meta: Mapping[str, Any]) -> str:

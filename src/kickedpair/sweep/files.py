@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ..io import temporary_name, why_incomplete
+from ..io import fsync_and_replace, fsync_file, temporary_name, why_incomplete
 
 INCOMPLETE_SUFFIX = ".incomplete"
 SET_ASIDE_LOG = "logs/set-aside.log"   # relative to the sweep folder (and to reproduction/)
@@ -72,8 +72,9 @@ def set_aside_incomplete(paths: Iterable[str | os.PathLike],
 @contextlib.contextmanager
 def replaced_together(paths: Sequence[str | os.PathLike]) -> Iterator[dict[Path, Path]]:
     """``{path: temporary}`` for the block to write into; after it, every temporary is renamed
-    over its path -- if the block raised or left one of them unwritten, none is, the
-    temporaries are removed and the previous files stay as they were."""
+    over its path, each flushed to disk first (:func:`kickedpair.io.fsync_and_replace`) -- if
+    the block raised or left one of them unwritten, none is, the temporaries are removed and
+    the previous files stay as they were."""
     targets = [Path(p) for p in paths]
     for t in targets:
         t.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +84,10 @@ def replaced_together(paths: Sequence[str | os.PathLike]) -> Iterator[dict[Path,
         unwritten = [str(t) for t, x in tmp.items() if not x.exists()]
         if unwritten:
             raise FileNotFoundError(f"not written: {', '.join(unwritten)} (the previous files are kept)")
+        for x in tmp.values():  # every one on disk before the first rename
+            fsync_file(x)
         for t, x in tmp.items():
-            os.replace(x, t)
+            fsync_and_replace(x, t)
     finally:
         for x in tmp.values():
             with contextlib.suppress(FileNotFoundError):
