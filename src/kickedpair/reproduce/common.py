@@ -27,13 +27,15 @@ import csv
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import h5py
 import numpy as np
+
+from ..io import write_bytes_atomic, write_text_atomic
 
 VERDICTS = ("agrees", "partly", "differs", "not compared")
 SUMMARY_KEYS = ("title", "parameters", "resolution", "convergence", "comparisons", "notes", "tables", "image")
@@ -192,7 +194,7 @@ def write_table(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> P
     cols: list[str] = []
     for r in rows:
         cols += [k for k in r if k not in cols]
-    return _atomic_text(path, lambda fh: _csv(fh, cols, rows))
+    return write_text_atomic(path, lambda fh: _csv(fh, cols, rows))
 
 
 def _csv(fh, cols, rows):
@@ -214,7 +216,7 @@ def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return _atomic_text(path, lambda fh: json.dump(obj, fh, indent=2, default=_json_default, allow_nan=True))
+    return write_text_atomic(path, lambda fh: json.dump(obj, fh, indent=2, default=_json_default, allow_nan=True))
 
 
 def _json_default(v: Any) -> Any:
@@ -223,36 +225,18 @@ def _json_default(v: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {v!r}")
 
 
-def _atomic_text(path: str | os.PathLike, write) -> Path:
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """``data`` to ``path`` (folders created) through the project's one atomic writer."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_bytes_atomic(path, data)
 
 
 def save_figure(fig, path: str | os.PathLike) -> Path:
     """PNG at 130 dpi, written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    buf = BytesIO()
+    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    return write_bytes(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------- fits

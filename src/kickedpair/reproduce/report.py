@@ -12,13 +12,12 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .common import SUMMARY_KEYS, VERDICTS
+from ..io import write_text_atomic
+from .common import SUMMARY_KEYS, VERDICTS, write_bytes
 from .plan import FIGURE_TABLES, FIGURES, REPORT_NAME
 
 PAPER = "Zhao & Jie 2020, *Quantum to classical transition induced by a classically small influence*"
@@ -207,14 +206,7 @@ def render(summaries: dict[str, dict], estimates: dict[str, list[dict]], preset:
 
 # --------------------------------------------------------------------------- writing
 def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes(dst, src.read_bytes())
 
 
 def write_report(summaries: dict[str, dict], estimates: dict[str, list[dict]], out_dir: Path,
@@ -226,20 +218,12 @@ def write_report(summaries: dict[str, dict], estimates: dict[str, list[dict]], o
     prov = {**provenance(), "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     text = render(summaries, estimates, preset, prov)
     figures_dir = out_dir / "figures"
-    figures_dir.mkdir(parents=True, exist_ok=True)
     for f in FIGURES:
         s = summaries[f]
         src = Path(s["_dir"])
         for name in [s["image"], f"{f}.json", *s["tables"]]:
             _copy_atomic(src / name, figures_dir / name)
-    target = out_dir / REPORT_NAME
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=out_dir)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    return target
+    return write_text_atomic(out_dir / REPORT_NAME, text)
 
 
 def main(argv: list[str] | None = None) -> int:
