@@ -1,0 +1,749 @@
+"""The workflow config (config.yaml, a profile's site.yaml, ``--config``): every key declared once.
+
+Each key of the Snakemake workflow's config is declared below, in the style of
+:mod:`kickedpair.params` (the same :func:`~kickedpair.params._spec` fields and checks), with its
+kind, its default, its bounds or pattern and a doc string::
+
+    preset, results, launcher, node_mem_mb, allow_missing, keep_checkpoints, seed
+    physics / classical / quantum / noise      the engines' sections (kickedpair.params' specs)
+    analysis.*                                 fit window and eta levels of the sweep
+    resources.{default,classical,quantum,noise,aggregate}.*, resources.quantum_memory.*
+    presets.NAME.*                             the grid (hbar, mass_ratio axes), n_kicks, ...
+    reproduction.report.PRESET                 where a preset's reproduction report goes
+    reproduction.figN.PRESET.*                 the figure variants (kickedpair.reproduce.plan)
+
+:func:`check_workflow_config` checks a whole config against them and returns it normalized:
+defaults filled in (not inside overrides: a preset's ``analysis`` / ``resources`` /
+``physics`` ... override the top-level sections, so only what is given there is kept), numbers
+written as strings read once as numbers (YAML 1.1 reads ``1e-3`` as a string, and Snakemake's
+``--config`` may give nested values as strings), ``true`` / ``false`` strings as booleans where
+a boolean is expected, the launcher as a list of words.  A bad config raises
+:class:`~kickedpair.params.ConfigError` naming the key: ``presets.demo.hbar[1]: must be > 0,
+got -0.04``; the workflow shows it as ``invalid config: KEY: problem``.
+
+The run-config sections (``physics``, ``classical``, ``quantum``, ``noise``, at the top, in a
+preset or in a figure variant) are checked key by key against :mod:`kickedpair.params` and kept
+as given (the complete run config of every cell and figure run is parsed again by the plans);
+what only a whole run config can tell (snapshot times beyond n_kicks, grid sizes against hbar)
+and what only the expanded plan can tell (a figure's inset mass among its masses, run names)
+stays with :mod:`kickedpair.sweep.plan` and :mod:`kickedpair.reproduce.plan`.
+
+Names that become part of a path (preset names, ``results``, report folders) and the MPI
+launcher, which becomes part of every cell job's command line, are checked against
+:data:`NAME_PATTERN`, :data:`PATH_PATTERN` and :data:`WORD_PATTERN`: a config can neither write
+outside its results folder nor reach a shell with anything but plain words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+from .params import (
+    INT_LIMIT,
+    INTERACTION_PROFILES,
+    SEED_LIMIT,
+    ClassicalNumerics,
+    ConfigError,
+    NoiseNumerics,
+    Physics,
+    QuantumNumerics,
+    _check_number,
+    _coerce,
+    _power_text,
+    _spec,
+    at_least,
+    non_negative,
+    one_of,
+    positive,
+    short_repr,
+)
+
+__all__ = [
+    "check_workflow_config",
+    "workflow_keys",
+    "WorkflowConfig",
+    "NAME_PATTERN",
+    "PATH_PATTERN",
+    "WORD_PATTERN",
+    "check_name",
+    "check_path",
+    "parse_launcher",
+]
+
+
+# --------------------------------------------------------------------------- defaults
+class _Marker:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: the key must be given
+REQUIRED = _Marker("REQUIRED")
+#: no default: left out when not given (the code that reads it has its fallback, named in the doc)
+UNSET = _Marker("UNSET")
+#: a sub-section: its own defaults filled in when not given
+SECTION = _Marker("SECTION")
+
+
+# --------------------------------------------------------------------------- names and words
+NAME_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]+$"
+_COMPONENT = r"(?!\.\.(?:/|$))[A-Za-z0-9_.-]+"
+PATH_PATTERN = rf"^/?{_COMPONENT}(?:/{_COMPONENT})*/?$"
+WORD_PATTERN = r"^[A-Za-z0-9_./=:,+-]+$"
+NAME_RULE = "letters, digits and _ . - only, not '.' or '..'"
+PATH_RULE = "folder names of letters, digits and _ . - joined by '/' (relative or absolute), no '..'"
+WORD_RULE = "plain words of letters, digits and _ . / = : , + -"
+
+#: significant digits of grid values in paths (kickedpair.sweep.plan.SIG_DIGITS)
+SIG_DIGITS = 4
+
+
+def _fmt(value: float) -> str:
+    return f"{float(value):.{SIG_DIGITS}g}"
+
+
+def check_name(value: Any, key: str) -> str:
+    """``value`` if it is usable as one folder name (:data:`NAME_PATTERN`), else ConfigError."""
+    if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
+        raise ConfigError(f"{key}: {short_repr(value)} is not a usable name: {NAME_RULE} "
+                          "(it becomes a folder name)")
+    return value
+
+
+def check_path(value: Any, key: str) -> str:
+    """``value`` without a trailing '/' if it is a safe folder path (:data:`PATH_PATTERN`)."""
+    if not isinstance(value, str) or not re.fullmatch(PATH_PATTERN, value):
+        raise ConfigError(f"{key}: {short_repr(value)} is not a usable folder: {PATH_RULE}")
+    return value.rstrip("/") or "/"
+
+
+def parse_launcher(value: Any, key: str = "launcher") -> list[str]:
+    """The MPI launcher as a list of words: a list of strings, or a string split like a shell
+    would (:func:`shlex.split`); every word must match :data:`WORD_PATTERN`."""
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {short_repr(value)} cannot be split into words ({exc})") from None
+        where: Callable[[int], str] = lambda i: key  # noqa: E731
+    elif isinstance(value, (list, tuple)):
+        words = list(value)
+        where = lambda i: f"{key}[{i}]"  # noqa: E731
+    else:
+        raise ConfigError(f"{key}: expected a list of words such as [srun, --mpi=pmi2], got {short_repr(value)}")
+    if not words:
+        raise ConfigError(f"{key}: empty; give the launcher command, e.g. [mpiexec] or [srun, --mpi=pmi2]")
+    for i, w in enumerate(words):
+        if not isinstance(w, str) or not re.fullmatch(WORD_PATTERN, w):
+            raise ConfigError(f"{where(i)}: {short_repr(w)} is not a plain word: the launcher is a list of "
+                              f"{WORD_RULE} (e.g. [srun, --mpi=pmi2]), never shell text")
+    return words
+
+
+def _name_text(key: Any) -> str:
+    """A mapping key as messages show it: a printable string as is (cut at 200 characters)."""
+    if isinstance(key, str) and key.isprintable():
+        return key if len(key) <= 200 else key[:200] + "..."
+    return short_repr(key, 60)
+
+
+def _join(where: str, name: Any) -> str:
+    return f"{where}.{_name_text(name)}" if where else _name_text(name)
+
+
+# --------------------------------------------------------------------------- numbers as text
+_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_INTEGER = re.compile(r"^[-+]?[0-9]+$")
+_SCALAR_NUMBER_KINDS = {"float", "int", "float?", "int?", "int|auto", "int_or_auto", "length"}
+_LIST_NUMBER_KINDS = {"float_pair", "int_list", "numbers", "window"}
+
+
+def _number(value: Any) -> Any:
+    """A number written as a string (``'1e-3'``, ``' 20 '``) as that number; anything else as is."""
+    if isinstance(value, str) and len(value) <= 400:
+        t = value.strip()
+        if _NUMBER.match(t):
+            return int(t) if _INTEGER.match(t) else float(t)
+    return value
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def _read_numbers(value: Any, kind: str) -> Any:
+    """``value`` with the numbers (booleans) written as strings read, for a key of ``kind``."""
+    if kind in _SCALAR_NUMBER_KINDS:
+        return _number(value)
+    if kind in _LIST_NUMBER_KINDS:
+        return [_number(v) for v in value] if isinstance(value, (list, tuple)) else _number(value)
+    if kind == "bool":
+        return _boolean(value)
+    if kind == "axis":
+        if isinstance(value, Mapping):
+            return {k: [_number(v) for v in a] if isinstance(a, (list, tuple)) else a for k, a in value.items()}
+        return [_number(v) for v in value] if isinstance(value, (list, tuple)) else value
+    return value
+
+
+def _listed(value: Any) -> Any:
+    """Tuples as lists, recursively (the normalized config is plain YAML/JSON data)."""
+    if isinstance(value, (list, tuple)):
+        return [_listed(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _listed(v) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- one value
+def _bounded(item: Any, key: str, meta: Mapping, shown: Any) -> None:
+    """``meta``'s check, and the integer bound, on one item (already of its kind)."""
+    check = meta.get("check")
+    problem = check(item) if check is not None else None
+    if not problem and isinstance(item, int) and not isinstance(item, bool):
+        below = meta.get("below", INT_LIMIT)
+        if item >= below:
+            problem = f"must be < {_power_text(below)}"
+    if problem:
+        raise ConfigError(f"{key}: {problem}, got {short_repr(shown)}")
+
+
+def _axis(value: Any, key: str) -> Any:
+    """A grid axis: a non-empty list of numbers > 0, or ``{log: [lo, hi, n]}`` / ``{linear: ...}``."""
+    form = f"expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, got {short_repr(value)}"
+    if isinstance(value, Mapping):
+        if len(value) != 1 or next(iter(value)) not in ("log", "linear"):
+            raise ConfigError(f"{key}: {form}")
+        kind, args = next(iter(value.items()))
+        where = f"{key}.{kind}"
+        if not isinstance(args, (list, tuple)) or len(args) != 3:
+            raise ConfigError(f"{where}: expected [lo, hi, n], got {short_repr(args)}")
+        lo, hi = (_check_number(v, f"{where}[{i}]", integer=False) for i, v in enumerate(args[:2]))
+        n = _check_number(args[2], f"{where}[2]", integer=True)
+        for i, v in enumerate((lo, hi)):
+            _bounded(v, f"{where}[{i}]", {"check": positive}, args[i])
+        _bounded(n, f"{where}[2]", {"check": at_least(1), "below": 10**6}, args[2])
+        if lo > hi:
+            raise ConfigError(f"{where}: need lo <= hi, got {short_repr(args)}")
+        if n == 1 and lo != hi:
+            raise ConfigError(f"{where}: n = 1 needs lo == hi, got {short_repr(args)}")
+        if n == 1:
+            values = [lo]
+        elif kind == "log":
+            values = [lo * (hi / lo) ** (i / (n - 1)) for i in range(n)]
+        else:
+            values = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+        out: Any = {kind: [args[0], args[1], n]}
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            raise ConfigError(f"{key}: the axis is empty; give at least one value")
+        values = []
+        for i, v in enumerate(value):
+            x = _check_number(v, f"{key}[{i}]", integer=False)
+            _bounded(x, f"{key}[{i}]", {"check": positive}, v)
+            values.append(x)
+        out = list(value)
+    else:
+        raise ConfigError(f"{key}: {form}")
+    if len({_fmt(v) for v in values}) != len(values):
+        raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {short_repr(value)}")
+    return out
+
+
+def _numbers(value: Any, key: str, meta: Mapping) -> Any:
+    """One number or a non-empty list of them, each passing ``meta``'s check, none twice."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise ConfigError(f"{key}: empty; give at least one value")
+    listed = isinstance(value, (list, tuple))
+    for i, v in enumerate(items):
+        where = f"{key}[{i}]" if listed else key
+        _bounded(_check_number(v, where, integer=False), where, meta, v)
+    if len({_fmt(v) for v in items}) != len(items):
+        raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {short_repr(value)}")
+    return list(value) if listed else value
+
+
+def _words(value: Any, key: str, meta: Mapping) -> Any:
+    """One string or a non-empty list of them, each passing ``meta``'s check."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise ConfigError(f"{key}: empty; give at least one value")
+    listed = isinstance(value, (list, tuple))
+    for i, v in enumerate(items):
+        where = f"{key}[{i}]" if listed else key
+        _bounded(_coerce(v, where, "str"), where, meta, v)
+    return list(value) if listed else value
+
+
+def _window(value: Any, key: str) -> list:
+    ok = (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+          and all(math.isfinite(v) for v in value) and 0 <= value[0] < value[1] <= 1)
+    if not ok:
+        raise ConfigError(f"{key}: expected [lo, hi] fractions of n_kicks with 0 <= lo < hi <= 1, "
+                          f"got {short_repr(value)}")
+    return list(value)
+
+
+def _engine(value: Any, key: str, cls: type) -> dict:
+    """A run-config section (overrides of it): each key checked by :mod:`kickedpair.params`' spec
+    of ``cls``, kept as given (numbers written as strings read)."""
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a mapping of keys to values, got {short_repr(value)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted((k for k in value if k not in fields), key=str)
+    if unknown:
+        raise ConfigError(f"{_join(key, unknown[0])}: unknown key (known keys: {', '.join(sorted(fields))})")
+    out = {}
+    for name, raw in value.items():
+        meta = fields[name].metadata
+        where = f"{key}.{name}"
+        given = _read_numbers(raw, meta["kind"])
+        parsed = _coerce(given, where, meta["kind"])
+        if parsed is not None:
+            for item in parsed if isinstance(parsed, tuple) else (parsed,):
+                _bounded(item, where, meta, raw)
+        out[name] = _listed(given)
+    return out
+
+
+def _mapping(value: Any, key: str, meta: Mapping, fill: bool) -> dict:
+    """A mapping of names (each a :func:`check_name`) to values of the kind ``meta['of']``."""
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a mapping of names to {meta.get('what', 'values')}, "
+                          f"got {short_repr(value)}")
+    for name in value:
+        check_name(name, _join(key, name))
+    if meta.get("non_empty") and not value:
+        raise ConfigError(f"{key}: empty; define at least one")
+    return {name: _value(v, _join(key, name), meta["of"], fill) for name, v in value.items()}
+
+
+def _value(value: Any, key: str, meta: Mapping, fill: bool = True) -> Any:
+    """``value`` of the key ``key`` checked against its ``meta`` (a field's metadata); normalized."""
+    kind = meta["kind"]
+    value = _read_numbers(value, kind)
+    if kind == "section":
+        return _section(meta["sub"], value, key, fill and not meta.get("override", False))
+    if kind == "engine":
+        return _engine(value, key, meta["sub"])
+    if kind == "map":
+        return _mapping(value, key, meta, fill)
+    if kind == "name":
+        return check_name(value, key)
+    if kind == "folder":
+        return check_path(value, key)
+    if kind == "launcher":
+        return parse_launcher(value, key)
+    if kind == "axis":
+        return _axis(value, key)
+    if kind == "numbers":
+        return _numbers(value, key, meta)
+    if kind == "words":
+        return _words(value, key, meta)
+    if kind == "window":
+        return _window(value, key)
+    if kind in ("int?", "int_or_auto"):
+        if value is None and kind == "int?":
+            return None
+        if value == "auto" and kind == "int_or_auto":
+            return "auto"
+        try:
+            number = _coerce(value, key, "int")
+        except ConfigError:
+            other = "null" if kind == "int?" else "'auto'"
+            raise ConfigError(f"{key}: expected an integer or {other}, got {short_repr(value)}") from None
+        _bounded(number, key, meta, value)
+        return number
+    parsed = _coerce(value, key, kind)  # a kind of kickedpair.params: float, int, bool, str, float_pair
+    for item in parsed if isinstance(parsed, tuple) else (parsed,):
+        if item is not None:
+            _bounded(item, key, meta, value)
+    return _listed(parsed)
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return _listed(f.default_factory())  # type: ignore[misc]
+
+
+def _section(cls: type, value: Any, where: str, fill: bool = True) -> dict:
+    """A mapping of the keys declared by ``cls``; unknown keys are named with the known ones.
+    ``fill``: defaults filled in and required keys required (else an override: only what is given)."""
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where or 'config'}: expected a mapping of keys to values, got {short_repr(value)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted((k for k in value if k not in fields), key=str)
+    if unknown:
+        raise ConfigError(f"{_join(where, unknown[0])}: unknown key (known keys: {', '.join(sorted(fields))})")
+    out = {}
+    for name, f in fields.items():
+        key = _join(where, name)
+        if name in value:
+            out[name] = _value(value[name], key, f.metadata, fill)
+            continue
+        default = _default(f)
+        if not fill or default is UNSET:
+            continue
+        if default is REQUIRED:
+            raise ConfigError(f"{key}: required")
+        out[name] = _value(None, key, f.metadata, fill) if default is SECTION else default
+    return out
+
+
+# --------------------------------------------------------------------------- the keys
+def _engine_spec(cls: type, doc: str):
+    return _spec(SECTION, "engine", doc=doc, sub=cls)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """How the sweep turns eta(hbar) into thresholds (kickedpair.sweep.aggregate)."""
+
+    fit_window: tuple = _spec((0.12, 1.0), "float_pair", positive,
+                              doc="eta window [lo, hi] of the exponential fit ln eta = a - alpha*hbar "
+                                  "(the points with lo <= eta <= hi)")
+    eta_c: float = _spec(0.9, "float", positive, doc="eta level defining hbar_c (classical diffusion below)")
+    eta_dl: float = _spec(0.1, "float", positive,
+                          doc="eta level defining hbar_DL (dynamical localisation above); below eta_c")
+    hbar_scale: str = _spec("linear", "str", one_of("linear", "log"), doc="hbar axis of the figures")
+
+
+_RUNTIME_DOC = ("wall time in minutes, or 'auto' (quantum runs): the engine's cost estimate per run "
+                "times runtime_safety; default: resources.default's, else 60")
+
+
+@dataclass(frozen=True)
+class RuleResources:
+    """Resources of the jobs of one rule; each key defaults to resources.default's."""
+
+    ranks: int = _spec(UNSET, "int", at_least(1), doc="MPI ranks (Slurm tasks) of a job; default 1")
+    threads: int = _spec(UNSET, "int", at_least(1), doc="threads per rank (Slurm cpus_per_task); default 1")
+    mem_mb: int = _spec(UNSET, "int_or_auto", at_least(1),
+                        doc="memory of a job in MB, or 'auto' (quantum runs): estimated per run from its "
+                            "grid (resources.quantum_memory); default 2000")
+    runtime: int = _spec(UNSET, "int_or_auto", at_least(1), doc=_RUNTIME_DOC)
+    runtime_safety: float = _spec(UNSET, "float", positive,
+                                  doc="factor on the estimated time of a run (runtime: auto); default 4")
+    retries: int = _spec(UNSET, "int", at_least(0),
+                         doc="automatic re-runs of a failed job (a quantum run resumes from its checkpoint); "
+                             "default 0")
+
+
+@dataclass(frozen=True)
+class QuantumMemory:
+    """The memory estimate of a quantum job (kickedpair.sweep.resources):
+    ranks * overhead_mb_per_rank + N1*N2 * bytes_per_point + N1*N2^2 * bytes_per_block_entry,
+    clipped to [min_mb, max_mb]."""
+
+    overhead_mb_per_rank: float = _spec(400.0, "float", non_negative,
+                                        doc="MB per rank: interpreter, libraries, compiled kernels")
+    bytes_per_point: float = _spec(128.0, "float", positive,
+                                   doc="bytes per point of the N1 x N2 grid: the complex128 state (16 B) "
+                                       "times the number of state-sized arrays held")
+    bytes_per_block_entry: float = _spec(16.0, "float", non_negative,
+                                         doc="bytes per entry of the N1 x N2 x N2 particle-2 propagators of "
+                                             "the light-particle-exact scheme (float64 Hamiltonians and "
+                                             "eigenvectors during the set-up)")
+    min_mb: int = _spec(1000, "int", at_least(1), doc="the least a quantum job asks for, in MB")
+    max_mb: int = _spec(1_000_000, "int", at_least(1),
+                        doc="the most a quantum job asks for, in MB (node_mem_mb replaces it when set); a run "
+                            "estimated above it is refused unless allow_over_limit")
+    allow_over_limit: bool = _spec(False, "bool",
+                                   doc="true: a quantum run estimated above the limit (node_mem_mb or max_mb) "
+                                       "is only warned about and asked for at the limit; false: refused "
+                                       "before any job runs")
+
+
+def _rule(doc: str):
+    return _spec(UNSET, "section", doc=doc, sub=RuleResources)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Per-rule resources: resources.default updated by resources.RULE."""
+
+    default: dict = _rule("resources of every rule, updated by the rule's own")
+    classical: dict = _rule("the classical runs (sweep cells and figure runs)")
+    quantum: dict = _rule("the quantum runs (sweep cells and figure runs)")
+    noise: dict = _rule("the random-kick model's runs (Fig. 3)")
+    aggregate: dict = _rule("the aggregation of the sweep")
+    quantum_memory: dict = _spec(SECTION, "section", doc="the memory estimate of a quantum job", sub=QuantumMemory)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named sweep: its (hbar, m) grid and run lengths; the other keys override the top-level ones."""
+
+    description: str = _spec("", "str", doc="what the preset is for (shown in the manifest)")
+    hbar: Any = _spec(REQUIRED, "axis",
+                      doc="hbar values of the grid: a non-empty list of numbers > 0, or "
+                          "{log: [lo, hi, n]} / {linear: [lo, hi, n]}")
+    mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios m of the grid, as hbar")
+    n_kicks: int = _spec(REQUIRED, "int", at_least(1), doc="t_f, for the classical and the quantum runs")
+    trajectories: int = _spec(REQUIRED, "int", at_least(1), doc="classical ensemble size")
+    seed: int = _spec(UNSET, "int", non_negative, doc="seed of the classical ensembles; default: the top-level seed",
+                      below=SEED_LIMIT)
+    allow_missing: bool = _spec(UNSET, "bool", doc="overrides the top-level allow_missing")
+    keep_checkpoints: bool = _spec(UNSET, "bool", doc="overrides the top-level keep_checkpoints")
+    physics: dict = _spec(UNSET, "engine", doc="overrides of the top-level physics section", sub=Physics)
+    classical: dict = _spec(UNSET, "engine", doc="overrides of the top-level classical section",
+                            sub=ClassicalNumerics)
+    quantum: dict = _spec(UNSET, "engine", doc="overrides of the top-level quantum section", sub=QuantumNumerics)
+    analysis: dict = _spec(UNSET, "section", doc="overrides of the top-level analysis section", sub=Analysis,
+                           override=True)
+    resources: dict = _spec(UNSET, "section", doc="overrides of the top-level resources section", sub=Resources,
+                            override=True)
+
+
+# ---- figure variants (kickedpair.reproduce.plan: VARIANT_KEYS, _fig1 .. _fig5)
+@dataclass(frozen=True)
+class VariantResources:
+    """Resources of a figure's runs: resources.ENGINE of the preset updated by these."""
+
+    classical: dict = _rule("the figure's classical runs")
+    quantum: dict = _rule("the figure's quantum runs")
+    noise: dict = _rule("the figure's runs of the random-kick model")
+
+
+@dataclass(frozen=True)
+class _Variant:
+    description: str = _spec("", "str", doc="what the variant is for (shown in the report)")
+    physics: dict = _engine_spec(Physics, "overrides of the top-level physics section for the figure's runs")
+    classical: dict = _engine_spec(ClassicalNumerics, "overrides of the classical section for the figure's runs")
+    quantum: dict = _engine_spec(QuantumNumerics, "overrides of the quantum section for the figure's runs")
+    noise: dict = _engine_spec(NoiseNumerics, "overrides of the noise section for the figure's runs")
+    resources: dict = _spec(SECTION, "section", doc="resources of the figure's runs, per engine",
+                            sub=VariantResources)
+
+
+def _n_kicks():
+    return _spec(REQUIRED, "int", at_least(1), doc="number of kick periods of the figure's runs, t_f")
+
+
+def _trajectories():
+    return _spec(REQUIRED, "int", at_least(1), doc="classical ensemble size")
+
+
+@dataclass(frozen=True)
+class Fig1(_Variant):
+    """Classical Dc against m for both interaction profiles; inset <p1^2>(t)."""
+
+    mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios: a list of numbers > 0 or {log: [lo, hi, n]}")
+    eps: Any = _spec(REQUIRED, "numbers", positive, doc="interaction strengths (a number or a list)")
+    interaction: Any = _spec(("gaussian", "gaussian_width"), "words", one_of(*INTERACTION_PROFILES),
+                             doc="interaction profiles (one or a list)")
+    n_kicks: int = _n_kicks()
+    trajectories: int = _trajectories()
+    inset_mass_ratio: float = _spec(1e-3, "float", positive, doc="m of the inset (one of mass_ratio)")
+    inset_eps: float = _spec(2.0, "float", positive, doc="eps of the inset (one of eps)")
+
+
+@dataclass(frozen=True)
+class Fig2(_Variant):
+    """Classical and quantum E1(t); P1(p) at t_f."""
+
+    hbar: Any = _spec(REQUIRED, "numbers", positive, doc="hbar values of the quantum runs")
+    mass_ratio: float = _spec(1e-3, "float", positive, doc="mass ratio m of every run")
+    eps: float = _spec(2.0, "float", non_negative, doc="interaction strength of every run (but the unperturbed)")
+    n_kicks: int = _n_kicks()
+    trajectories: int = _trajectories()
+    unperturbed_hbar: float = _spec(0.01, "float", positive, doc="hbar of the quantum run at eps = 0")
+    distribution_hbar: Any = _spec(REQUIRED, "numbers", positive,
+                                   doc="hbar values whose P1(p) is shown (among hbar)")
+    convergence: bool = _spec(True, "bool", doc="check every quantum run with --check-convergence")
+
+
+@dataclass(frozen=True)
+class Fig3(_Variant):
+    """The random-kick model: one particle, K = K1 + dK_n with dK_n in [-W, W]."""
+
+    hbar_a: float = _spec(0.01, "float", positive, doc="hbar of panel (a), over W_a")
+    W_a: Any = _spec((0.01, 0.008, 0.005, 0.0), "numbers", non_negative, doc="noise half-widths of panel (a)")
+    W_b: float = _spec(0.01, "float", non_negative, doc="noise half-width of panel (b), over hbar_b")
+    hbar_b: Any = _spec((0.01, 0.02, 0.03, 0.05), "numbers", positive, doc="hbar values of panel (b)")
+    realisations: int = _spec(50, "int", at_least(1), doc="noise realisations averaged")
+    n_kicks: int = _n_kicks()
+    trajectories: int = _trajectories()
+    compare_hbar: Any = _spec(REQUIRED, "numbers", positive,
+                              doc="hbar values compared with Fig. 2's distributions (among its distribution_hbar)")
+
+
+@dataclass(frozen=True)
+class Fig4(_Variant):
+    """eta(hbar) per m and the phase diagram, from the preset's sweep."""
+
+    mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios shown (each in the preset's sweep)")
+
+
+@dataclass(frozen=True)
+class Fig5(_Variant):
+    """Purity with the coupling eps*hbar."""
+
+    hbar: float = _spec(REQUIRED, "float", positive, doc="hbar of every run")
+    K2: Any = _spec((0.0, 0.03, 0.05, 0.09, 0.12), "numbers", non_negative, doc="kick strengths of particle 2")
+    n_kicks: int = _n_kicks()
+    convergence: bool = _spec(True, "bool", doc="check every quantum run with --check-convergence")
+    power_window: tuple = _spec((0.2, 1.0), "window",
+                                doc="power-law fit window [lo, hi], fractions of n_kicks, 0 <= lo < hi <= 1")
+    exp_window: tuple = _spec((0.2, 1.0), "window",
+                              doc="exponential fit window [lo, hi], fractions of n_kicks, 0 <= lo < hi <= 1")
+
+
+FIGURE_VARIANTS: dict[str, type] = {"fig1": Fig1, "fig2": Fig2, "fig3": Fig3, "fig4": Fig4, "fig5": Fig5}
+
+
+def _figure(cls: type):
+    return _spec(UNSET, "map", doc=f"{cls.__doc__.strip()} One variant per preset.",
+                 of={"kind": "section", "sub": cls, "doc": "the figure's variant for the preset of that name"},
+                 what="figure variants")
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """The paper's figures: one block per figure, one variant per preset inside it."""
+
+    report: dict = _spec(SECTION, "map",
+                         doc="preset -> folder of its reproduction report (others: RESULTS/PRESET/report)",
+                         of={"kind": "folder", "doc": "the folder of that preset's reproduction.md and figures/"},
+                         what="folders")
+    fig1: dict = _figure(Fig1)
+    fig2: dict = _figure(Fig2)
+    fig3: dict = _figure(Fig3)
+    fig4: dict = _figure(Fig4)
+    fig5: dict = _figure(Fig5)
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """The whole workflow config (config.yaml, a profile's site.yaml, --config)."""
+
+    preset: str = _spec(REQUIRED, "name", doc="the preset to run (a key of presets); --config preset=NAME")
+    results: str = _spec("results", "folder", doc="root folder of the results; a preset writes under RESULTS/PRESET/")
+    launcher: tuple = _spec(("mpiexec",), "launcher",
+                            doc="MPI launcher of the cell jobs, run as LAUNCHER -n RANKS ...: a list of plain "
+                                "words ([mpiexec], [srun, --mpi=pmi2]) or such words in one string")
+    node_mem_mb: int | None = _spec(None, "int?", at_least(1),
+                                    doc="memory of one node in MB (a cluster profile's site.yaml sets it): the "
+                                        "limit of a quantum job, in place of resources.quantum_memory.max_mb; "
+                                        "null: max_mb applies")
+    allow_missing: bool = _spec(False, "bool",
+                                doc="true: aggregate the cells present, list the missing ones, run no cell")
+    keep_checkpoints: bool = _spec(False, "bool", doc="keep a quantum cell's checkpoint once its result is written")
+    seed: int = _spec(20200101, "int", non_negative, doc="seed of the classical ensembles (a preset may override it)",
+                      below=SEED_LIMIT)
+    physics: dict = _engine_spec(Physics, "physics shared by every run (kickedpair.params); "
+                                          "mass_ratio and hbar are the grid axes")
+    classical: dict = _engine_spec(ClassicalNumerics, "numerics of the classical runs (kickedpair.params); "
+                                                      "n_kicks, n_trajectories, seed come from the preset")
+    quantum: dict = _engine_spec(QuantumNumerics, "numerics of the quantum runs (kickedpair.params); "
+                                                  "n_kicks comes from the preset")
+    noise: dict = _engine_spec(NoiseNumerics, "numerics of the random-kick model's runs (kickedpair.params)")
+    analysis: dict = _spec(SECTION, "section", doc="fits and thresholds of the sweep", sub=Analysis)
+    resources: dict = _spec(SECTION, "section", doc="per-rule resources of the jobs", sub=Resources)
+    presets: dict = _spec(REQUIRED, "map", doc="the named sweeps; `preset` picks one",
+                          of={"kind": "section", "sub": Preset, "doc": "one named sweep"},
+                          what="presets", non_empty=True)
+    reproduction: dict = _spec(SECTION, "section", doc="the paper's five figures as pipeline targets",
+                               sub=Reproduction)
+
+
+# --------------------------------------------------------------------------- rules across keys
+# Keys of the run sections the sweep sets itself, from the preset's keys.
+_SET_BY_SWEEP = {"physics": {"mass_ratio": "mass_ratio", "hbar": "hbar"},
+                 "classical": {"n_kicks": "n_kicks", "n_trajectories": "trajectories", "seed": "seed"},
+                 "quantum": {"n_kicks": "n_kicks"}}
+
+
+def _sweep_sections(sections: Mapping, where: str, preset: str) -> None:
+    """The run sections of a sweep (top level, or a preset's overrides) leave the axes alone."""
+    for section, keys in _SET_BY_SWEEP.items():
+        given = sections.get(section) or {}
+        for key, source in keys.items():
+            if key in given:
+                raise ConfigError(f"{where}{section}.{key}: set by the sweep (presets.{preset}.{source}); "
+                                  f"remove it from the {section} section")
+    if (sections.get("physics") or {}).get("coupling_scales_with_hbar"):
+        raise ConfigError(f"{where}physics.coupling_scales_with_hbar: must be false in a sweep "
+                          "(one classical run per mass ratio assumes Dc does not depend on hbar)")
+
+
+def _analysis(top: Mapping, over: Mapping, where: str) -> None:
+    """fit_window lo < hi and eta_dl < eta_c, of the top-level analysis updated by a preset's."""
+    merged = {**top, **over}
+    name = lambda k: f"{where}analysis.{k}" if k in over else f"analysis.{k}"  # noqa: E731
+    lo, hi = merged["fit_window"]
+    if not lo < hi:
+        raise ConfigError(f"{name('fit_window')}: need lo < hi, got {[lo, hi]}")
+    if not merged["eta_dl"] < merged["eta_c"]:
+        raise ConfigError(f"{name('eta_dl')}: must be below {name('eta_c')} = {merged['eta_c']}, "
+                          f"got {merged['eta_dl']}")
+
+
+# --------------------------------------------------------------------------- entry
+def check_workflow_config(config: Mapping) -> dict:
+    """The workflow config checked against :class:`WorkflowConfig` and normalized; raises
+    :class:`ConfigError` naming the first bad key (``KEY: problem``)."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"config: expected a mapping of keys to values, got {short_repr(config)}")
+    fields = {f.name for f in dataclasses.fields(WorkflowConfig)}
+    unknown = sorted((k for k in config if k not in fields), key=str)
+    if unknown:
+        raise ConfigError(f"{_name_text(unknown[0])}: unknown key (known keys: {', '.join(sorted(fields))})")
+    # the names first: a preset's name becomes a folder whether or not it runs
+    presets = config.get("presets")
+    if isinstance(presets, Mapping):
+        for name in presets:
+            check_name(name, _join("presets", name))
+    if "preset" not in config:
+        raise ConfigError("preset: required")
+    name = config["preset"]
+    check_name(name, "preset")
+    if isinstance(presets, Mapping) and name not in presets:
+        known = ", ".join(sorted(presets)) or "none defined"
+        raise ConfigError(f"preset: unknown preset {short_repr(name)} (known presets: {known})")
+    out = _section(WorkflowConfig, config, "")
+    _sweep_sections(out, "", name)
+    _analysis(out["analysis"], {}, "")
+    for p, preset in out["presets"].items():
+        _sweep_sections(preset, f"presets.{p}.", p)
+        _analysis(out["analysis"], preset.get("analysis") or {}, f"presets.{p}.")
+    return out
+
+
+# --------------------------------------------------------------------------- the description
+def workflow_keys(cls: type = WorkflowConfig, where: str = "") -> Iterator[tuple[str, Mapping, Any]]:
+    """Every declared key: ``(dotted key, its metadata, its default)``; a mapping of names shows
+    its entries as ``KEY.<name>``, a run-config section its kickedpair.params keys."""
+    for f in dataclasses.fields(cls):
+        key = f"{where}.{f.name}" if where else f.name
+        meta = f.metadata
+        yield key, meta, _default(f)
+        yield from _inner(key, meta)
+
+
+def _inner(key: str, meta: Mapping) -> Iterator[tuple[str, Mapping, Any]]:
+    if meta["kind"] in ("section", "engine"):
+        yield from workflow_keys(meta["sub"], key)
+    elif meta["kind"] == "map":
+        of = meta["of"]
+        yield f"{key}.<name>", of, UNSET
+        yield from _inner(f"{key}.<name>", of)
