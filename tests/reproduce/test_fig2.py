@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from kickedpair.reproduce import fig2
+from kickedpair.reproduce import fig2, figkit
 from kickedpair.reproduce.common import check_summary, read_table
 from kickedpair.reproduce.fits import FIT_FLOOR, fit_distribution, fit_region, kurtosis, mirror
 
@@ -64,11 +64,11 @@ def test_kurtosis_and_mirror():
 def test_against_classical_linear_and_saturating():
     t = np.arange(0.0, 301.0)
     Ec = 0.05 * t
-    same = fig2.against_classical(t, Ec, t, Ec)
+    same = figkit.against_classical(t, Ec, t, Ec)
     assert same["ratio_f"] == pytest.approx(1.0) and same["ratio_late"] == pytest.approx(1.0)
     assert same["growth"] == pytest.approx(1.0)
     assert fig2.follows_verdict(same["ratio_f"], same["ratio_late"]) == "agrees"
-    sat = fig2.against_classical(t, 2.0 * (1 - np.exp(-t / 20.0)), t, Ec)
+    sat = figkit.against_classical(t, 2.0 * (1 - np.exp(-t / 20.0)), t, Ec)
     assert sat["ratio_f"] == pytest.approx(2.0 / 15.0, rel=1e-6)
     assert abs(sat["growth"]) < 1e-3
     assert fig2.localised_verdict(sat["ratio_f"], sat["growth"]) == "agrees"
@@ -79,13 +79,13 @@ def test_against_classical_linear_and_saturating():
 
 
 def test_inversions_and_verdict_of():
-    assert fig2.count_inversions([5.0, 4.0, 3.0]) == 0
-    assert fig2.count_inversions([5.0, 6.0, 3.0]) == 1
-    assert fig2.count_inversions([1.0, 2.0], decreasing=False) == 0
-    assert fig2.verdict_of([True, None]) == "agrees"
-    assert fig2.verdict_of([True, False]) == "partly"
-    assert fig2.verdict_of([False]) == "differs"
-    assert fig2.verdict_of([None]) == "not compared"
+    assert figkit.count_inversions([5.0, 4.0, 3.0]) == 0
+    assert figkit.count_inversions([5.0, 6.0, 3.0]) == 1
+    assert figkit.count_inversions([1.0, 2.0], decreasing=False) == 0
+    assert figkit.verdict_of([True, None]) == "agrees"
+    assert figkit.verdict_of([True, False]) == "partly"
+    assert figkit.verdict_of([False]) == "differs"
+    assert figkit.verdict_of([None]) == "not compared"
 
 
 # --------------------------------------------------------------------------- the figure, tiny runs

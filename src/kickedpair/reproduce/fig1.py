@@ -28,6 +28,7 @@ Verdict rules (each stated again in its comparison):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -35,6 +36,7 @@ import numpy as np
 from scipy import stats
 
 from .common import fit_line, read_result, resolution_row, save_figure, write_table
+from .figkit import comparison, num, pm, same, summary
 
 TABLES = ("fig1.csv", "fig1_inset.csv")
 
@@ -47,6 +49,7 @@ FLAT_P_VALUE = 0.05     # comparison 3: chi^2 p-value above which Dc(m) is flat 
 FLAT_REL_SPREAD = 0.10  # comparison 3: relative spread still called "little" when resolved
 FALL_EPS = (2.0, 4.0)   # comparison 2: the paper's statement is for these couplings
 FLAT_EPS = 0.1          # comparison 3
+SAME_REL_TOL = 1e-6     # two masses or couplings read from roles are the same
 
 _MARKERS = {0.1: "^", 2.0: "s", 4.0: "o"}  # the paper's triangles, squares, circles
 
@@ -127,12 +130,19 @@ def best_profile(verdicts: Mapping[str, list[str]]) -> tuple[str | None, dict]:
     return ranked[0], score
 
 
-# --------------------------------------------------------------------------- reading
+def overall_verdict(verdicts: Iterable[str]) -> str:
+    """Comparison 4's verdict, the agreement of the better profile over its compared statements:
+    ``agrees`` if all agree, ``partly`` if any is not ``differs``, else ``differs``."""
+    vs = [x for x in verdicts if x != "not compared"]
+    return "agrees" if all(x == "agrees" for x in vs) else ("partly" if any(x != "differs" for x in vs) else "differs")
+
+
+# --------------------------------------------------------------------------- load
 def _same(a: float, b: float) -> bool:
-    return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-12)
+    return same(a, b, rel_tol=SAME_REL_TOL)
 
 
-def _load(run: Mapping[str, Any]) -> dict:
+def load_run(run: Mapping[str, Any]) -> dict:
     """The numbers of one classical run that the figure and its tables need."""
     r = read_result(run["result"])
     est, cfg, s = r.estimates, r.config, r.series
@@ -153,6 +163,50 @@ def _load(run: Mapping[str, Any]) -> dict:
             "p1_sq_sem": np.asarray(s["p1_sq_sem"], float)}
 
 
+@dataclass
+class Fig1Data:
+    """The classical runs of the variant as read (:func:`load_run`)."""
+
+    runs: list[dict]          # the plan's classical runs
+    zero: dict                # the eps = 0 run (every m, both profiles)
+    coupled: list[dict]       # the eps != 0 runs
+    profiles: list[str]
+    eps_values: list[float]
+    masses: list[float]
+    inset_m: float
+    inset_eps: float
+
+    @property
+    def t_f(self) -> int:
+        return self.zero["n_kicks"]
+
+    @property
+    def n_traj(self) -> int:
+        return self.zero["trajectories"]
+
+    def curve(self, profile: str, eps: float) -> list[dict]:
+        """The runs of one profile and coupling, ascending in m."""
+        return sorted((d for d in self.coupled if d["interaction"] == profile and _same(d["eps"], eps)),
+                      key=lambda d: float(d["mass_ratio"]))
+
+    def at(self, profile: str, eps: float, mass_ratio: float) -> dict | None:
+        """The run of one profile at ``eps`` and ``m``, if the variant has it."""
+        return next((d for d in self.curve(profile, eps) if _same(d["mass_ratio"], mass_ratio)), None)
+
+
+def load(plan: dict) -> Fig1Data:
+    variant = plan["variant"]
+    runs = [r for r in plan["runs"] if r["engine"] == "classical"]
+    data = [load_run(r) for r in runs]
+    coupled = [d for d in data if d["eps"] != 0.0]
+    return Fig1Data(runs=runs, zero=next(d for d in data if d["eps"] == 0.0), coupled=coupled,
+                    profiles=list(dict.fromkeys(d["interaction"] for d in coupled)),
+                    eps_values=sorted({d["eps"] for d in coupled}),
+                    masses=sorted({float(d["mass_ratio"]) for d in coupled}),
+                    inset_m=float(variant["inset_mass_ratio"]), inset_eps=float(variant["inset_eps"]))
+
+
+# --------------------------------------------------------------------------- measure
 def inset_line(d: Mapping[str, Any]):
     """Least-squares line of ``<p1^2>(t)`` over the run's fit window ``[fit_lo, fit_hi]``."""
     t, y = d["t"], d["p1_sq"]
@@ -160,38 +214,154 @@ def inset_line(d: Mapping[str, Any]):
     return fit_line(t[sel], y[sel])
 
 
-# --------------------------------------------------------------------------- text
-def _pm(v: float, e: float) -> str:
-    return f"{v:.3g} ± {e:.1g}"
+@dataclass
+class Fig1Measures:
+    """Per profile: the inset run and its line, the run at the paper's point (comparison 1), the
+    fall checks (comparison 2: (eps, run at m_max, run at m_min, check)) and the flatness at
+    eps = 0.1 (comparison 3: (curve, flatness) or None)."""
+
+    insets: dict[str, tuple]
+    paper_point: dict[str, dict | None]
+    falls: dict[str, list[tuple]]
+    flat: dict[str, tuple | None]
 
 
-def _g(v: float) -> str:
-    return f"{v:.3g}"
+def measure(data: Fig1Data) -> Fig1Measures:
+    insets, paper_point, falls, flat = {}, {}, {}, {}
+    for p in data.profiles:
+        hit = data.at(p, data.inset_eps, data.inset_m)
+        if hit:
+            insets[p] = (hit, inset_line(hit))
+        paper_point[p] = data.at(p, PAPER_DC_EPS, PAPER_DC_MASS)
+        falls[p] = []
+        for eps in FALL_EPS:
+            c = data.curve(p, eps)
+            if len(c) >= 2:
+                lo, hi = c[0], c[-1]
+                falls[p].append((eps, hi, lo, falls_towards(hi["Dc"], hi["Dc_err"], lo["Dc"], lo["Dc_err"],
+                                                            data.zero["Dc"])))
+        c = data.curve(p, FLAT_EPS)
+        flat[p] = (c, flatness([d["Dc"] for d in c], [d["Dc_err"] for d in c])) if len(c) >= 2 else None
+    return Fig1Measures(insets, paper_point, falls, flat)
+
+
+# --------------------------------------------------------------------------- judge
+def judge(data: Fig1Data, m: Fig1Measures) -> list[dict]:
+    """Comparisons 1-3 per profile (each rule over all profiles in turn), then comparison 4."""
+    comparisons = []
+    per_profile: dict[str, list[str]] = {p: [] for p in data.profiles}
+    for rule in (_compare_value, _compare_fall, _compare_flat):
+        for p in data.profiles:
+            c = rule(p, data, m)
+            comparisons.append(c)
+            per_profile[p].append(c["verdict"])
+    comparisons.append(_compare_profiles(per_profile, data))
+    return comparisons
+
+
+def _stats_note(data: Fig1Data) -> str:
+    return f"t_f = {data.t_f}, {data.n_traj} trajectories"
+
+
+def _compare_value(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
+    """1. Dc at m = 1e-3, eps = 2."""
+    q = f"Dc at m = 1e-3, eps = 2 ({p})"
+    paper = f"Dc = {PAPER_DC} (Fig. 1 inset)"
+    d = m.paper_point[p]
+    if d is None:
+        return comparison(q, paper, f"not run ({_stats_note(data)})", "not compared",
+                          "m = 1e-3 or eps = 2 is not in this variant")
+    v = value_verdict(PAPER_DC, d["Dc"], d["Dc_err"], d["slope_late"], d["slope_fit"], d["slope_fit_err"])
+    return comparison(
+        q, paper,
+        f"Dc = {pm(d['Dc'], d['Dc_err'], 1)}, slope_fit = {pm(d['slope_fit'], d['slope_fit_err'], 1)}, "
+        f"slope_late = {num(d['slope_late'])} ({_stats_note(data)}); rule: agrees if |Dc - {PAPER_DC}| <= 2 Dc_err, "
+        f"partly if only a slope is within 2 sigma",
+        v, "" if v == "agrees" else
+        ("finite t_f: <p1^2>(t_f)/t_f includes the slow early growth; the interaction form is a "
+         f"reading of the paper; statistics ({data.n_traj} trajectories)"))
+
+
+def _compare_fall(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
+    """2. Dc falls with m towards Dc0 at eps = 2, 4."""
+    q = f"Dc falls with m towards the eps = 0 value, eps = 2, 4 ({p})"
+    paper = "Dc decreases with m to a saturation level almost equal to Dc(eps = 0)"
+    v = fall_verdict([chk for *_, chk in m.falls[p]])
+    if v == "not compared":
+        return comparison(q, paper, "no eps = 2 or 4 with two masses", v,
+                          "eps = 2, 4 with at least two m are not in this variant")
+    parts = [f"eps={eps:g}: Dc {pm(hi['Dc'], hi['Dc_err'], 1)} (m={float(hi['mass_ratio']):g}) -> "
+             f"{pm(lo['Dc'], lo['Dc_err'], 1)} (m={float(lo['mass_ratio']):g}), "
+             f"falls {'yes' if chk['falls'] else 'no'}, towards {'yes' if chk['towards'] else 'no'}"
+             for eps, hi, lo, chk in m.falls[p]]
+    zero = data.zero
+    return comparison(
+        q, paper,
+        f"Dc0 = {pm(zero['Dc'], zero['Dc_err'], 1)}; " + "; ".join(parts)
+        + "; rule: falls if Dc(m_max) - Dc(m_min) > 2 combined sigma, towards if "
+          "|Dc(m_min) - Dc0| < |Dc(m_max) - Dc0|, agrees if both at every eps",
+        v, "" if v == "agrees" else
+        (f"the interaction form is a reading of the paper; finite t_f ({data.t_f}); "
+         f"statistics ({data.n_traj} trajectories)"))
+
+
+def _compare_flat(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
+    """3. Little m dependence at eps = 0.1."""
+    q = f"little m dependence of Dc at eps = 0.1 ({p})"
+    paper = "Dc at eps = 0.1 differs only slightly from Dc(eps = 0) as m varies"
+    if m.flat[p] is None:
+        return comparison(q, paper, "eps = 0.1 with two masses not run", "not compared",
+                          "eps = 0.1 with at least two m is not in this variant")
+    c, flat = m.flat[p]
+    v = flat_verdict(flat)
+    zero = data.zero
+    return comparison(
+        q, paper,
+        f"Dc from {num(min(d['Dc'] for d in c))} to {num(max(d['Dc'] for d in c))} over "
+        f"{len(c)} m, mean {num(flat['mean'])} (Dc0 = {pm(zero['Dc'], zero['Dc_err'], 1)}), "
+        f"chi2/dof = {flat['chi2']:.3g}/{flat['dof']}, p = {flat['p_value']:.2g}, "
+        f"spread {100 * flat['rel_spread']:.2g}%; rule: agrees if p > {FLAT_P_VALUE}, "
+        f"partly if spread <= {100 * FLAT_REL_SPREAD:g}%",
+        v, "" if v == "agrees" else
+        (f"statistics ({data.n_traj} trajectories); finite t_f ({data.t_f}); "
+         "the interaction form is a reading of the paper"))
+
+
+def _compare_profiles(per_profile: dict[str, list[str]], data: Fig1Data) -> dict:
+    """4. Which profile matches better; the verdict is the better profile's agreement (of either
+    one when they tie)."""
+    best, score = best_profile(per_profile)
+    counts = ", ".join(f"{p}: {a} agree, {b} partly of {len(per_profile[p])}" for p, (a, b) in score.items())
+    if all(x == "not compared" for vs in per_profile.values() for x in vs):
+        v4, cause4 = "not compared", "none of comparisons 1-3 could be made in this variant"
+    else:
+        v4 = overall_verdict(per_profile[best or max(score, key=lambda p: score[p])])
+        cause4 = "" if v4 == "agrees" else (
+            f"the interaction form is a reading of the paper; finite t_f ({data.t_f}); "
+            f"statistics ({data.n_traj} trajectories)")
+    return comparison(
+        "which interaction profile matches the paper better",
+        "the paper's statements 1-3 (its interaction formula was lost in extraction)",
+        f"{counts}; better: {best or 'neither (tie)'}; rule: most agrees among 1-3, ties broken by "
+        f"partly; verdict is the better profile's agreement", v4, cause4)
 
 
 # --------------------------------------------------------------------------- make
 def make(plan: dict, out_dir: Path) -> dict:
     """Draw fig1.png, write fig1.csv and fig1_inset.csv, return the summary."""
-    import matplotlib.pyplot as plt
-
     out_dir = Path(out_dir)
-    variant = plan["variant"]
-    runs = [r for r in plan["runs"] if r["engine"] == "classical"]
-    data = [_load(r) for r in runs]
-    zero = next(d for d in data if d["eps"] == 0.0)
-    coupled = [d for d in data if d["eps"] != 0.0]
-    profiles = list(dict.fromkeys(d["interaction"] for d in coupled))
-    eps_values = sorted({d["eps"] for d in coupled})
-    masses = sorted({float(d["mass_ratio"]) for d in coupled})
-    inset_m, inset_eps = float(variant["inset_mass_ratio"]), float(variant["inset_eps"])
+    data = load(plan)
+    m = measure(data)
+    comparisons = judge(data, m)
+    write_tables(out_dir, data, m)
+    draw(out_dir / "fig1.png", data, m)
+    return summary("Fig. 1: classical diffusion coefficient Dc of particle 1 versus m", _parameters(data),
+                   [resolution_row(r) for r in data.runs], [], comparisons, _notes(data), TABLES, "fig1.png")
 
-    def curve(profile: str, eps: float) -> list[dict]:
-        return sorted((d for d in coupled if d["interaction"] == profile and _same(d["eps"], eps)),
-                      key=lambda d: float(d["mass_ratio"]))
 
-    # ---- tables
+def write_tables(out_dir: Path, data: Fig1Data, m: Fig1Measures) -> None:
     rows = []
-    for d in coupled + [zero]:
+    for d in data.coupled + [data.zero]:
         rows.append({"interaction": d["interaction"] or "any", "eps": d["eps"],
                      "mass_ratio": d["mass_ratio"] if d["mass_ratio"] is not None else "any",
                      "Dc": d["Dc"], "Dc_err": d["Dc_err"], "slope_fit": d["slope_fit"],
@@ -199,176 +369,28 @@ def make(plan: dict, out_dir: Path) -> dict:
                      "slope_full": d["slope_full"], "n_kicks": d["n_kicks"],
                      "trajectories": d["trajectories"]})
     write_table(out_dir / "fig1.csv", rows)
-
-    insets = {}
-    for p in profiles:
-        hit = [d for d in curve(p, inset_eps) if _same(d["mass_ratio"], inset_m)]
-        if hit:
-            insets[p] = (hit[0], inset_line(hit[0]))
     inset_rows = []
-    for p, (d, line) in insets.items():
+    for p, (d, line) in m.insets.items():
         for t, y, e in zip(d["t"], d["p1_sq"], d["p1_sq_sem"]):
             inset_rows.append({"interaction": p, "t": float(t), "p1_sq": float(y), "p1_sq_sem": float(e),
                                "fit": line.intercept + line.slope * float(t), "Dc_t": d["Dc"] * float(t)})
     write_table(out_dir / "fig1_inset.csv", inset_rows)
 
-    # ---- figure: Dc(m) per profile (top), the inset <p1^2>(t) per profile (bottom)
-    ncol = max(len(profiles), 1)
-    fig, axes = plt.subplots(2, ncol, figsize=(5.2 * ncol, 7.4), squeeze=False,
-                             gridspec_kw={"height_ratios": [1.4, 1.0]})
-    top_share = axes[0, 0]
-    for j, p in enumerate(profiles):
-        ax = axes[0, j]
-        if j:
-            ax.sharey(top_share)
-        for eps in eps_values:
-            c = curve(p, eps)
-            m = np.array([float(d["mass_ratio"]) for d in c])
-            mk = _MARKERS.get(eps, "D")
-            h = ax.errorbar(m, [d["Dc"] for d in c], yerr=[d["Dc_err"] for d in c], marker=mk,
-                            ls="-", capsize=3, label=f"ε = {eps:g}")
-            ax.plot(m, [d["slope_late"] for d in c], marker=mk, mfc="none", ls=":", lw=0.8,
-                    color=h[0].get_color(), alpha=0.8)
-        ax.axhline(zero["Dc"], color="red", ls="--", label="ε = 0")
-        ax.axhspan(zero["Dc"] - zero["Dc_err"], zero["Dc"] + zero["Dc_err"], color="red", alpha=0.12)
-        ax.plot([], [], color="gray", marker="o", mfc="none", ls=":", lw=0.8, label="late slope")
-        ax.set_xscale("log")
-        ax.set_xlabel("m")
-        ax.set_ylabel(r"$D_c = \langle p_1^2\rangle(t_f)/t_f$")
-        ax.set_title(f"({chr(97 + j)}) {p}: " + ("ε exp(-λ d²)" if p == "gaussian" else "ε exp(-d²/λ)"))
-        ax.legend(fontsize=8)
-        ax2 = axes[1, j]
-        if p in insets:
-            d, line = insets[p]
-            ax2.plot(d["t"], d["p1_sq"], color="k", lw=1.2, label=r"$\langle p_1^2\rangle$")
-            ax2.fill_between(d["t"], d["p1_sq"] - d["p1_sq_sem"], d["p1_sq"] + d["p1_sq_sem"],
-                             color="k", alpha=0.15, lw=0)
-            ax2.plot(d["t"], line.intercept + line.slope * d["t"], "r--",
-                     label=f"fit [{d['fit_lo']:g}, {d['fit_hi']:g}]: slope {line.slope:.3g}")
-            ax2.plot(d["t"], d["Dc"] * d["t"], color="tab:blue", ls=":", label=f"$D_c t$, $D_c$ = {d['Dc']:.3g}")
-            ax2.legend(fontsize=8)
-        ax2.set_xlabel("t")
-        ax2.set_ylabel(r"$\langle p_1^2\rangle$")
-        ax2.set_title(f"({chr(97 + ncol + j)}) inset of ({chr(97 + j)}): m = {inset_m:g}, ε = {inset_eps:g}")
-    fig.tight_layout()
-    save_figure(fig, out_dir / "fig1.png")
-    plt.close(fig)
 
-    # ---- comparisons
-    t_f, n_traj = zero["n_kicks"], zero["trajectories"]
-    stats_note = f"t_f = {t_f}, {n_traj} trajectories"
-    comparisons = []
-    per_profile: dict[str, list[str]] = {p: [] for p in profiles}
-
-    # 1. Dc at m = 1e-3, eps = 2
-    for p in profiles:
-        hit = [d for d in curve(p, PAPER_DC_EPS) if _same(d["mass_ratio"], PAPER_DC_MASS)]
-        q = f"Dc at m = 1e-3, eps = 2 ({p})"
-        paper = f"Dc = {PAPER_DC} (Fig. 1 inset)"
-        if not hit:
-            comparisons.append({"quantity": q, "paper": paper, "project": f"not run ({stats_note})",
-                                "verdict": "not compared",
-                                "cause": "m = 1e-3 or eps = 2 is not in this variant"})
-            per_profile[p].append("not compared")
-            continue
-        d = hit[0]
-        v = value_verdict(PAPER_DC, d["Dc"], d["Dc_err"], d["slope_late"], d["slope_fit"], d["slope_fit_err"])
-        comparisons.append({
-            "quantity": q, "paper": paper,
-            "project": (f"Dc = {_pm(d['Dc'], d['Dc_err'])}, slope_fit = {_pm(d['slope_fit'], d['slope_fit_err'])}, "
-                        f"slope_late = {_g(d['slope_late'])} ({stats_note}); rule: agrees if |Dc - {PAPER_DC}| <= 2 Dc_err, "
-                        f"partly if only a slope is within 2 sigma"),
-            "verdict": v,
-            "cause": "" if v == "agrees" else
-            ("finite t_f: <p1^2>(t_f)/t_f includes the slow early growth; the interaction form is a "
-             f"reading of the paper; statistics ({n_traj} trajectories)")})
-        per_profile[p].append(v)
-
-    # 2. Dc falls with m towards Dc0 at eps = 2, 4
-    for p in profiles:
-        q = f"Dc falls with m towards the eps = 0 value, eps = 2, 4 ({p})"
-        paper = "Dc decreases with m to a saturation level almost equal to Dc(eps = 0)"
-        checks, parts = [], []
-        for eps in FALL_EPS:
-            c = curve(p, eps)
-            if len(c) < 2:
-                continue
-            lo, hi = c[0], c[-1]
-            chk = falls_towards(hi["Dc"], hi["Dc_err"], lo["Dc"], lo["Dc_err"], zero["Dc"])
-            checks.append(chk)
-            parts.append(f"eps={eps:g}: Dc {_pm(hi['Dc'], hi['Dc_err'])} (m={float(hi['mass_ratio']):g}) -> "
-                         f"{_pm(lo['Dc'], lo['Dc_err'])} (m={float(lo['mass_ratio']):g}), "
-                         f"falls {'yes' if chk['falls'] else 'no'}, towards {'yes' if chk['towards'] else 'no'}")
-        v = fall_verdict(checks)
-        if v == "not compared":
-            comparisons.append({"quantity": q, "paper": paper, "project": "no eps = 2 or 4 with two masses",
-                                "verdict": v, "cause": "eps = 2, 4 with at least two m are not in this variant"})
-        else:
-            comparisons.append({
-                "quantity": q, "paper": paper,
-                "project": (f"Dc0 = {_pm(zero['Dc'], zero['Dc_err'])}; " + "; ".join(parts)
-                            + "; rule: falls if Dc(m_max) - Dc(m_min) > 2 combined sigma, towards if "
-                              "|Dc(m_min) - Dc0| < |Dc(m_max) - Dc0|, agrees if both at every eps"),
-                "verdict": v,
-                "cause": "" if v == "agrees" else
-                (f"the interaction form is a reading of the paper; finite t_f ({t_f}); "
-                 f"statistics ({n_traj} trajectories)")})
-        per_profile[p].append(v)
-
-    # 3. little m dependence at eps = 0.1
-    for p in profiles:
-        q = f"little m dependence of Dc at eps = 0.1 ({p})"
-        paper = "Dc at eps = 0.1 differs only slightly from Dc(eps = 0) as m varies"
-        c = curve(p, FLAT_EPS)
-        if len(c) < 2:
-            comparisons.append({"quantity": q, "paper": paper, "project": "eps = 0.1 with two masses not run",
-                                "verdict": "not compared",
-                                "cause": "eps = 0.1 with at least two m is not in this variant"})
-            per_profile[p].append("not compared")
-            continue
-        flat = flatness([d["Dc"] for d in c], [d["Dc_err"] for d in c])
-        v = flat_verdict(flat)
-        comparisons.append({
-            "quantity": q, "paper": paper,
-            "project": (f"Dc from {_g(min(d['Dc'] for d in c))} to {_g(max(d['Dc'] for d in c))} over "
-                        f"{len(c)} m, mean {_g(flat['mean'])} (Dc0 = {_pm(zero['Dc'], zero['Dc_err'])}), "
-                        f"chi2/dof = {flat['chi2']:.3g}/{flat['dof']}, p = {flat['p_value']:.2g}, "
-                        f"spread {100 * flat['rel_spread']:.2g}%; rule: agrees if p > {FLAT_P_VALUE}, "
-                        f"partly if spread <= {100 * FLAT_REL_SPREAD:g}%"),
-            "verdict": v,
-            "cause": "" if v == "agrees" else
-            (f"statistics ({n_traj} trajectories); finite t_f ({t_f}); the interaction form is a reading of the paper")})
-        per_profile[p].append(v)
-
-    # 4. which profile matches better
-    best, score = best_profile(per_profile)
-    counts = ", ".join(f"{p}: {a} agree, {b} partly of {len(per_profile[p])}" for p, (a, b) in score.items())
-    if all(x == "not compared" for vs in per_profile.values() for x in vs):
-        v4, cause4 = "not compared", "none of comparisons 1-3 could be made in this variant"
-    else:
-        # the verdict is the agreement of the better profile (of either one when they tie)
-        top = best or max(score, key=lambda p: score[p])
-        vs = [x for x in per_profile[top] if x != "not compared"]
-        v4 = "agrees" if all(x == "agrees" for x in vs) else ("partly" if any(x != "differs" for x in vs) else "differs")
-        cause4 = "" if v4 == "agrees" else (
-            f"the interaction form is a reading of the paper; finite t_f ({t_f}); statistics ({n_traj} trajectories)")
-    comparisons.append({
-        "quantity": "which interaction profile matches the paper better",
-        "paper": "the paper's statements 1-3 (its interaction formula was lost in extraction)",
-        "project": (f"{counts}; better: {best or 'neither (tie)'}; rule: most agrees among 1-3, ties broken by "
-                    f"partly; verdict is the better profile's agreement"),
-        "verdict": v4, "cause": cause4})
-
-    # ---- summary
-    phys = zero["physics"]
-    parameters = {
-        "mass_ratio": masses, "eps": eps_values, "interaction": profiles,
-        "n_kicks (t_f)": t_f, "trajectories": n_traj,
+def _parameters(data: Fig1Data) -> dict:
+    zero, phys = data.zero, data.zero["physics"]
+    return {
+        "mass_ratio": data.masses, "eps": data.eps_values, "interaction": data.profiles,
+        "n_kicks (t_f)": data.t_f, "trajectories": data.n_traj,
         "K1": phys.get("K1"), "K2": phys.get("K2"), "lam": phys.get("lam"), "L": phys.get("L"),
         "fit window": [round(zero["fit_lo"], 6), round(zero["fit_hi"], 6)],
-        "inset_mass_ratio": inset_m, "inset_eps": inset_eps,
+        "inset_mass_ratio": data.inset_m, "inset_eps": data.inset_eps,
     }
-    notes = [
+
+
+def _notes(data: Fig1Data) -> list[str]:
+    zero, t_f, n_traj = data.zero, data.t_f, data.n_traj
+    return [
         f"Dc = <p1^2>(t_f)/t_f with t_f = {t_f} (the paper's definition); error from the spread of "
         f"{n_traj} trajectories at t_f (the paper used 1e4).",
         f"slope_fit: least squares over t in [{zero['fit_lo']:g}, {zero['fit_hi']:g}]; slope_late: over "
@@ -379,11 +401,56 @@ def make(plan: dict, out_dir: Path) -> dict:
         "Dotted hollow markers: the late-window slope; the red band: Dc(eps = 0) ± its error.",
         "All runs share one seed, so their initial ensembles coincide; the errors are treated as independent.",
     ]
-    return {"title": "Fig. 1: classical diffusion coefficient Dc of particle 1 versus m",
-            "parameters": parameters,
-            "resolution": [resolution_row(r) for r in runs],
-            "convergence": [],
-            "comparisons": comparisons,
-            "notes": notes,
-            "tables": list(TABLES),
-            "image": "fig1.png"}
+
+
+# --------------------------------------------------------------------------- draw
+def draw(path: Path, data: Fig1Data, m: Fig1Measures) -> None:
+    """Dc(m) per profile (top), the inset <p1^2>(t) per profile (bottom)."""
+    import matplotlib.pyplot as plt
+
+    ncol = max(len(data.profiles), 1)
+    fig, axes = plt.subplots(2, ncol, figsize=(5.2 * ncol, 7.4), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.4, 1.0]})
+    for j, p in enumerate(data.profiles):
+        if j:
+            axes[0, j].sharey(axes[0, 0])
+        _draw_dc(axes[0, j], p, j, data)
+        _draw_inset(axes[1, j], m.insets.get(p), j, ncol, data)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _draw_dc(ax, p: str, j: int, data: Fig1Data) -> None:
+    zero = data.zero
+    for eps in data.eps_values:
+        c = data.curve(p, eps)
+        mass = np.array([float(d["mass_ratio"]) for d in c])
+        mk = _MARKERS.get(eps, "D")
+        h = ax.errorbar(mass, [d["Dc"] for d in c], yerr=[d["Dc_err"] for d in c], marker=mk,
+                        ls="-", capsize=3, label=f"ε = {eps:g}")
+        ax.plot(mass, [d["slope_late"] for d in c], marker=mk, mfc="none", ls=":", lw=0.8,
+                color=h[0].get_color(), alpha=0.8)
+    ax.axhline(zero["Dc"], color="red", ls="--", label="ε = 0")
+    ax.axhspan(zero["Dc"] - zero["Dc_err"], zero["Dc"] + zero["Dc_err"], color="red", alpha=0.12)
+    ax.plot([], [], color="gray", marker="o", mfc="none", ls=":", lw=0.8, label="late slope")
+    ax.set_xscale("log")
+    ax.set_xlabel("m")
+    ax.set_ylabel(r"$D_c = \langle p_1^2\rangle(t_f)/t_f$")
+    ax.set_title(f"({chr(97 + j)}) {p}: " + ("ε exp(-λ d²)" if p == "gaussian" else "ε exp(-d²/λ)"))
+    ax.legend(fontsize=8)
+
+
+def _draw_inset(ax2, inset: tuple | None, j: int, ncol: int, data: Fig1Data) -> None:
+    if inset is not None:
+        d, line = inset
+        ax2.plot(d["t"], d["p1_sq"], color="k", lw=1.2, label=r"$\langle p_1^2\rangle$")
+        ax2.fill_between(d["t"], d["p1_sq"] - d["p1_sq_sem"], d["p1_sq"] + d["p1_sq_sem"],
+                         color="k", alpha=0.15, lw=0)
+        ax2.plot(d["t"], line.intercept + line.slope * d["t"], "r--",
+                 label=f"fit [{d['fit_lo']:g}, {d['fit_hi']:g}]: slope {line.slope:.3g}")
+        ax2.plot(d["t"], d["Dc"] * d["t"], color="tab:blue", ls=":", label=f"$D_c t$, $D_c$ = {d['Dc']:.3g}")
+        ax2.legend(fontsize=8)
+    ax2.set_xlabel("t")
+    ax2.set_ylabel(r"$\langle p_1^2\rangle$")
+    ax2.set_title(f"({chr(97 + ncol + j)}) inset of ({chr(97 + j)}): m = {data.inset_m:g}, ε = {data.inset_eps:g}")

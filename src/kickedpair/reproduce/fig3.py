@@ -8,7 +8,7 @@ random-kick model (``W = W_b``, ``hbar`` in ``compare_hbar``) and of Fig. 2's tw
 at the same ``hbar``, with the better of the fits of :mod:`kickedpair.reproduce.fits`.
 
 Measures: ``ratio_f`` and ``growth`` against the classical line as in Fig. 2
-(:func:`kickedpair.reproduce.fig2.against_classical`); for (c) the Kolmogorov distance of the
+(:func:`kickedpair.reproduce.figkit.against_classical`); for (c) the Kolmogorov distance of the
 two distributions in ``|p|`` on their common modes (:func:`fits.kolmogorov_distance`, chosen over
 the Hellinger distance, also tabulated, because it is blind to mode-to-mode fluctuations), the
 ratio of the fitted widths and whether the same form fits better.
@@ -17,20 +17,20 @@ ratio of the fitted widths and whether the same form fits better.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from . import common
-from .fig2 import (FOLLOW_TOL, LOCAL_GROWTH, against_classical, count_inversions, final_distribution, g3,
-                   run_n_kicks, same, shades, verdict_of)
+from .figkit import (FOLLOW_TOL, LOCAL_GROWTH, against_classical, classical_energy, comparison, count_inversions,
+                     final_distribution, num, run_n_kicks, same, shades, summary, verdict_of)
 from .fits import (FIT_FLOOR, FIT_SKIP_MODES, fit_distribution, hellinger_distance, kolmogorov_distance,
                    mirror)
 
 TABLES = ("fig3_energy.csv", "fig3_distributions.csv", "fig3_compare.csv")
 
-# Verdict rules (see the comparisons' texts).
+# Verdict rules (see the comparisons' texts); FOLLOW_TOL and LOCAL_GROWTH are Fig. 2's (figkit).
 DIFFUSIVE_GROWTH = 0.5    # the largest W "diffuses": late growth >= 0.5 of the classical one
 DISTANCE_TOL = 0.15       # distributions "resemble": Kolmogorov distance <= 0.15 ...
 WIDTH_TOL = 1.5           # ... fitted widths within a factor 1.5 ... and the same better form
@@ -42,6 +42,7 @@ PAPER_HBAR_A = 0.01
 PAPER_W_B = 0.01
 
 
+# --------------------------------------------------------------------------- verdict rules
 def width_ratio(fit_a, fit_b) -> float:
     """Fitted width of ``a`` over that of ``b``, in the form that fits ``b`` better."""
     return fit_a.form(fit_b.better).width / fit_b.form(fit_b.better).width
@@ -57,105 +58,186 @@ def resemble_checks(row: dict) -> list[bool]:
             within_factor(row["width_ratio"])]
 
 
+def noise_checks(Ws: list[float], ratio_f: list[float], growth: list[float]) -> list[bool | None]:
+    """Comparison 1 (W ascending): E(t_f) increasing in W, growth(W = 0) <= LOCAL_GROWTH,
+    growth(largest W) >= DIFFUSIVE_GROWTH; None where a check cannot be made."""
+    checks = [count_inversions(ratio_f, decreasing=False) == 0 if len(Ws) > 1 else None]
+    zero = next((i for i, W in enumerate(Ws) if W == 0.0), None)
+    g0 = growth[zero] if zero is not None else float("nan")
+    checks.append(bool(g0 <= LOCAL_GROWTH) if math.isfinite(g0) else None)
+    gmax = growth[-1] if Ws and Ws[-1] > 0 else float("nan")
+    checks.append(bool(gmax >= DIFFUSIVE_GROWTH) if math.isfinite(gmax) else None)
+    return checks
+
+
+def hbar_checks(ratios: list[float]) -> list[bool | None]:
+    """Comparison 2 (hbar ascending): ratio_f decreasing in hbar, and within FOLLOW_TOL of 1 at
+    the smallest hbar."""
+    return [count_inversions(ratios) == 0 if len(ratios) > 1 else None,
+            bool(abs(ratios[0] - 1.0) <= FOLLOW_TOL) if ratios and math.isfinite(ratios[0]) else None]
+
+
+# --------------------------------------------------------------------------- load
+@dataclass
+class Fig3Data:
+    """The variant and the runs' results as read; ``pairs`` are the distributions of (c)."""
+
+    variant: dict
+    runs: list[dict]
+    noise_runs: list[dict]
+    classical_run: dict
+    two_runs: list[dict]                 # Fig. 2's two-particle runs
+    nres: dict[str, common.Result]
+    cres: common.Result
+    tres: dict[str, common.Result]
+    tc: np.ndarray
+    Ec: np.ndarray
+    Ec_err: np.ndarray
+    panel_a: list[dict]                  # random-kick runs at hbar_a, W descending
+    panel_b: list[dict]                  # random-kick runs at W_b, hbar ascending
+    pairs: list[dict]                    # per compare_hbar: both runs and distributions
+    convergence: list[dict]
+    resolution: list[dict]
+
+    @property
+    def n_kicks(self) -> int:
+        return int(self.variant["n_kicks"])
+
+    def energy(self, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``t``, ``E = <p^2>/2`` and its error of a random-kick run."""
+        s = self.nres[r["name"]].series
+        return (np.asarray(s["t"], float), np.asarray(s["p_sq"], float) / 2.0,
+                np.asarray(s["p_sq_sem"], float) / 2.0)
+
+
+def _noise_run(noise_runs, h: float, W: float) -> dict:
+    r = next((r for r in noise_runs if same(r["role"]["hbar"], h) and same(r["role"]["W"], W)), None)
+    if r is None:
+        raise common.MissingResult(f"fig3: no random-kick run at hbar = {h}, W = {W}")
+    return r
+
+
+def _pair(h: float, rk: dict, two_runs, nres, tres) -> dict:
+    """The random-kick run and Fig. 2's two-particle run at ``h``, with their distributions at
+    one time (the random-kick run records one at Fig. 2's t_f as well)."""
+    two = next((r for r in two_runs if same(r["role"]["hbar"], h)), None)
+    if two is None:
+        raise common.MissingResult(f"fig3: no two-particle run (Fig. 2) at hbar = {h}")
+    rres, qres = nres[rk["name"]], tres[two["name"]]
+    t_2p, P_2p = final_distribution(qres, run_n_kicks(two), two["result"])
+    t_rk, P_rk = final_distribution(rres, t_2p if t_2p in rres.distributions else run_n_kicks(rk), rk["result"])
+    return {"hbar": h, "rres": rres, "qres": qres, "t_rk": t_rk, "P_rk": P_rk, "t_2p": t_2p, "P_2p": P_2p}
+
+
+def load(plan: dict) -> Fig3Data:
+    v, runs = plan["variant"], plan["runs"]
+    noise_runs = [r for r in runs if r["engine"] == "noise"]
+    classical_run = next(r for r in runs if r["engine"] == "classical")
+    two_runs = [r for r in plan.get("extra_runs", []) if r["engine"] == "quantum"]
+    nres = {r["name"]: common.read_result(r["result"]) for r in noise_runs}
+    cres = common.read_result(classical_run["result"])
+    tres = {r["name"]: common.read_result(r["result"]) for r in two_runs}
+    hbar_a, W_b = float(v["hbar_a"]), float(v["W_b"])
+    panel_a = [_noise_run(noise_runs, hbar_a, W) for W in sorted(map(float, v["W_a"]), reverse=True)]
+    panel_b = [_noise_run(noise_runs, h, W_b) for h in sorted(map(float, v["hbar_b"]))]
+    pairs = [_pair(h, _noise_run(noise_runs, h, W_b), two_runs, nres, tres)
+             for h in sorted(map(float, v["compare_hbar"]))]
+    return Fig3Data(v, runs, noise_runs, classical_run, two_runs, nres, cres, tres, *classical_energy(cres),
+                    panel_a, panel_b, pairs,
+                    [common.convergence_row(r) for r in runs + two_runs if r.get("convergence")],
+                    [common.resolution_row(r) for r in runs + two_runs])
+
+
+# --------------------------------------------------------------------------- measure
+@dataclass
+class Fig3Measures:
+    against: dict[str, dict]      # run name -> against_classical of every random-kick run
+    compare_rows: list[dict]      # the compare table, one row per compare_hbar
+    fits: list[tuple]             # per pair: (fit_rk, fit_2p)
+
+
+def compare_row(pair: dict, W_b: float, fit_rk, fit_2p) -> dict:
+    """The random-kick and two-particle distributions of one hbar side by side, and <p^2> of
+    both at each run's t_f and at the latest time both recorded."""
+    rres, qres, P_rk, P_2p = pair["rres"], pair["qres"], pair["P_rk"], pair["P_2p"]
+    t_common = min(float(rres.series["t"][-1]), float(qres.series["t"][-1]))
+    psq_rk = float(np.interp(t_common, rres.series["t"], rres.series["p_sq"]))
+    psq_2p = float(np.interp(t_common, qres.series["t"], qres.series["p1_sq"]))
+    return {"hbar": pair["hbar"], "W": W_b, "t_random_kick": pair["t_rk"], "t_two_particle": pair["t_2p"],
+            "p_sq_random_kick": float(rres.series["p_sq"][-1]), "p_sq_two_particle": float(qres.series["p1_sq"][-1]),
+            "t_common": t_common, "p_sq_random_kick_common": psq_rk, "p_sq_two_particle_common": psq_2p,
+            "p_sq_ratio_common": psq_rk / psq_2p,
+            "xi_random_kick": fit_rk.exponential.width, "xi_two_particle": fit_2p.exponential.width,
+            "zeta_random_kick": fit_rk.gaussian.width, "zeta_two_particle": fit_2p.gaussian.width,
+            "better_random_kick": fit_rk.better, "better_two_particle": fit_2p.better,
+            "kurtosis_random_kick": fit_rk.kurtosis, "kurtosis_two_particle": fit_2p.kurtosis,
+            "width_ratio": width_ratio(fit_rk, fit_2p), "kolmogorov": kolmogorov_distance(P_rk, P_2p),
+            "hellinger": hellinger_distance(P_rk, P_2p)}
+
+
+def measure(data: Fig3Data) -> Fig3Measures:
+    W_b = float(data.variant["W_b"])
+    fits = [(fit_distribution(p["rres"].momenta, p["P_rk"]), fit_distribution(p["qres"].momenta, p["P_2p"]))
+            for p in data.pairs]
+    rows = [compare_row(p, W_b, *f) for p, f in zip(data.pairs, fits)]
+    against = {r["name"]: against_classical(*data.energy(r)[:2], data.tc, data.Ec) for r in data.noise_runs}
+    return Fig3Measures(against, rows, fits)
+
+
+# --------------------------------------------------------------------------- judge
+def judge(data: Fig3Data, m: Fig3Measures) -> list[dict]:
+    v = data.variant
+    comparisons = [
+        _compare_noise(data.panel_a, m.against, float(v["hbar_a"]), data.n_kicks),
+        _compare_hbar(data.panel_b, m.against, float(v["W_b"]), data.n_kicks),
+        _compare_distributions(m.compare_rows, data.two_runs),
+    ]
+    common.flag_unaccepted(comparisons, data.convergence)
+    return comparisons
+
+
+# --------------------------------------------------------------------------- make
 def make(plan: dict, out_dir: Path) -> dict:
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    v = plan["variant"]
-    runs = plan["runs"]
-    noise_runs = [r for r in runs if r["engine"] == "noise"]
-    classical_run = next(r for r in runs if r["engine"] == "classical")
-    two_runs = [r for r in plan.get("extra_runs", []) if r["engine"] == "quantum"]
+    data = load(plan)
+    m = measure(data)
+    comparisons = judge(data, m)
+    write_tables(out_dir, data, m)
+    _draw(plt, out_dir / "fig3.png", data, m)
+    return summary("Fig. 3: random-kick model, mean energy against W and hbar; distributions against two particles",
+                   _parameters(data), data.resolution, data.convergence, comparisons, _notes(data, m),
+                   TABLES, "fig3.png")
 
-    nres = {r["name"]: common.read_result(r["result"]) for r in noise_runs}
-    cres = common.read_result(classical_run["result"])
-    tres = {r["name"]: common.read_result(r["result"]) for r in two_runs}
-    tc = np.asarray(cres.series["t"], float)
-    Ec = np.asarray(cres.series["p1_sq"], float) / 2.0
-    Ec_err = np.asarray(cres.series["p1_sq_sem"], float) / 2.0
 
-    def noise_run(h: float, W: float):
-        r = next((r for r in noise_runs if same(r["role"]["hbar"], h) and same(r["role"]["W"], W)), None)
-        if r is None:
-            raise common.MissingResult(f"fig3: no random-kick run at hbar = {h}, W = {W}")
-        return r
-
-    hbar_a, W_b = float(v["hbar_a"]), float(v["W_b"])
-    panel_a = [noise_run(hbar_a, W) for W in sorted(map(float, v["W_a"]), reverse=True)]
-    panel_b = [noise_run(h, W_b) for h in sorted(map(float, v["hbar_b"]))]
-    compare = sorted(map(float, v["compare_hbar"]))
-
-    def energy(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s = nres[r["name"]].series
-        return (np.asarray(s["t"], float), np.asarray(s["p_sq"], float) / 2.0,
-                np.asarray(s["p_sq_sem"], float) / 2.0)
-
-    # ---- energy table: every random-kick run once, then the classical line
+def write_tables(out_dir: Path, data: Fig3Data, m: Fig3Measures) -> None:
+    # energy: every random-kick run once, then the classical line
     energy_rows = []
-    for r in sorted(noise_runs, key=lambda r: (float(r["role"]["hbar"]), float(r["role"]["W"]))):
-        t, E, dE = energy(r)
+    for r in sorted(data.noise_runs, key=lambda r: (float(r["role"]["hbar"]), float(r["role"]["W"]))):
+        t, E, dE = data.energy(r)
         energy_rows += [{"curve": "random-kick", "hbar": float(r["role"]["hbar"]), "W": float(r["role"]["W"]),
                          "t": ti, "E": e, "E_err": de} for ti, e, de in zip(t, E, dE)]
     energy_rows += [{"curve": "classical", "hbar": "", "W": 0.0, "t": ti, "E": e, "E_err": de}
-                    for ti, e, de in zip(tc, Ec, Ec_err)]
-
-    # ---- distributions and comparison table
-    dist_rows, compare_rows, panel_c = [], [], []
-    for h in compare:
-        rk = noise_run(h, W_b)
-        two = next((r for r in two_runs if same(r["role"]["hbar"], h)), None)
-        if two is None:
-            raise common.MissingResult(f"fig3: no two-particle run (Fig. 2) at hbar = {h}")
-        rres, qres = nres[rk["name"]], tres[two["name"]]
-        t_2p, P_2p = final_distribution(qres, run_n_kicks(two), two["result"])
-        # the random-kick run records its distribution at Fig. 2's t_f as well: compare at one time
-        t_rk, P_rk = final_distribution(rres, t_2p if t_2p in rres.distributions else run_n_kicks(rk),
-                                        rk["result"])
-        fit_rk = fit_distribution(rres.momenta, P_rk)
-        fit_2p = fit_distribution(qres.momenta, P_2p)
-        # <p^2> at each run's t_f and at the latest time both recorded
-        t_common = min(float(rres.series["t"][-1]), float(qres.series["t"][-1]))
-        psq_rk = float(np.interp(t_common, rres.series["t"], rres.series["p_sq"]))
-        psq_2p = float(np.interp(t_common, qres.series["t"], qres.series["p1_sq"]))
-        row = {"hbar": h, "W": W_b, "t_random_kick": t_rk, "t_two_particle": t_2p,
-               "p_sq_random_kick": float(rres.series["p_sq"][-1]), "p_sq_two_particle": float(qres.series["p1_sq"][-1]),
-               "t_common": t_common, "p_sq_random_kick_common": psq_rk, "p_sq_two_particle_common": psq_2p,
-               "p_sq_ratio_common": psq_rk / psq_2p,
-               "xi_random_kick": fit_rk.exponential.width, "xi_two_particle": fit_2p.exponential.width,
-               "zeta_random_kick": fit_rk.gaussian.width, "zeta_two_particle": fit_2p.gaussian.width,
-               "better_random_kick": fit_rk.better, "better_two_particle": fit_2p.better,
-               "kurtosis_random_kick": fit_rk.kurtosis, "kurtosis_two_particle": fit_2p.kurtosis,
-               "width_ratio": width_ratio(fit_rk, fit_2p), "kolmogorov": kolmogorov_distance(P_rk, P_2p),
-               "hellinger": hellinger_distance(P_rk, P_2p)}
-        compare_rows.append(row)
-        panel_c.append((h, t_rk, rres.momenta, P_rk, fit_rk, t_2p, qres.momenta, P_2p, fit_2p))
-        dist_rows += [{"model": "random-kick", "hbar": h, "W": W_b, "t": t_rk, "p": p, "P": x}
-                      for p, x in zip(rres.momenta, P_rk)]
-        dist_rows += [{"model": "two-particle", "hbar": h, "W": "", "t": t_2p, "p": p, "P": x}
-                      for p, x in zip(qres.momenta, P_2p)]
-
-    for name, rows in zip(TABLES, (energy_rows, dist_rows, compare_rows)):
+                    for ti, e, de in zip(data.tc, data.Ec, data.Ec_err)]
+    W_b, dist_rows = float(data.variant["W_b"]), []
+    for p in data.pairs:
+        dist_rows += [{"model": "random-kick", "hbar": p["hbar"], "W": W_b, "t": p["t_rk"], "p": pn, "P": x}
+                      for pn, x in zip(p["rres"].momenta, p["P_rk"])]
+        dist_rows += [{"model": "two-particle", "hbar": p["hbar"], "W": "", "t": p["t_2p"], "p": pn, "P": x}
+                      for pn, x in zip(p["qres"].momenta, p["P_2p"])]
+    for name, rows in zip(TABLES, (energy_rows, dist_rows, m.compare_rows)):
         common.write_table(out_dir / name, rows)
 
-    _draw(plt, out_dir / "fig3.png", v, tc, Ec, Ec_err, panel_a, panel_b, energy, panel_c, classical_run)
 
-    # ---- comparisons
-    meas = {r["name"]: against_classical(*energy(r)[:2], tc, Ec) for r in noise_runs}
-    n_kicks = int(v["n_kicks"])
-    comparisons = [
-        _compare_noise(panel_a, meas, hbar_a, n_kicks),
-        _compare_hbar(panel_b, meas, W_b, n_kicks),
-        _compare_distributions(compare_rows, two_runs),
-    ]
-
-    # ---- notes
-    K = float(cres.config.get("physics", {}).get("K1", float("nan")))
-    W_max = max(float(r["role"]["W"]) for r in noise_runs)
+def _notes(data: Fig3Data, m: Fig3Measures) -> list[str]:
+    K = float(data.cres.config.get("physics", {}).get("K1", float("nan")))
+    W_max = max(float(r["role"]["W"]) for r in data.noise_runs)
     notes = [
         "E = <p^2>/2 averaged over the realisations (band: standard error over them); classical: the same kicked "
         "particle without noise (engine classical, eps = 0), E = <p1^2>/2.",
         "classically the noise is negligible: it changes the mean squared kick by W^2/(3 K^2) = "
-        f"{g3(W_max**2 / (3 * K**2))} of K^2 at W = {g3(W_max)}, K = {g3(K)}, so one classical line serves every W.",
+        f"{num(W_max**2 / (3 * K**2))} of K^2 at W = {num(W_max)}, K = {num(K)}, so one classical line serves every W.",
         "ratio_f = E(t_f)/E_c(t_f); growth: late-half least-squares slope of E over the classical one.",
         "(c): Kolmogorov distance max|F_rk - F_2p| of the |p| distributions on the common modes (envelope; blind to "
         "mode-to-mode fluctuations); the Hellinger distance is tabulated too. Fits as in Fig. 2 (floor "
@@ -164,35 +246,26 @@ def make(plan: dict, out_dir: Path) -> dict:
         "(kickedpair noise --check-convergence, every realisation over noise.convergence_kicks kicks; "
         "half_step does not apply) besides the tail guard.",
     ]
-    t2 = sorted({int(r["t_two_particle"]) for r in compare_rows})
-    trk = sorted({int(r["t_random_kick"]) for r in compare_rows})
+    t2 = sorted({int(r["t_two_particle"]) for r in m.compare_rows})
+    trk = sorted({int(r["t_random_kick"]) for r in m.compare_rows})
     if t2 != trk:
         notes.append(f"(c) compares distributions at different times: random-kick t = {trk}, two-particle t = {t2} "
                      "(Fig. 2's n_kicks); <p^2> is also compared at the common time t_common.")
-    if v.get("description"):
-        notes.append(f"variant: {v['description']}")
+    if data.variant.get("description"):
+        notes.append(f"variant: {data.variant['description']}")
+    return notes + common.convergence_notes(data.convergence)
 
-    conv_rows = [common.convergence_row(r) for r in runs + two_runs if r.get("convergence")]
-    notes += common.convergence_notes(conv_rows)
-    common.flag_unaccepted(comparisons, conv_rows)
-    resolution = [common.resolution_row(r) for r in runs + two_runs]
-    parameters = {
-        "K": K, "hbar_a": hbar_a, "W_a": [float(w) for w in v["W_a"]], "W_b": W_b,
-        "hbar_b": [float(h) for h in v["hbar_b"]], "compare_hbar": compare,
-        "realisations": int(v["realisations"]), "n_kicks": n_kicks, "trajectories": int(v["trajectories"]),
-        "two_particle": ", ".join(sorted({f"m = {g3(r['role']['mass_ratio'])}, eps = {g3(r['role']['eps'])}, "
-                                          f"n_kicks = {run_n_kicks(r)}" for r in two_runs})),
-        "fit_floor": FIT_FLOOR, "fit_skip_modes": FIT_SKIP_MODES,
-    }
+
+def _parameters(data: Fig3Data) -> dict:
+    v = data.variant
     return {
-        "title": "Fig. 3: random-kick model, mean energy against W and hbar; distributions against two particles",
-        "parameters": parameters,
-        "resolution": resolution,
-        "convergence": conv_rows,
-        "comparisons": comparisons,
-        "notes": notes,
-        "tables": list(TABLES),
-        "image": "fig3.png",
+        "K": float(data.cres.config.get("physics", {}).get("K1", float("nan"))),
+        "hbar_a": float(v["hbar_a"]), "W_a": [float(w) for w in v["W_a"]], "W_b": float(v["W_b"]),
+        "hbar_b": [float(h) for h in v["hbar_b"]], "compare_hbar": sorted(map(float, v["compare_hbar"])),
+        "realisations": int(v["realisations"]), "n_kicks": data.n_kicks, "trajectories": int(v["trajectories"]),
+        "two_particle": ", ".join(sorted({f"m = {num(r['role']['mass_ratio'])}, eps = {num(r['role']['eps'])}, "
+                                          f"n_kicks = {run_n_kicks(r)}" for r in data.two_runs})),
+        "fit_floor": FIT_FLOOR, "fit_skip_modes": FIT_SKIP_MODES,
     }
 
 
@@ -207,48 +280,38 @@ def _compare_noise(panel_a, meas, hbar_a, n_kicks) -> dict:
     Ws = [float(r["role"]["W"]) for r in by_W]
     ratio_f = [meas[r["name"]]["ratio_f"] for r in by_W]   # E(t_f) over one classical E_c(t_f)
     growth = [meas[r["name"]]["growth"] for r in by_W]
-    checks = [count_inversions(ratio_f, decreasing=False) == 0 if len(by_W) > 1 else None]
-    zero = next((i for i, W in enumerate(Ws) if W == 0.0), None)
-    g0 = growth[zero] if zero is not None else float("nan")
-    checks.append(bool(g0 <= LOCAL_GROWTH) if math.isfinite(g0) else None)
-    gmax = growth[-1] if Ws and Ws[-1] > 0 else float("nan")
-    checks.append(bool(gmax >= DIFFUSIVE_GROWTH) if math.isfinite(gmax) else None)
-    verdict = verdict_of(checks)
-    per = ", ".join(f"W = {g3(W)}: ratio_f {g3(r)}, growth {g3(g)}" for W, r, g in zip(Ws, ratio_f, growth))
+    verdict = verdict_of(noise_checks(Ws, ratio_f, growth))
+    per = ", ".join(f"W = {num(W)}: ratio_f {num(r)}, growth {num(g)}" for W, r, g in zip(Ws, ratio_f, growth))
     rule = (f"rule: E(t_f) increasing in W, growth(W = 0) <= {LOCAL_GROWTH:g}, growth(largest W) >= "
             f"{DIFFUSIVE_GROWTH:g}; all: agrees, some: partly")
-    causes = ([] if same(hbar_a, PAPER_HBAR_A) else [f"hbar_a = {g3(hbar_a)}, not {PAPER_HBAR_A:g}"]) + _short(n_kicks)
+    causes = ([] if same(hbar_a, PAPER_HBAR_A) else [f"hbar_a = {num(hbar_a)}, not {PAPER_HBAR_A:g}"]) + _short(n_kicks)
     causes.append("finite realisations (growth from a late-half slope); localisation time at small hbar vs t_f")
-    return {"quantity": f"E(t) against W at hbar = {g3(hbar_a)}", "paper": paper,
-            "project": f"{per}; {rule}", "verdict": verdict, "cause": "; ".join(causes)}
+    return comparison(f"E(t) against W at hbar = {num(hbar_a)}", paper, f"{per}; {rule}", verdict, "; ".join(causes))
 
 
 def _compare_hbar(panel_b, meas, W_b, n_kicks) -> dict:
     paper = "at W = 0.01 the quantum energy approaches the classical line as hbar falls (0.05 .. 0.01)"
     hs = [float(r["role"]["hbar"]) for r in panel_b]
     ratios = [meas[r["name"]]["ratio_f"] for r in panel_b]
-    checks = [count_inversions(ratios) == 0 if len(hs) > 1 else None,
-              bool(abs(ratios[0] - 1.0) <= FOLLOW_TOL) if ratios and math.isfinite(ratios[0]) else None]
-    verdict = verdict_of(checks)
-    per = ", ".join(f"hbar = {g3(h)}: {g3(r)}" for h, r in zip(hs, ratios))
+    verdict = verdict_of(hbar_checks(ratios))
+    per = ", ".join(f"hbar = {num(h)}: {num(r)}" for h, r in zip(hs, ratios))
     rule = (f"rule: ratio_f decreasing in hbar and |ratio_f - 1| <= {FOLLOW_TOL:g} at the smallest hbar; "
             "both: agrees, one: partly")
-    causes = ([] if same(W_b, PAPER_W_B) else [f"W_b = {g3(W_b)}, not {PAPER_W_B:g}"]) + _short(n_kicks)
+    causes = ([] if same(W_b, PAPER_W_B) else [f"W_b = {num(W_b)}, not {PAPER_W_B:g}"]) + _short(n_kicks)
     causes.append("finite realisations; classical ensemble statistics")
-    return {"quantity": f"E(t_f)/E_c(t_f) against hbar at W = {g3(W_b)}", "paper": paper,
-            "project": f"ratio_f per hbar {per}; {rule}", "verdict": verdict, "cause": "; ".join(causes)}
+    return comparison(f"E(t_f)/E_c(t_f) against hbar at W = {num(W_b)}", paper, f"ratio_f per hbar {per}; {rule}",
+                      verdict, "; ".join(causes))
 
 
 def _compare_distributions(rows, two_runs) -> dict:
     paper = ("the random-kick distributions (W = 0.01) resemble the two-particle ones (m = 0.001) at "
              "hbar = 0.01 and 0.05, both for DL and diffusion")
     if not rows:
-        return {"quantity": "random-kick vs two-particle distributions", "paper": paper,
-                "project": "no compare_hbar", "verdict": "not compared", "cause": ""}
+        return comparison("random-kick vs two-particle distributions", paper, "no compare_hbar", "not compared")
     checks, parts = [], []
     for r in rows:
         checks += resemble_checks(r)
-        parts.append(f"hbar = {g3(r['hbar'])}: Kolmogorov {g3(r['kolmogorov'])}, width ratio {g3(r['width_ratio'])}, "
+        parts.append(f"hbar = {num(r['hbar'])}: Kolmogorov {num(r['kolmogorov'])}, width ratio {num(r['width_ratio'])}, "
                      f"better {r['better_random_kick']} / {r['better_two_particle']}")
     verdict = verdict_of(checks)
     rule = (f"rule per hbar: Kolmogorov <= {DISTANCE_TOL:g}, same better form, width ratio (of the two-particle "
@@ -256,38 +319,49 @@ def _compare_distributions(rows, two_runs) -> dict:
     used = [r["hbar"] for r in rows]
     causes = []
     if not (same(used[0], PAPER_COMPARE_HBAR[0]) and same(used[-1], PAPER_COMPARE_HBAR[-1])):
-        causes.append(f"hbar used {', '.join(g3(h) for h in used)}, not 0.01 and 0.05")
+        causes.append(f"hbar used {', '.join(num(h) for h in used)}, not 0.01 and 0.05")
     if any(int(r["t_random_kick"]) != int(r["t_two_particle"]) for r in rows):
         causes.append(f"different times: random-kick t = {int(rows[0]['t_random_kick'])}, "
                       f"two-particle t = {int(rows[0]['t_two_particle'])} (diffusive widths grow with t)")
     causes.append("the interaction is not white noise: the comparison is the paper's analogy, not an identity")
-    return {"quantity": "random-kick vs two-particle P(p) at t_f", "paper": paper,
-            "project": "; ".join(parts) + f"; {rule}", "verdict": verdict, "cause": "; ".join(causes)}
+    return comparison("random-kick vs two-particle P(p) at t_f", paper, "; ".join(parts) + f"; {rule}", verdict,
+                      "; ".join(causes))
 
 
 # --------------------------------------------------------------------------- drawing
-def _draw(plt, path, v, tc, Ec, Ec_err, panel_a, panel_b, energy, panel_c, classical_run) -> None:
+def _draw(plt, path, data: Fig3Data, m: Fig3Measures) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.4))
-    for ax, runs, key, title in ((axes[0], panel_a, "W", f"(a) hbar = {g3(v['hbar_a'])}"),
-                                 (axes[1], panel_b, "hbar", f"(b) W = {g3(v['W_b'])}")):
-        for r, c in zip(runs, shades(len(runs))):
-            t, E, dE = energy(r)
-            ax.fill_between(t, E - dE, E + dE, color=c, alpha=0.2, lw=0)
-            ax.plot(t, E, color=c, lw=1.1, label=f"{key} = {g3(r['role'][key])}")
-        ax.plot(tc, Ec, color="tab:red", ls="--", lw=1.4, label="classical, W = 0")
-        ax.set_xlabel("t")
-        ax.set_ylabel("E = <p^2>/2")
-        ax.set_xlim(0, float(tc.max()))
-        ax.set_ylim(bottom=0)
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    v = data.variant
+    _draw_energy(axes[0], data, data.panel_a, "W", f"(a) hbar = {num(v['hbar_a'])}")
+    _draw_energy(axes[1], data, data.panel_b, "hbar", f"(b) W = {num(v['W_b'])}")
+    _draw_distributions(axes[2], data.pairs, m.fits, v)
+    fig.tight_layout()
+    common.save_figure(fig, path)
+    plt.close(fig)
 
-    cx = axes[2]
+
+def _draw_energy(ax, data: Fig3Data, runs, key: str, title: str) -> None:
+    for r, c in zip(runs, shades(len(runs))):
+        t, E, dE = data.energy(r)
+        ax.fill_between(t, E - dE, E + dE, color=c, alpha=0.2, lw=0)
+        ax.plot(t, E, color=c, lw=1.1, label=f"{key} = {num(r['role'][key])}")
+    ax.plot(data.tc, data.Ec, color="tab:red", ls="--", lw=1.4, label="classical, W = 0")
+    ax.set_xlabel("t")
+    ax.set_ylabel("E = <p^2>/2")
+    ax.set_xlim(0, float(data.tc.max()))
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+
+
+def _draw_distributions(cx, pairs, fits, v) -> None:
     rk_colours, two_colours = ["tab:blue", "tab:green", "tab:purple", "tab:orange"], ["black", "0.45", "0.3", "0.6"]
     lo, p_max = math.inf, 0.0
-    for (h, t_rk, p_rk, P_rk, fit_rk, t_2p, p_2p, P_2p, fit_2p), c1, c2 in zip(panel_c, rk_colours, two_colours):
-        for p, P, fit, c, label in ((p_2p, P_2p, fit_2p, c2, f"two-particle, hbar = {g3(h)}, t = {t_2p}"),
-                                    (p_rk, P_rk, fit_rk, c1, f"random-kick, hbar = {g3(h)}, t = {t_rk}")):
+    for pair, (fit_rk, fit_2p), c1, c2 in zip(pairs, fits, rk_colours, two_colours):
+        h = pair["hbar"]
+        for p, P, fit, c, label in (
+                (pair["qres"].momenta, pair["P_2p"], fit_2p, c2, f"two-particle, hbar = {num(h)}, t = {pair['t_2p']}"),
+                (pair["rres"].momenta, pair["P_rk"], fit_rk, c1, f"random-kick, hbar = {num(h)}, t = {pair['t_rk']}")):
             pp, PP = mirror(p, P)
             cx.semilogy(pp, PP, color=c, lw=0.8, label=label)
             f = fit.form(fit.better)
@@ -295,7 +369,7 @@ def _draw(plt, path, v, tc, Ec, Ec_err, panel_a, panel_b, energy, panel_c, class
                 grid = np.linspace(-fit.p_hi, fit.p_hi, 401)
                 name = "zeta" if fit.better == "gaussian" else "xi"
                 cx.semilogy(grid, f.p_of(grid) / 2, color=c, ls="-." if fit.better == "gaussian" else "--", lw=1.0,
-                            alpha=0.8, label=f"  {fit.better} fit, {name} = {g3(f.width)}")
+                            alpha=0.8, label=f"  {fit.better} fit, {name} = {num(f.width)}")
                 p_max = max(p_max, fit.p_hi)
             lo = min(lo, FIT_FLOOR * float(np.max(P)) / 2 / 30)
     if p_max > 0:
@@ -304,8 +378,5 @@ def _draw(plt, path, v, tc, Ec, Ec_err, panel_a, panel_b, energy, panel_c, class
         cx.set_ylim(bottom=lo)
     cx.set_xlabel("p")
     cx.set_ylabel("P(p)")
-    cx.set_title(f"(c) W = {g3(v['W_b'])} vs two particles", fontsize=10)
+    cx.set_title(f"(c) W = {num(v['W_b'])} vs two particles", fontsize=10)
     cx.legend(fontsize=6.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
-    fig.tight_layout()
-    common.save_figure(fig, path)
-    plt.close(fig)
