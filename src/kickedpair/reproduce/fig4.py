@@ -9,7 +9,9 @@ m falls.
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -18,8 +20,9 @@ import numpy as np
 from ..sweep.aggregate import OK, read_tables
 from ..sweep.figures import eta_vs_hbar, phase_diagram
 from ..sweep.plan import fmt
-from .plan import FIGURE_TABLES
 from .common import MissingResult, resolution_row, save_figure, write_table
+from .figkit import comparison, summary
+from .plan import FIGURE_TABLES
 
 TABLES = FIGURE_TABLES["fig4"]
 
@@ -65,10 +68,23 @@ def alpha_grows_as_m_falls(thresholds: list[dict]) -> tuple[str, str]:
     return verdict, "; ".join(parts)
 
 
+def exponential_verdict(thresholds: list[dict]) -> str:
+    """Comparison 1: ``agrees`` if every mass ratio has a fitted alpha above SIGNIFICANT standard
+    errors, ``partly`` if some have, else ``differs``."""
+    fitted = [t for t in thresholds if np.isfinite(t["alpha"])]
+    sig = [t for t in fitted if np.isfinite(t["alpha_err"]) and t["alpha"] > SIGNIFICANT * t["alpha_err"]]
+    return "agrees" if fitted and len(sig) == len(thresholds) else "partly" if sig else "differs"
+
+
+def plateau_verdict(plats: list[dict]) -> str:
+    """Comparison 2: ``agrees`` if every mass ratio has a flat plateau near 0.1, ``partly`` if some
+    has or any is flat, else ``differs``."""
+    n_ok = sum(p["flat"] and p["near_0.1"] for p in plats)
+    return "agrees" if n_ok == len(plats) else "partly" if n_ok or any(p["flat"] for p in plats) else "differs"
+
+
 def _resolution(sweep: dict, masses) -> list[dict]:
     """Grid, substeps and cost of every quantum cell of the sweep shown (from its result file)."""
-    import json
-
     manifest_path = Path(sweep["manifest"])
     manifest = json.loads(manifest_path.read_text())
     keep = {fmt(m) for m in masses}
@@ -84,9 +100,26 @@ def _resolution(sweep: dict, masses) -> list[dict]:
     return rows
 
 
-def make(plan: dict, out_dir: Path) -> dict:
-    sweep = plan["sweep"]
-    h5 = sweep["h5"]
+# --------------------------------------------------------------------------- load
+@dataclass
+class Fig4Data:
+    """The sweep's cells and thresholds at the variant's mass ratios."""
+
+    plan: dict
+    cells: list[dict]
+    thresholds: list[dict]
+    meta: dict
+    masses: list
+    analysis: dict
+    grid: list[float]           # the hbar of the cells
+
+    @property
+    def n_kicks(self) -> int | None:
+        return int(self.meta.get("n_kicks", 0)) if "n_kicks" in self.meta else None
+
+
+def load(plan: dict) -> Fig4Data:
+    h5 = plan["sweep"]["h5"]
     if not Path(h5).is_file():
         raise MissingResult(f"{h5}: missing (the sweep's tables)")
     cells, thresholds, meta = read_tables(h5)
@@ -94,91 +127,90 @@ def make(plan: dict, out_dir: Path) -> dict:
     cells, thresholds = _sel(cells, masses), _sel(thresholds, masses)
     if not thresholds:
         raise MissingResult(f"{h5}: no mass ratio of {masses} in the sweep")
-    analysis = sweep.get("analysis", {})
-    scale = analysis.get("hbar_scale", "linear")
-    grid = sorted({float(c["hbar"]) for c in cells})
+    return Fig4Data(plan, cells, thresholds, meta, masses, plan["sweep"].get("analysis", {}),
+                    sorted({float(c["hbar"]) for c in cells}))
 
+
+# --------------------------------------------------------------------------- measure
+def measure(data: Fig4Data) -> list[tuple[float, dict]]:
+    """The plateau of eta (:func:`plateau`) per mass ratio, over its cells that ran."""
+    plats = []
+    for t in data.thresholds:
+        pts = sorted((c for c in data.cells if c["m"] == t["m"] and c["status"] == OK), key=lambda c: c["hbar"])
+        plats.append((t["m"], plateau(np.array([c["hbar"] for c in pts], float),
+                                      np.array([c["eta"] for c in pts], float))))
+    return plats
+
+
+# --------------------------------------------------------------------------- judge
+def judge(data: Fig4Data, plats: list[tuple[float, dict]]) -> list[dict]:
+    thresholds, n_kicks = data.thresholds, data.n_kicks
+    v1 = exponential_verdict(thresholds)
+    v2 = plateau_verdict([p for _, p in plats])
+    v3, text3 = alpha_grows_as_m_falls(thresholds)
+    return [
+        comparison("eta decays exponentially in hbar (ln eta = a - alpha hbar over eta in the fit window)",
+                   "exponential decay of eta with hbar",
+                   "; ".join(f"m={t['m']:g}: alpha = {t['alpha']:.3g} +- {t['alpha_err']:.2g} from "
+                             f"{int(t['n_fit'])} points" for t in thresholds) or "no fit",
+                   v1, "" if v1 == "agrees" else "too few grid points inside the fit window at this grid and t_f"),
+        comparison(f"plateau of eta at large hbar (change < {PLATEAU_CHANGE:.0%} between the two largest "
+                   f"hbar, value in [{PLATEAU_BAND[0]}, {PLATEAU_BAND[1]}])",
+                   "eta decays to a plateau near 0.1",
+                   "; ".join(f"m={m:g}: eta(hbar_max) = {p['eta_last']:.3g}, change {p['change']:.0%}"
+                             for m, p in plats),
+                   v2, "" if v2 == "agrees" else
+                   f"finite t_f ({n_kicks} kicks here; the paper's 500): Dq = <p1^2>(t_f)/t_f of a localised state "
+                   "keeps falling as 1/t_f, so eta at large hbar has not settled; the grid may stop short of the "
+                   "plateau"),
+        comparison("alpha grows as m falls (each step in m significant at 2 sigma)", "alpha grows as m falls",
+                   text3, v3, "" if v3 == "agrees" else "few mass ratios and few points per fit at this grid; short t_f"),
+        comparison("thresholds hbar_c (eta = 0.9) and hbar_DL (eta = 0.1)",
+                   "phase diagram Fig. 4b (values not given in the text)",
+                   "; ".join(f"m={t['m']:g}: hbar_c = {t['hbar_c']:.3g} ({t['hbar_c_flag']}), "
+                             f"hbar_DL = {t['hbar_DL']:.3g} ({t['hbar_DL_flag']})" for t in thresholds),
+                   "not compared"),
+    ]
+
+
+# --------------------------------------------------------------------------- make
+def make(plan: dict, out_dir: Path) -> dict:
+    out_dir = Path(out_dir)
+    data = load(plan)
+    comparisons = judge(data, measure(data))
+    draw(out_dir / "fig4.png", data)
+    write_tables(out_dir, data)
+    a = data.analysis
+    parameters = {"preset": plan.get("preset"), "mass_ratio": [fmt(m) for m in data.masses],
+                  "hbar grid": [fmt(h) for h in data.grid], "n_kicks (t_f)": data.n_kicks,
+                  "trajectories": data.meta.get("trajectories"), "eta fit window": a.get("fit_window"),
+                  "eta_c, eta_dl": [a.get("eta_c"), a.get("eta_dl")]}
+    notes = ["Drawn from the sweep of the same preset (tables/sweep.h5); every cell's grid, substeps and "
+             "timings are in its quantum.h5 (kickedpair status lists them).",
+             "Dc and Dq are <p1^2>(t_f)/t_f, the paper's definition; eta's error combines both standard "
+             "errors (Dq of a single wave function has none)."]
+    return summary("eta = Dq/Dc against hbar with exponential fits, and the phase diagram", parameters,
+                   _resolution(plan["sweep"], data.masses), [], comparisons, notes, TABLES, "fig4.png")
+
+
+def draw(path: Path, data: Fig4Data) -> None:
+    scale = data.analysis.get("hbar_scale", "linear")
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(11, 4.4))
-    eta_vs_hbar(cells, thresholds, [], meta, scale, ax=ax_a)
-    phase_diagram(thresholds, [], grid, meta, scale, ax=ax_b)
+    eta_vs_hbar(data.cells, data.thresholds, [], data.meta, scale, ax=ax_a)
+    phase_diagram(data.thresholds, [], data.grid, data.meta, scale, ax=ax_b)
     ax_a.set_title("(a) " + ax_a.get_title(), fontsize=10)
     ax_b.set_title("(b) " + ax_b.get_title(), fontsize=10)
     fig.tight_layout()
-    save_figure(fig, out_dir / "fig4.png")
+    save_figure(fig, path)
     plt.close(fig)
 
+
+def write_tables(out_dir: Path, data: Fig4Data) -> None:
     write_table(out_dir / "fig4_eta.csv", (
         {"mass_ratio": c["m"], "hbar": c["hbar"], "Dc": c["Dc"], "Dc_err": c["Dc_err"], "Dq": c["Dq"],
          "eta": c["eta"], "eta_err": c["eta_err"], "status": c["status"]}
-        for c in sorted(cells, key=lambda c: (c["m"], c["hbar"]))))
+        for c in sorted(data.cells, key=lambda c: (c["m"], c["hbar"]))))
     write_table(out_dir / "fig4_thresholds.csv", (
         {k: t[k] for k in ("m", "alpha", "alpha_err", "a", "n_fit", "fit_hbar_lo", "fit_hbar_hi",
                            "hbar_c", "hbar_c_flag", "hbar_DL", "hbar_DL_flag") if k in t}
-        for t in sorted(thresholds, key=lambda t: t["m"])))
-
-    n_kicks = int(meta.get("n_kicks", 0)) if "n_kicks" in meta else None
-    comparisons = []
-    # 1. exponential decay
-    fitted = [t for t in thresholds if np.isfinite(t["alpha"])]
-    sig = [t for t in fitted if np.isfinite(t["alpha_err"]) and t["alpha"] > SIGNIFICANT * t["alpha_err"]]
-    comparisons.append({
-        "quantity": "eta decays exponentially in hbar (ln eta = a - alpha hbar over eta in the fit window)",
-        "paper": "exponential decay of eta with hbar",
-        "project": "; ".join(f"m={t['m']:g}: alpha = {t['alpha']:.3g} +- {t['alpha_err']:.2g} from "
-                             f"{int(t['n_fit'])} points" for t in thresholds) or "no fit",
-        "verdict": "agrees" if fitted and len(sig) == len(thresholds) else "partly" if sig else "differs",
-        "cause": "" if fitted and len(sig) == len(thresholds) else
-        "too few grid points inside the fit window at this grid and t_f",
-    })
-    # 2. plateau near 0.1
-    plats = []
-    for t in thresholds:
-        pts = sorted((c for c in cells if c["m"] == t["m"] and c["status"] == OK), key=lambda c: c["hbar"])
-        p = plateau(np.array([c["hbar"] for c in pts], float), np.array([c["eta"] for c in pts], float))
-        plats.append((t["m"], p))
-    n_ok = sum(p["flat"] and p["near_0.1"] for _, p in plats)
-    comparisons.append({
-        "quantity": f"plateau of eta at large hbar (change < {PLATEAU_CHANGE:.0%} between the two largest "
-                    f"hbar, value in [{PLATEAU_BAND[0]}, {PLATEAU_BAND[1]}])",
-        "paper": "eta decays to a plateau near 0.1",
-        "project": "; ".join(f"m={m:g}: eta(hbar_max) = {p['eta_last']:.3g}, change {p['change']:.0%}"
-                             for m, p in plats),
-        "verdict": "agrees" if n_ok == len(plats) else "partly" if n_ok or any(p["flat"] for _, p in plats)
-        else "differs",
-        "cause": "" if n_ok == len(plats) else
-        f"finite t_f ({n_kicks} kicks here; the paper's 500): Dq = <p1^2>(t_f)/t_f of a localised state "
-        "keeps falling as 1/t_f, so eta at large hbar has not settled; the grid may stop short of the plateau",
-    })
-    # 3. alpha grows as m falls
-    verdict, text = alpha_grows_as_m_falls(thresholds)
-    comparisons.append({
-        "quantity": "alpha grows as m falls (each step in m significant at 2 sigma)",
-        "paper": "alpha grows as m falls", "project": text, "verdict": verdict,
-        "cause": "" if verdict == "agrees" else
-        "few mass ratios and few points per fit at this grid; short t_f",
-    })
-    # 4. thresholds
-    comparisons.append({
-        "quantity": "thresholds hbar_c (eta = 0.9) and hbar_DL (eta = 0.1)",
-        "paper": "phase diagram Fig. 4b (values not given in the text)",
-        "project": "; ".join(f"m={t['m']:g}: hbar_c = {t['hbar_c']:.3g} ({t['hbar_c_flag']}), "
-                             f"hbar_DL = {t['hbar_DL']:.3g} ({t['hbar_DL_flag']})" for t in thresholds),
-        "verdict": "not compared", "cause": "",
-    })
-    return {
-        "title": "eta = Dq/Dc against hbar with exponential fits, and the phase diagram",
-        "parameters": {"preset": plan.get("preset"), "mass_ratio": [fmt(m) for m in masses],
-                       "hbar grid": [fmt(h) for h in grid], "n_kicks (t_f)": n_kicks,
-                       "trajectories": meta.get("trajectories"),
-                       "eta fit window": analysis.get("fit_window"),
-                       "eta_c, eta_dl": [analysis.get("eta_c"), analysis.get("eta_dl")]},
-        "resolution": _resolution(sweep, masses),
-        "convergence": [],
-        "comparisons": comparisons,
-        "notes": ["Drawn from the sweep of the same preset (tables/sweep.h5); every cell's grid, substeps and "
-                  "timings are in its quantum.h5 (kickedpair status lists them).",
-                  "Dc and Dq are <p1^2>(t_f)/t_f, the paper's definition; eta's error combines both standard "
-                  "errors (Dq of a single wave function has none)."],
-        "tables": list(TABLES),
-        "image": "fig4.png",
-    }
+        for t in sorted(data.thresholds, key=lambda t: t["m"])))

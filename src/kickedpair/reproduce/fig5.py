@@ -15,6 +15,7 @@ called the better one, unless the two rms differ by less than a factor ``INDISTI
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from .common import (convergence_notes, convergence_row, fit_line, flag_unaccepted, read_result, resolution_row,
                      save_figure, write_table)
+from .figkit import comparison, num, pm, sci, span, summary
 
 TABLES = ("fig5_purity.csv", "fig5_fits.csv")
 
@@ -145,26 +147,92 @@ def contrast_verdict(small_forms: Sequence[str], large_forms: Sequence[str], ord
     return "partly" if (contrast or ordered) else "differs"
 
 
-# --------------------------------------------------------------------------- helpers
-def _g(v: float, digits: int = 3) -> str:
-    return "nan" if not math.isfinite(v) else f"{v:.{digits}g}"
+def gamma_difference(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, float]:
+    """Relative difference of two fitted gammas (over their mean) and its size in combined
+    standard errors (inf when neither has an error)."""
+    mean_g = 0.5 * (a["gamma"] + b["gamma"])
+    rel = abs(a["gamma"] - b["gamma"]) / abs(mean_g) if mean_g else float("nan")
+    z = abs(a["gamma"] - b["gamma"]) / math.hypot(a["gamma_err"], b["gamma_err"]) \
+        if a["gamma_err"] > 0 or b["gamma_err"] > 0 else float("inf")
+    return rel, z
 
 
-def _pm(v: float, e: float) -> str:
-    return f"{_g(v)} ± {_g(e, 2)}"
+# --------------------------------------------------------------------------- load
+@dataclass
+class Fig5Data:
+    """The variant and, per K2 (ascending), the run with its purity curve as read."""
+
+    variant: dict
+    curves: list[dict]          # K2, run, config, attrs, t, purity (sorted in t)
+    convergence: list[dict]
+    resolution: list[dict]
+
+    @property
+    def n_kicks(self) -> int:
+        return int(self.variant["n_kicks"])
+
+    @property
+    def windows(self) -> tuple[list, list]:
+        return list(self.variant["power_window"]), list(self.variant["exp_window"])
 
 
-def _e(v: float) -> str:
-    """1e-4 rather than 0.0001."""
-    m, e = f"{v:.2e}".split("e")
-    return f"{float(m):g}e{int(e)}"
+def _curve(run: Mapping[str, Any]) -> dict:
+    res = read_result(run["result"])
+    t = np.asarray(res.series["t"], float)
+    p = np.asarray(res.series["purity"], float)
+    order = np.argsort(t)
+    return {"K2": float(run["role"]["K2"]), "run": run, "config": res.config, "attrs": res.attrs,
+            "t": t[order], "purity": p[order]}
 
 
-def _span(values: list[float]) -> str:
-    lo, hi = min(values), max(values)
-    return _g(lo) if _g(lo) == _g(hi) else f"{_g(lo)}..{_g(hi)}"
+def load(plan: Mapping[str, Any]) -> Fig5Data:
+    runs = sorted((r for r in plan["runs"] if r["engine"] == "quantum"), key=lambda r: float(r["role"]["K2"]))
+    curves = [_curve(r) for r in runs]
+    return Fig5Data(plan["variant"], curves, [convergence_row(r) for r in runs if r.get("convergence")],
+                    [resolution_row(r) for r in runs])
 
 
+# --------------------------------------------------------------------------- measure
+@dataclass
+class Fig5Measures:
+    entries: list[dict]         # the curves with their fits, fit masks, purity(t_f), t_half
+    hbar: float
+    eps: float
+    scales: bool                # coupling_scales_with_hbar
+    coupling: float             # eps * hbar (or eps)
+    paper_coupling: float       # the same at the paper's hbar
+    conv_max: float             # largest purity change in the convergence checks
+
+
+def _fitted(c: dict, n_kicks: int, power_window, exp_window) -> dict:
+    t, p = c["t"], c["purity"]
+    return {**c, **decay_fits(t, p, n_kicks, power_window, exp_window),
+            "mask_power": window_mask(t, p, n_kicks, power_window),
+            "mask_exp": window_mask(t, p, n_kicks, exp_window),
+            "purity_tf": float(p[-1]), "t_f": float(t[-1]), "t_half": crossing_time(t, p)}
+
+
+def convergence_max(rows: Sequence[Mapping[str, Any]]) -> float:
+    """Largest change of the purity in the convergence checks: relative over the first kicks,
+    absolute over the end stretch (no larger than the relative one for a purity <= 1)."""
+    conv_max = max((abs(float(row[k])) for row in rows for k in ("half_step_purity", "double_grid_purity")
+                    if math.isfinite(float(row[k]))), default=float("nan"))
+    return max([conv_max] + [abs(float(row[k])) for row in rows
+                             for k in ("end_half_step_purity_abs", "end_double_grid_purity_abs")
+                             if math.isfinite(float(row.get(k, float("nan"))))])
+
+
+def measure(data: Fig5Data) -> Fig5Measures:
+    entries = [_fitted(c, data.n_kicks, *data.windows) for c in data.curves]
+    phys = entries[0]["config"].get("physics", {}) if entries else {}
+    hbar = float(entries[0]["run"]["role"]["hbar"]) if entries else float(data.variant["hbar"])
+    eps = float(phys.get("eps", float("nan")))
+    scales = bool(phys.get("coupling_scales_with_hbar", False))
+    return Fig5Measures(entries, hbar, eps, scales, eps * hbar if scales else eps,
+                        eps * PAPER_HBAR if scales else eps, convergence_max(data.convergence))
+
+
+# --------------------------------------------------------------------------- text
 def _k(K2: float) -> str:
     return f"{K2:g}"
 
@@ -172,7 +240,7 @@ def _k(K2: float) -> str:
 def _cause(hbar: float, coupling: float, paper_coupling: float, n_kicks: int, conv_max: float) -> str:
     parts = []
     if hbar > PAPER_HBAR * (1 + 1e-9):
-        parts.append(f"hbar = {hbar:g} is {hbar / PAPER_HBAR:.0f}x the paper's {_e(PAPER_HBAR)}: coupling eps*hbar = "
+        parts.append(f"hbar = {hbar:g} is {hbar / PAPER_HBAR:.0f}x the paper's {sci(PAPER_HBAR)}: coupling eps*hbar = "
                      f"{coupling:g} (paper {paper_coupling:g}) entangles within a few kicks and particle 2's "
                      "classical chaoticity may not be resolved")
     parts.append(f"short t_f = {n_kicks} (too few decades of t to tell t^-beta from e^-gamma*t)")
@@ -182,9 +250,131 @@ def _cause(hbar: float, coupling: float, paper_coupling: float, n_kicks: int, co
 
 
 def _form_list(entries: list[dict]) -> str:
-    return "; ".join(f"K2={_k(e['K2'])}: {e['better']} (rms {_g(e['rms_power'], 2)} vs {_g(e['rms_exp'], 2)}, "
-                     f"beta {_pm(e['beta'], e['beta_err'])}, gamma {_pm(e['gamma'], e['gamma_err'])})"
+    return "; ".join(f"K2={_k(e['K2'])}: {e['better']} (rms {num(e['rms_power'], 2)} vs {num(e['rms_exp'], 2)}, "
+                     f"beta {pm(e['beta'], e['beta_err'])}, gamma {pm(e['gamma'], e['gamma_err'])})"
                      for e in entries)
+
+
+# --------------------------------------------------------------------------- judge
+def judge(data: Fig5Data, m: Fig5Measures) -> list[dict]:
+    cause = _cause(m.hbar, m.coupling, m.paper_coupling, data.n_kicks, m.conv_max)
+    used = f"hbar={m.hbar:g}, eps*hbar={m.coupling:g}, t_f={data.n_kicks}"
+    small = [e for e in m.entries if e["K2"] <= SMALL_K2_MAX + 1e-12]
+    large = [e for e in m.entries if e["K2"] >= LARGE_K2_MIN - 1e-12]
+    comparisons = [
+        _compare_form(small, "power", "power-law decay t^-beta for small K2 (0, 0.03, 0.05)",
+                      f"K2 <= {SMALL_K2_MAX:g}", used, cause),
+        _compare_form(large, "exponential", "exponential decay e^-gamma*t for K2 >= 0.09 (0.09, 0.12)",
+                      f"K2 >= {LARGE_K2_MIN:g}", used, cause),
+        _compare_same_decay(large, used, cause),
+        _compare_contrast(small, large, used, cause),
+    ]
+    flag_unaccepted(comparisons, data.convergence)
+    return comparisons
+
+
+def _compare_form(group: list[dict], expected: str, paper_text: str, label: str, used: str, cause: str) -> dict:
+    """1, 2: the preferred form of one group of K2."""
+    verdict = group_verdict([e["better"] for e in group], expected)
+    hits = sum(e["better"] == expected for e in group)
+    project = (f"{used}: {hits}/{len(group)} prefer {expected} [{_form_list(group)}]; rule: smaller rms of "
+               f"ln purity, within x{INDISTINGUISHABLE:g} indistinguishable; agrees if all, differs if none"
+               if group else f"{used}: no run with {label}")
+    return comparison(f"purity decay form, {label}", paper_text, project, verdict,
+                      "" if verdict == "agrees" else (cause if group else f"the variant has no K2 with {label}"))
+
+
+def _compare_same_decay(large: list[dict], used: str, cause: str) -> dict:
+    """3: independence of K2 in the exponential regime (the extreme K2 of the large group)."""
+    quantity = "purity decay independent of K2 for K2 >= 0.09"
+    paper = "time dependence of purity almost unchanged once K2 is strong (0.09, 0.12)"
+    if len(large) < 2:
+        return comparison(quantity, paper, f"{used}: {len(large)} run(s) with K2 >= {LARGE_K2_MIN:g}; two are needed",
+                          "not compared", f"the variant has fewer than two K2 >= {LARGE_K2_MIN:g}")
+    a, b = large[0], large[-1]
+    rel_gamma, z = gamma_difference(a, b)
+    rel_curve = curve_difference(a["t"], a["purity"], b["t"], b["purity"], a["t"][a["mask_exp"]])
+    verdict = same_decay_verdict(rel_gamma, z, rel_curve)
+    project = (f"{used}: gamma(K2={_k(a['K2'])}) = {pm(a['gamma'], a['gamma_err'])}, "
+               f"gamma(K2={_k(b['K2'])}) = {pm(b['gamma'], b['gamma_err'])}: differ by {num(100 * rel_gamma, 2)}% "
+               f"({num(z, 2)} sigma); purity curves by up to {num(100 * rel_curve, 2)}%; "
+               f"rule: agrees if gamma within "
+               f"{SAME_TOL:.0%} or {Z_AGREE:g} sigma and curves within {SAME_TOL:.0%}")
+    return comparison(quantity, paper, project, verdict, "" if verdict == "agrees" else cause)
+
+
+def _compare_contrast(small: list[dict], large: list[dict], used: str, cause: str) -> dict:
+    """4: the overall contrast at the hbar used."""
+    ordered = bool(small and large and max(e["purity_tf"] for e in large) < min(e["purity_tf"] for e in small))
+    verdict = contrast_verdict([e["better"] for e in small], [e["better"] for e in large], ordered)
+    if small and large:
+        project = (f"{used}: small K2 prefer [{', '.join(e['better'] for e in small)}], large K2 prefer "
+                   f"[{', '.join(e['better'] for e in large)}]; purity(t_f) small K2 "
+                   f"{span([e['purity_tf'] for e in small])}, large K2 {span([e['purity_tf'] for e in large])} "
+                   f"({'below' if ordered else 'not all below'}); rule: agrees if the majorities prefer power / "
+                   "exponential and every large-K2 curve ends below every small-K2 one, partly if one holds")
+    else:
+        project = f"{used}: needs runs with K2 <= {SMALL_K2_MAX:g} and K2 >= {LARGE_K2_MIN:g}"
+    return comparison("power-law vs exponential contrast at the hbar used",
+                      "power law for regular particle 2 (small K2), exponential for chaotic (large K2), hbar = 1e-4",
+                      project, verdict, "" if verdict == "agrees" else
+                      (cause if small and large else "the variant lacks one of the two K2 groups"))
+
+
+# --------------------------------------------------------------------------- make
+def make(plan: Mapping[str, Any], out_dir: Path) -> dict:
+    """Purity curves and their power-law / exponential fits per K2, the tables, the figure and
+    the comparisons with the paper's Section 3."""
+    out_dir = Path(out_dir)
+    data = load(plan)
+    m = measure(data)
+    comparisons = judge(data, m)
+    write_tables(out_dir, m.entries)
+    _draw(m.entries, out_dir / "fig5.png", m.hbar, m.coupling, data.n_kicks)
+    return summary("Fig. 5: purity of particle 1 versus time for several K2 (coupling eps*hbar)",
+                   _parameters(data, m), data.resolution, data.convergence, comparisons, _notes(data, m),
+                   TABLES, "fig5.png")
+
+
+def write_tables(out_dir: Path, entries: list[dict]) -> None:
+    write_table(out_dir / TABLES[0], [{"K2": e["K2"], "t": float(tt), "purity": float(pp)}
+                                      for e in entries for tt, pp in zip(e["t"], e["purity"])])
+    fit_cols = ("K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better",
+                "purity_tf", "t_half")
+    write_table(out_dir / TABLES[1], [{c: e[c] for c in fit_cols} for e in entries])
+
+
+def _notes(data: Fig5Data, m: Fig5Measures) -> list[str]:
+    power_window, exp_window = data.windows
+    N2 = [int(e["attrs"].get("N2", 0)) for e in m.entries if e["attrs"].get("N2")]
+    p_min = min((float(np.min(e["purity"])) for e in m.entries), default=float("nan"))
+    notes = [
+        f"hbar = {m.hbar:g} with coupling eps*hbar = {m.coupling:g} (eps = {m.eps:g}); the paper uses hbar = "
+        f"{sci(PAPER_HBAR)} (eps*hbar = {m.paper_coupling:g}), cluster scale: the 'paper' variant.",
+        f"Fits in ln purity over t >= 1: power law on ln t over {power_window} x t_f, exponential on t over "
+        f"{exp_window} x t_f; 'better' = smaller rms residual, 'indistinguishable' when the rms differ by less "
+        f"than x{INDISTINGUISHABLE:g}.",
+        f"Groups as in the paper's text: small K2 <= {SMALL_K2_MAX:g}, large K2 >= {LARGE_K2_MIN:g}.",
+        "t_half: first time purity < 1/2 (entangling time), interpolated in ln purity; nan if not reached.",
+    ]
+    if N2:
+        notes.append(f"Purity cannot fall below 1/N2 = {1 / min(N2):.3g} (rank of rho1 <= N2); lowest purity "
+                     f"reached {num(p_min)}: a decay that levels off near it is saturation, not the decay law.")
+    if power_window != exp_window:
+        notes.append("The two fits use different windows: their rms residuals are taken over different points.")
+    if data.variant.get("description"):
+        notes.append(f"Variant: {data.variant['description']}")
+    return notes + convergence_notes(data.convergence)
+
+
+def _parameters(data: Fig5Data, m: Fig5Measures) -> dict:
+    phys = m.entries[0]["config"].get("physics", {}) if m.entries else {}
+    power_window, exp_window = data.windows
+    return {"hbar": m.hbar, "coupling eps*hbar": m.coupling, "K1": phys.get("K1"),
+            "mass_ratio": phys.get("mass_ratio"),
+            "eps": m.eps, "lam": phys.get("lam"), "L": phys.get("L"), "interaction": phys.get("interaction"),
+            "coupling_scales_with_hbar": m.scales, "K2": [e["K2"] for e in m.entries], "n_kicks": data.n_kicks,
+            "power_window": power_window, "exp_window": exp_window, "indistinguishable_factor": INDISTINGUISHABLE}
 
 
 # --------------------------------------------------------------------------- figure
@@ -192,45 +382,10 @@ def _draw(entries: list[dict], out: Path, hbar: float, coupling: float, n_kicks:
     """Purity vs t per K2 (log y; log-log) with both fits; the rejected form of each K2 drawn faint."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter
 
-    plain = FuncFormatter(lambda x, _: f"{x:g}")
-    # minor ticks of a log axis: label 2 and 5 per decade only
-    sparse = FuncFormatter(lambda x, _: f"{x:g}" if x > 0 and round(x / 10 ** math.floor(math.log10(x))) in (2, 5)
-                           else "")
-
-    markers = ["o", "^", "D", "*", "s", "v", "P", "X", "h", "<"]
-    colors = plt.get_cmap("Dark2")
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
     for ax, loglog in zip(axes, (False, True)):
-        for i, e in enumerate(entries):
-            t, p = e["t"], e["purity"]
-            keep = (p > 0) & ((t >= 1) if loglog else np.ones_like(t, bool))
-            every = max(1, int(keep.sum()) // 40)
-            ax.plot(t[keep], p[keep], linestyle="none", marker=markers[i % len(markers)], markersize=5,
-                    markerfacecolor="none", color=colors(i % 8), markevery=every,
-                    label=f"K2 = {_k(e['K2'])}")
-            tp = t[e["mask_power"]]
-            if len(tp) >= 2 and math.isfinite(e["beta"]):
-                tt = np.linspace(tp.min(), tp.max(), 100)
-                ax.plot(tt, np.exp(e["ln_A_power"]) * tt ** (-e["beta"]), "--", color="tab:blue", lw=1,
-                        alpha=0.35 if e["better"] == "exponential" else 1.0)
-            te = t[e["mask_exp"]]
-            if len(te) >= 2 and math.isfinite(e["gamma"]):
-                tt = np.linspace(te.min(), te.max(), 100)
-                ax.plot(tt, np.exp(e["ln_A_exp"] - e["gamma"] * tt), "-.", color="tab:red", lw=1,
-                        alpha=0.35 if e["better"] == "power" else 1.0)
-        ax.set_yscale("log")
-        axes_log = [ax.yaxis]
-        if loglog:
-            ax.set_xscale("log")
-            axes_log.append(ax.xaxis)
-        for axis in axes_log:
-            axis.set_major_formatter(plain)
-            axis.set_minor_formatter(sparse)
-        ax.set_xlabel("t")
-        ax.set_ylabel(r"purity $\mathrm{Tr}\,\rho_1^2$")
-        ax.grid(True, which="both", alpha=0.25)
+        _draw_panel(ax, entries, loglog, plt.get_cmap("Dark2"))
     axes[0].set_title(f"(a) hbar = {hbar:g}, eps*hbar = {coupling:g}, t_f = {n_kicks}", fontsize=10)
     axes[1].set_title("(b) log-log", fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -242,147 +397,40 @@ def _draw(entries: list[dict], out: Path, hbar: float, coupling: float, n_kicks:
     plt.close(fig)
 
 
-# --------------------------------------------------------------------------- make
-def make(plan: Mapping[str, Any], out_dir: Path) -> dict:
-    """Purity curves and their power-law / exponential fits per K2, the tables, the figure and
-    the comparisons with the paper's Section 3."""
-    out_dir = Path(out_dir)
-    v = plan["variant"]
-    n_kicks = int(v["n_kicks"])
-    power_window, exp_window = list(v["power_window"]), list(v["exp_window"])
-    runs = sorted((r for r in plan["runs"] if r["engine"] == "quantum"), key=lambda r: float(r["role"]["K2"]))
+_MARKERS = ["o", "^", "D", "*", "s", "v", "P", "X", "h", "<"]
 
-    entries: list[dict] = []
-    for run in runs:
-        res = read_result(run["result"])
-        t = np.asarray(res.series["t"], float)
-        p = np.asarray(res.series["purity"], float)
-        order = np.argsort(t)
-        t, p = t[order], p[order]
-        fits = decay_fits(t, p, n_kicks, power_window, exp_window)
-        entries.append({"K2": float(run["role"]["K2"]), "run": run, "config": res.config, "attrs": res.attrs,
-                        "t": t, "purity": p, **fits,
-                        "mask_power": window_mask(t, p, n_kicks, power_window),
-                        "mask_exp": window_mask(t, p, n_kicks, exp_window),
-                        "purity_tf": float(p[-1]), "t_f": float(t[-1]), "t_half": crossing_time(t, p)})
 
-    phys = entries[0]["config"].get("physics", {}) if entries else {}
-    hbar = float(entries[0]["run"]["role"]["hbar"]) if entries else float(v["hbar"])
-    eps = float(phys.get("eps", float("nan")))
-    scales = bool(phys.get("coupling_scales_with_hbar", False))
-    coupling = eps * hbar if scales else eps
-    paper_coupling = eps * PAPER_HBAR if scales else eps
+def _draw_panel(ax, entries: list[dict], loglog: bool, colors) -> None:
+    from matplotlib.ticker import FuncFormatter
 
-    # tables
-    write_table(out_dir / TABLES[0], [{"K2": e["K2"], "t": float(tt), "purity": float(pp)}
-                                      for e in entries for tt, pp in zip(e["t"], e["purity"])])
-    fit_cols = ("K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better",
-                "purity_tf", "t_half")
-    write_table(out_dir / TABLES[1], [{c: e[c] for c in fit_cols} for e in entries])
-    _draw(entries, out_dir / "fig5.png", hbar, coupling, n_kicks)
-
-    # resolution, convergence
-    resolution = [resolution_row(e["run"]) for e in entries]
-    convergence = [convergence_row(e["run"]) for e in entries if e["run"].get("convergence")]
-    conv_max = max((abs(float(row[k])) for row in convergence for k in ("half_step_purity", "double_grid_purity")
-                    if math.isfinite(float(row[k]))), default=float("nan"))
-    # the end stretch too (absolute changes of a purity <= 1: no larger than the relative ones)
-    conv_max = max([conv_max] + [abs(float(row[k])) for row in convergence
-                                 for k in ("end_half_step_purity_abs", "end_double_grid_purity_abs")
-                                 if math.isfinite(float(row.get(k, float("nan"))))])
-    cause = _cause(hbar, coupling, paper_coupling, n_kicks, conv_max)
-    used = f"hbar={hbar:g}, eps*hbar={coupling:g}, t_f={n_kicks}"
-
-    small = [e for e in entries if e["K2"] <= SMALL_K2_MAX + 1e-12]
-    large = [e for e in entries if e["K2"] >= LARGE_K2_MIN - 1e-12]
-    comparisons = []
-
-    # 1, 2: the preferred form per group
-    for group, expected, paper_text, label in (
-            (small, "power", "power-law decay t^-beta for small K2 (0, 0.03, 0.05)", f"K2 <= {SMALL_K2_MAX:g}"),
-            (large, "exponential", "exponential decay e^-gamma*t for K2 >= 0.09 (0.09, 0.12)",
-             f"K2 >= {LARGE_K2_MIN:g}")):
-        verdict = group_verdict([e["better"] for e in group], expected)
-        hits = sum(e["better"] == expected for e in group)
-        project = (f"{used}: {hits}/{len(group)} prefer {expected} [{_form_list(group)}]; rule: smaller rms of "
-                   f"ln purity, within x{INDISTINGUISHABLE:g} indistinguishable; agrees if all, differs if none"
-                   if group else f"{used}: no run with {label}")
-        comparisons.append({"quantity": f"purity decay form, {label}", "paper": paper_text, "project": project,
-                            "verdict": verdict,
-                            "cause": "" if verdict == "agrees" else
-                            (cause if group else f"the variant has no K2 with {label}")})
-
-    # 3: independence of K2 in the exponential regime (the extreme K2 of the large group)
-    if len(large) >= 2:
-        a, b = large[0], large[-1]
-        mean_g = 0.5 * (a["gamma"] + b["gamma"])
-        rel_gamma = abs(a["gamma"] - b["gamma"]) / abs(mean_g) if mean_g else float("nan")
-        z = abs(a["gamma"] - b["gamma"]) / math.hypot(a["gamma_err"], b["gamma_err"]) \
-            if a["gamma_err"] > 0 or b["gamma_err"] > 0 else float("inf")
-        rel_curve = curve_difference(a["t"], a["purity"], b["t"], b["purity"], a["t"][a["mask_exp"]])
-        verdict = same_decay_verdict(rel_gamma, z, rel_curve)
-        project = (f"{used}: gamma(K2={_k(a['K2'])}) = {_pm(a['gamma'], a['gamma_err'])}, "
-                   f"gamma(K2={_k(b['K2'])}) = {_pm(b['gamma'], b['gamma_err'])}: differ by {_g(100 * rel_gamma, 2)}% "
-                   f"({_g(z, 2)} sigma); purity curves by up to {_g(100 * rel_curve, 2)}%; "
-                   f"rule: agrees if gamma within "
-                   f"{SAME_TOL:.0%} or {Z_AGREE:g} sigma and curves within {SAME_TOL:.0%}")
-        comparisons.append({"quantity": "purity decay independent of K2 for K2 >= 0.09",
-                            "paper": "time dependence of purity almost unchanged once K2 is strong (0.09, 0.12)",
-                            "project": project, "verdict": verdict,
-                            "cause": "" if verdict == "agrees" else cause})
-    else:
-        comparisons.append({"quantity": "purity decay independent of K2 for K2 >= 0.09",
-                            "paper": "time dependence of purity almost unchanged once K2 is strong (0.09, 0.12)",
-                            "project": f"{used}: {len(large)} run(s) with K2 >= {LARGE_K2_MIN:g}; two are needed",
-                            "verdict": "not compared",
-                            "cause": f"the variant has fewer than two K2 >= {LARGE_K2_MIN:g}"})
-
-    # 4: the overall contrast at the hbar used
-    ordered = bool(small and large and max(e["purity_tf"] for e in large) < min(e["purity_tf"] for e in small))
-    verdict = contrast_verdict([e["better"] for e in small], [e["better"] for e in large], ordered)
-    if small and large:
-        project = (f"{used}: small K2 prefer [{', '.join(e['better'] for e in small)}], large K2 prefer "
-                   f"[{', '.join(e['better'] for e in large)}]; purity(t_f) small K2 "
-                   f"{_span([e['purity_tf'] for e in small])}, large K2 {_span([e['purity_tf'] for e in large])} "
-                   f"({'below' if ordered else 'not all below'}); rule: agrees if the majorities prefer power / "
-                   "exponential and every large-K2 curve ends below every small-K2 one, partly if one holds")
-    else:
-        project = f"{used}: needs runs with K2 <= {SMALL_K2_MAX:g} and K2 >= {LARGE_K2_MIN:g}"
-    comparisons.append({"quantity": "power-law vs exponential contrast at the hbar used",
-                        "paper": "power law for regular particle 2 (small K2), exponential for chaotic (large K2), "
-                                 "hbar = 1e-4",
-                        "project": project, "verdict": verdict,
-                        "cause": "" if verdict == "agrees" else
-                        (cause if small and large else "the variant lacks one of the two K2 groups")})
-
-    # notes
-    N2 = [int(e["attrs"].get("N2", 0)) for e in entries if e["attrs"].get("N2")]
-    p_min = min((float(np.min(e["purity"])) for e in entries), default=float("nan"))
-    notes = [
-        f"hbar = {hbar:g} with coupling eps*hbar = {coupling:g} (eps = {eps:g}); the paper uses hbar = "
-        f"{_e(PAPER_HBAR)} (eps*hbar = {paper_coupling:g}), cluster scale: the 'paper' variant.",
-        f"Fits in ln purity over t >= 1: power law on ln t over {power_window} x t_f, exponential on t over "
-        f"{exp_window} x t_f; 'better' = smaller rms residual, 'indistinguishable' when the rms differ by less "
-        f"than x{INDISTINGUISHABLE:g}.",
-        f"Groups as in the paper's text: small K2 <= {SMALL_K2_MAX:g}, large K2 >= {LARGE_K2_MIN:g}.",
-        "t_half: first time purity < 1/2 (entangling time), interpolated in ln purity; nan if not reached.",
-    ]
-    if N2:
-        notes.append(f"Purity cannot fall below 1/N2 = {1 / min(N2):.3g} (rank of rho1 <= N2); lowest purity "
-                     f"reached {_g(p_min)}: a decay that levels off near it is saturation, not the decay law.")
-    if power_window != exp_window:
-        notes.append("The two fits use different windows: their rms residuals are taken over different points.")
-    if v.get("description"):
-        notes.append(f"Variant: {v['description']}")
-    notes += convergence_notes(convergence)
-    flag_unaccepted(comparisons, convergence)
-
-    parameters = {"hbar": hbar, "coupling eps*hbar": coupling, "K1": phys.get("K1"),
-                  "mass_ratio": phys.get("mass_ratio"),
-                  "eps": eps, "lam": phys.get("lam"), "L": phys.get("L"), "interaction": phys.get("interaction"),
-                  "coupling_scales_with_hbar": scales, "K2": [e["K2"] for e in entries], "n_kicks": n_kicks,
-                  "power_window": power_window, "exp_window": exp_window, "indistinguishable_factor": INDISTINGUISHABLE}
-
-    return {"title": "Fig. 5: purity of particle 1 versus time for several K2 (coupling eps*hbar)",
-            "parameters": parameters, "resolution": resolution, "convergence": convergence,
-            "comparisons": comparisons, "notes": notes, "tables": list(TABLES), "image": "fig5.png"}
+    plain = FuncFormatter(lambda x, _: f"{x:g}")
+    # minor ticks of a log axis: label 2 and 5 per decade only
+    sparse = FuncFormatter(lambda x, _: f"{x:g}" if x > 0 and round(x / 10 ** math.floor(math.log10(x))) in (2, 5)
+                           else "")
+    for i, e in enumerate(entries):
+        t, p = e["t"], e["purity"]
+        keep = (p > 0) & ((t >= 1) if loglog else np.ones_like(t, bool))
+        every = max(1, int(keep.sum()) // 40)
+        ax.plot(t[keep], p[keep], linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=5,
+                markerfacecolor="none", color=colors(i % 8), markevery=every, label=f"K2 = {_k(e['K2'])}")
+        tp = t[e["mask_power"]]
+        if len(tp) >= 2 and math.isfinite(e["beta"]):
+            tt = np.linspace(tp.min(), tp.max(), 100)
+            ax.plot(tt, np.exp(e["ln_A_power"]) * tt ** (-e["beta"]), "--", color="tab:blue", lw=1,
+                    alpha=0.35 if e["better"] == "exponential" else 1.0)
+        te = t[e["mask_exp"]]
+        if len(te) >= 2 and math.isfinite(e["gamma"]):
+            tt = np.linspace(te.min(), te.max(), 100)
+            ax.plot(tt, np.exp(e["ln_A_exp"] - e["gamma"] * tt), "-.", color="tab:red", lw=1,
+                    alpha=0.35 if e["better"] == "power" else 1.0)
+    ax.set_yscale("log")
+    axes_log = [ax.yaxis]
+    if loglog:
+        ax.set_xscale("log")
+        axes_log.append(ax.xaxis)
+    for axis in axes_log:
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(sparse)
+    ax.set_xlabel("t")
+    ax.set_ylabel(r"purity $\mathrm{Tr}\,\rho_1^2$")
+    ax.grid(True, which="both", alpha=0.25)
