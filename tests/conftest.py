@@ -55,8 +55,8 @@ def tiny_runs(tmp_path_factory):
     done: dict[str, tuple[dict, Path]] = {}
 
     def run(r) -> None:
-        cfg_path = Path(rep.path(RUN_CONFIG, figure=r.figure, engine=r.engine, run=r.name))
-        result = cfg_path.parent / "result.h5"
+        cfg_path = Path(rep.base) / r.path(RUN_CONFIG)
+        result = Path(rep.base) / r.result
         if result.exists():
             return
         cfg_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """The cluster path on a real Slurm: a single-node cluster on this machine
-(cluster/local-slurm/start.sh), the sweep through ``snakemake --profile cluster/slurm-local``.
+(cluster/slurm-single-node/start.sh), the sweep through ``snakemake --profile cluster/slurm-single-node``.
 
 * a tiny sweep runs with every cell an sbatch job whose 2 MPI ranks are started by
   ``srun --mpi=pmi2``; its table equals that of a ``--cores 2`` run of the same preset;
@@ -10,7 +10,7 @@
 Runs only as root on Linux, with Slurm installed or apt-get to install it (start.sh installs
 Debian's slurm-wlm and munge, starts munged, slurmctld and slurmd); skipped otherwise, with
 the reason. ``KICKEDPAIR_SLURM_TEST=0`` skips it too. The cluster is started once for the
-module and stopped at the end (cluster/local-slurm/stop.sh), whatever the tests' outcome;
+module and stopped at the end (cluster/slurm-single-node/stop.sh), whatever the tests' outcome;
 a local cluster found already running is used and left running. About 2 minutes.
 """
 
@@ -39,9 +39,9 @@ from test_sweep_dryrun import BIN, ROOT, copy_workflow, snakemake_exe
 
 pytestmark = [pytest.mark.mpi, pytest.mark.slurm]
 
-START = ROOT / "cluster" / "local-slurm" / "start.sh"
-STOP = ROOT / "cluster" / "local-slurm" / "stop.sh"
-PROFILE = ROOT / "cluster" / "slurm-local"
+START = ROOT / "cluster" / "slurm-single-node" / "start.sh"
+STOP = ROOT / "cluster" / "slurm-single-node" / "stop.sh"
+PROFILE = ROOT / "cluster" / "slurm-single-node"
 
 # 200 kicks: a quantum cell runs ~5 s on 2 ranks, long enough to be cancelled between its first
 # checkpoint (kick 2) and its end; the whole sweep takes ~20 s either way.
@@ -114,7 +114,7 @@ def slurm():
         try:
             r = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=1200, env=env)
         except subprocess.TimeoutExpired as exc:
-            pytest.skip(f"cluster/local-slurm/start.sh did not finish in {exc.timeout:.0f} s")
+            pytest.skip(f"cluster/slurm-single-node/start.sh did not finish in {exc.timeout:.0f} s")
         bringup = time.monotonic() - t0
         if r.returncode != 0:
             pytest.skip(f"the local Slurm did not come up (start.sh exit {r.returncode}): "

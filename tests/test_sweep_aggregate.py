@@ -363,26 +363,27 @@ def test_plan_rejects_bad_physics_with_the_key():
 
 
 def test_quantum_memory_grows_as_hbar_falls():
-    from kickedpair.sweep.resources import estimate_grid, over_limit, quantum_mem_mb
+    from kickedpair.sweep.resources import cells_over_limit, estimate_grid, quantum_mem_mb
 
     cfg = lambda h, m=1e-3: {"physics": {"hbar": h, "mass_ratio": m}, "quantum": {"n_kicks": 500}}  # noqa: E731
     g01, g05 = estimate_grid(cfg(0.01)), estimate_grid(cfg(0.05))
     assert g01.N1 == 8191 and (g01.N1 + 1) & g01.N1 == 0  # MODEL.md: hbar = 0.01 needs ~8191
     assert g05.N1 < g01.N1 and g05.N2 == 31 and 63 <= g01.N2 <= 127
-    settings = {"min_mb": 1, "max_mb": 10 ** 12, "overhead_mb_per_rank": 0, "bytes_per_point": 16}
+    settings = {"min_mb": 1, "max_mb": 10 ** 12}
     assert quantum_mem_mb(cfg(0.005, 1.0), 2, settings) > 10 * quantum_mem_mb(cfg(0.05, 1.0), 2, settings)
-    explicit = {"physics": {"hbar": 0.01}, "quantum": {"N1": 1023, "N2": 63, "scheme": "strang"}}
-    g = estimate_grid(explicit)
-    assert (g.N1, g.N2, g.scheme) == (1023, 63, "strang") and g.block_entries == 0
-    per_byte = {"min_mb": 1, "max_mb": 10 ** 12, "overhead_mb_per_rank": 0, "bytes_per_point": 2 ** 20, "bytes_per_block_entry": 2 ** 20}
-    assert quantum_mem_mb(explicit, 1, per_byte) == 1023 * 63
-    light = {"physics": {"hbar": 0.01}, "quantum": {"N1": 1023, "N2": 63, "scheme": "light_exact"}}
-    assert quantum_mem_mb(light, 1, per_byte) == 1023 * 63 + 1023 * 63 ** 2
-    # the per-row particle-2 propagators would make m = 1 at small hbar enormous (the scheme
-    # auto takes there, plain Strang, has none); the limit names the cells above it
+    # the per-row particle-2 propagators (light_exact: N1 N2^2 numbers in the set-up) against
+    # plain Strang on the same grid
+    strang = {"physics": {"hbar": 0.01}, "quantum": {"N1": 1023, "N2": 255, "scheme": "strang"}}
+    light = {"physics": {"hbar": 0.01}, "quantum": {"N1": 1023, "N2": 255, "scheme": "light_exact"}}
+    g = estimate_grid(strang)
+    assert (g.N1, g.N2, g.scheme) == (1023, 255, "strang")
+    extra = quantum_mem_mb(light, 1, settings) - quantum_mem_mb(strang, 1, settings)
+    assert 1023 * 255 ** 2 * 16 / 2 ** 20 < extra < 1023 * 255 ** 2 * 40 / 2 ** 20
+    # they would make m = 1 at small hbar enormous (the scheme auto takes there, plain Strang,
+    # has none); the limit names the runs above it
     heavy = {"physics": {"hbar": 0.005, "mass_ratio": 1.0}, "quantum": {"n_kicks": 500, "scheme": "light_exact"}}
-    big = over_limit({"a": heavy, "b": cfg(0.1, 1e-3), "c": cfg(0.005, 1.0)}, 16, {"max_mb": 1_000_000})
-    assert list(big) == ["a"] and big["a"] > 1e6
+    big = cells_over_limit({"a": (heavy, 16), "b": (cfg(0.1, 1e-3), 16), "c": (cfg(0.005, 1.0), 16)}, 1_000_000)
+    assert [o.name for o in big] == ["a"] and big[0].estimate_mb > 1e6
     assert estimate_grid(cfg(0.005, 1.0)).scheme == "strang"
 
 
@@ -393,7 +394,7 @@ def test_quantum_memory_request_covers_the_engines_own_check():
     from kickedpair.params import parse_config
     from kickedpair.sweep.resources import quantum_mem_mb
 
-    settings = {"min_mb": 1, "max_mb": 10 ** 12, "overhead_mb_per_rank": 0, "bytes_per_point": 1}
+    settings = {"min_mb": 1, "max_mb": 10 ** 12}
     for hbar, m in ((0.1, 1e-3), (0.03, 1e-3), (0.01, 1e-2), (0.02, 0.1)):
         cell = {"physics": {"hbar": hbar, "mass_ratio": m}, "quantum": {"n_kicks": 500}}
         for ranks in (1, 2, 16):

@@ -65,8 +65,16 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
-PAPER = {"manifest": 1, "classical_config": 7, "classical": 7, "quantum_config": 84,
-         "quantum": 84, "aggregate": 1, "sweep_figures": 1, "all": 1}
+def engine_counts(output: str) -> dict[str, int]:
+    """Jobs of the engine-run rule of a dry run printed in full (not --quiet): engine -> number."""
+    counts: dict[str, int] = {}
+    for m in re.finditer(r"rule engine_run:\n(?:\s+\S.*\n)*?\s+wildcards: run=[^\n]*, engine=(\w+)", output):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+# 7 classical runs (one per mass ratio) and 84 quantum cells
+PAPER = {"manifest": 1, "run_config": 91, "engine_run": 91, "aggregate": 1, "sweep_figures": 1, "all": 1}
 
 
 def test_paper_dry_run_job_counts(workdir):
@@ -81,8 +89,7 @@ def test_demo_is_the_default_preset(workdir):
     r = snakemake(workdir, "-n", "-p")
     assert r.returncode == 0, r.stderr + r.stdout
     out = r.stdout + r.stderr
-    counts = job_counts(out)
-    assert counts["classical"] == 2 and counts["quantum"] == 8
+    assert engine_counts(out) == {"classical": 2, "quantum": 8}
     # readable paths, the local launcher, resume from a checkpoint that is not an output
     assert "results/demo/quantum/m=0.01/hbar=0.06/quantum.h5" in out
     assert "results/demo/classical/m=0.001/classical.h5" in out
@@ -91,7 +98,7 @@ def test_demo_is_the_default_preset(workdir):
                      r"results/demo/quantum/m=0.001/hbar=0.24/checkpoint-[0-9a-f]+\.h5 --resume +"
                      r"--label m=0.001,hbar=0.24 --threads 1 --progress log", out)
     assert re.search(r"mpiexec -n 2 kickedpair classical --config results/demo/classical/m=0.01/config.yaml "
-                     r"--out results/demo/classical/m=0.01/classical.h5 --label m=0.01 --threads 1 "
+                     r"--out results/demo/classical/m=0.01/classical.h5 +--label m=0.01 --threads 1 "
                      r"--progress log", out)
     assert not re.search(r"output:.*checkpoint", out)
 
@@ -106,14 +113,14 @@ def test_slurm_profile_dry_run(workdir):
     assert "mpiexec" not in out
     # memory of a quantum cell grows as hbar falls
     mem = {}
-    for m in re.finditer(r"wildcards: m=1, hbar=([0-9.e-]+)\n\s+resources: .*?mem_mb=(\d+)", out):
+    for m in re.finditer(r"wildcards: run=quantum/m=1/hbar=([0-9.e-]+), engine=quantum\n\s+resources: .*?mem_mb=(\d+)", out):
         mem[float(m.group(1))] = int(m.group(2))
     assert len(mem) == 12
     assert mem[0.005] > 5 * mem[0.1]
     assert sorted(mem.values(), reverse=True) == [mem[h] for h in sorted(mem)]
     # and so does its wall-time request (runtime: auto, from the engine's cost model)
     runtime = {}
-    for m in re.finditer(r"wildcards: m=0.001, hbar=([0-9.e-]+)\n\s+resources: .*?runtime=(\d+)", out):
+    for m in re.finditer(r"wildcards: run=quantum/m=0.001/hbar=([0-9.e-]+), engine=quantum\n\s+resources: .*?runtime=(\d+)", out):
         runtime[float(m.group(1))] = int(m.group(2))
     assert len(runtime) == 12
     assert runtime[0.005] > 10 * runtime[0.1]
@@ -130,14 +137,14 @@ def test_allow_missing_runs_no_cell(workdir):
     r = snakemake(workdir, "-n", "--quiet", "rules", "--config", "preset=paper", "allow_missing=true")
     assert r.returncode == 0, r.stderr + r.stdout
     counts = job_counts(r.stdout + r.stderr)
-    assert "quantum" not in counts and "classical" not in counts
+    assert "engine_run" not in counts and "run_config" not in counts
     assert counts["aggregate"] == 1 and counts["sweep_figures"] == 1
 
 
 @pytest.mark.parametrize("overrides,expected", [
     (["bogus=1"], r"invalid config: bogus: unknown key"),
-    (["presets={demo: {hbar: [0.02, -0.04]}}"], r"presets\.demo\.hbar\[1\]: -0\.04 is less than or equal to the minimum of 0"),
-    (["presets={demo: {hbar: []}}"], r"presets\.demo\.hbar: \[\] should be non-empty"),
+    (["presets={demo: {hbar: [0.02, -0.04]}}"], r"presets\.demo\.hbar\[1\]: must be > 0, got -0\.04"),
+    (["presets={demo: {hbar: []}}"], r"presets\.demo\.hbar: the axis is empty"),
     (["presets={demo: {mass_ratio: {log: [0.001, 1, 0]}}}"], r"presets\.demo\.mass_ratio\.log\[2\]"),
     (["presets={demo: {colour: red}}"], r"presets\.demo\.colour: unknown key"),
     (["resources={quantum: {ranks: 0}}"], r"resources\.quantum\.ranks"),

@@ -156,11 +156,11 @@ def test_ctrl_c_on_a_running_sweep_and_its_rerun(tmp_path):
     assert_none_alive(str(work))
     [ckpt] = glob.glob(pattern)
     assert checkpoint.inspect(ckpt) is None
-    log = next((work / "results/tiny/logs/quantum").rglob("*.log")).read_text()
+    log = next((work / "results/tiny/quantum").rglob("quantum.log")).read_text()
     assert "stopped by SIGINT at t=" in log and "exit status 130" in log, log
     t_stop = int(log.split("stopped by SIGINT at t=")[1].split(",")[0])
     r = snakemake(work, "--cores", "2")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    log = next((work / "results/tiny/logs/quantum").rglob("*.log")).read_text()
+    log = next((work / "results/tiny/quantum").rglob("quantum.log")).read_text()
     assert f"at t = {t_stop}" in log and "exit status 0" in log, log
     assert not glob.glob(pattern)  # the checkpoint goes once the result is written

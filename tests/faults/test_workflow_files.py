@@ -24,7 +24,7 @@ import h5py
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sweeplib import ROOT, job_counts, output, snakemake, tiny_config, workflow_copy  # noqa: E402
+from sweeplib import ROOT, engine_counts, job_counts, output, snakemake, tiny_config, workflow_copy  # noqa: E402
 
 from kickedpair.io import is_complete  # noqa: E402
 from kickedpair.sweep import aggregate as agg  # noqa: E402
@@ -99,7 +99,7 @@ def test_incomplete_cell_is_set_aside_and_remade_alone(finished, tmp_path, damag
     assert len(record) == 1 and f"{result.relative_to(work)} -> {aside.name}: " in record[0]
     # jobs run: that cell, then the aggregation and the figures (their input changed)
     ran = re.findall(r"^(?:local)?rule (\w+):", out, re.M)
-    assert sorted(ran) == sorted([cells[cell]["kind"], "aggregate", "sweep_figures", "all"]), ran
+    assert sorted(ran) == sorted(["engine_run", "aggregate", "sweep_figures", "all"]), ran
 
     # nothing left to do; a second damage of the same cell keeps the first evidence too
     r = snakemake(work, "-n")
@@ -108,7 +108,7 @@ def test_incomplete_cell_is_set_aside_and_remade_alone(finished, tmp_path, damag
     r = snakemake(work, "-n")
     assert r.returncode == 0 and result.with_name(result.name + ".incomplete.1").exists()
     assert aside.read_bytes() == damaged
-    assert job_counts(output(r))[cells[cell]["kind"]] == 1
+    assert engine_counts(output(r)) == {cells[cell]["kind"]: 1}
     s = {c["name"]: c for c in status.summarise(sweep)["cells"]}
     assert s[cell]["state"] == "missing" and ".incomplete.1" in s[cell]["detail"]
 
@@ -124,16 +124,16 @@ def test_incomplete_result_of_a_figure_run_is_set_aside(tmp_path):
     workflow_copy(work, cfg)
     run_dir = work / "results" / "tiny" / "reproduction" / "fig5" / "quantum" / "K2=0.12"
     run_dir.mkdir(parents=True)
-    with h5py.File(run_dir / "result.h5", "w") as f:
+    with h5py.File(run_dir / "quantum.h5", "w") as f:
         f.attrs["kind"] = "quantum"
     r = snakemake(work, "-n", "fig5")
     out = output(r)
     assert r.returncode == 0, out[-3000:]
     warnings = [ln for ln in out.splitlines() if "moved aside" in ln]
-    assert warnings == [f"WARNING: {run_dir / 'result.h5'} is not a complete result (no complete=True "
-                        "attribute): moved aside to result.h5.incomplete; it is made again"], out[-3000:]
-    assert (run_dir / "result.h5.incomplete").exists() and not (run_dir / "result.h5").exists()
-    assert job_counts(out)["repro_quantum"] == 2
+    assert warnings == [f"WARNING: {run_dir / 'quantum.h5'} is not a complete result (no complete=True "
+                        "attribute): moved aside to quantum.h5.incomplete; it is made again"], out[-3000:]
+    assert (run_dir / "quantum.h5.incomplete").exists() and not (run_dir / "quantum.h5").exists()
+    assert engine_counts(out) == {"quantum": 2}
     assert (work / "results" / "tiny" / "reproduction" / SET_ASIDE_LOG).exists()
 
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sweeplib import (ROOT, config_errors, job_counts, output, snakemake, tiny_config, tiny_preset,  # noqa: E402
+from sweeplib import (ROOT, config_errors, engine_counts, job_counts, output, snakemake, tiny_config, tiny_preset,  # noqa: E402
                       workflow_copy)
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -30,7 +30,7 @@ from kickedpair.sweep.resources import cells_over_limit, over_limit_message  # n
 
 CELL = re.compile(r"(m=[0-9.e-]+,hbar=[0-9.e-]+) \(N1 x N2 = (\d+) x (\d+), (light_exact|strang|free): ~(\d+) MB\)")
 # the memory request of each quantum cell job in a dry run's listing (not its config job: no mpi)
-QUANTUM_MEM = re.compile(r"wildcards: m=[0-9.e-]+, hbar=[0-9.e-]+\n\s+resources: (?=[^\n]*mpi=)[^\n]*?mem_mb=(\d+)")
+QUANTUM_MEM = re.compile(r"wildcards: run=quantum/m=[0-9.e-]+/hbar=[0-9.e-]+, engine=quantum\n\s+resources: (?=[^\n]*mpi=)[^\n]*?mem_mb=(\d+)")
 
 
 def _estimates(preset: str) -> dict[str, tuple[int, int, float]]:
@@ -44,7 +44,7 @@ def _estimates(preset: str) -> dict[str, tuple[int, int, float]]:
     for c in p.cells:
         q = p.quantum_config(c.m, c.hbar)
         g = estimate_grid(q)
-        out[c.name] = (g.N1, g.N2, quantum_mem_estimate_mb(q, ranks, p.memory_settings()))
+        out[c.name] = (g.N1, g.N2, quantum_mem_estimate_mb(q, ranks))
     return out
 
 
@@ -131,7 +131,7 @@ def test_slurm_profile_states_node_memory_once(tmp_path):
     r = snakemake(work, "-n", "--profile", "cluster/slurm", "--config", "preset=paper")
     out = output(r)
     assert r.returncode == 0, out[-3000:]
-    assert job_counts(out)["quantum"] == 84
+    assert engine_counts(out)["quantum"] == 84
     mem = [int(m) for m in QUANTUM_MEM.findall(out)]
     assert len(mem) == 84 and max(mem) == 40000
     assert re.search(r"WARNING: \d+ quantum job\(s\) of preset paper need more memory than one node has "
@@ -140,15 +140,18 @@ def test_slurm_profile_states_node_memory_once(tmp_path):
 
 
 def test_over_limit_functions():
+    from kickedpair.sweep.resources import quantum_mem_estimate_mb
+
     cfg = {"physics": {"hbar": 0.01, "mass_ratio": 1e-3}, "quantum": {"N1": 1023, "N2": 63, "scheme": "strang"}}
-    per_mb = {"overhead_mb_per_rank": 0, "bytes_per_point": 2 ** 20}
     small = {**cfg, "quantum": {**cfg["quantum"], "N1": 511}}
-    over = cells_over_limit({"a": (cfg, 1), "b": (small, 1)}, 1023 * 63 - 1, per_mb)
-    assert [o.name for o in over] == ["a"] and over[0].estimate_mb == 1023 * 63
+    mb, mb_small = quantum_mem_estimate_mb(cfg, 1), quantum_mem_estimate_mb(small, 1)
+    assert mb_small < mb
+    over = cells_over_limit({"a": (cfg, 1), "b": (small, 1)}, (mb + mb_small) / 2)
+    assert [o.name for o in over] == ["a"] and over[0].estimate_mb == mb
     assert over_limit_message(over, 5, "node_mem_mb", "preset x") == (
         "1 quantum job(s) of preset x need more memory than one node has (node_mem_mb = 5 MB): "
-        "a (N1 x N2 = 1023 x 63, strang: ~64449 MB)")
-    assert cells_over_limit({"a": (cfg, 1)}, 1023 * 63 - 1, per_mb, factor=0.5) == []
+        f"a (N1 x N2 = 1023 x 63, strang: ~{mb:.0f} MB)")
+    assert cells_over_limit({"a": (cfg, 1)}, (mb + mb_small) / 2, factor=0.5) == []
     p = plan.build_plan(tiny_config(node_mem_mb=4096), validate=False)
     assert p.memory_limit() == (4096, "node_mem_mb") and p.memory_settings()["max_mb"] == 4096
     p = plan.build_plan(tiny_config(presets={"tiny": tiny_preset(resources={"quantum_memory": {

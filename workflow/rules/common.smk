@@ -5,71 +5,34 @@ import os
 import shlex
 import sys
 
-import jsonschema
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from kickedpair.params import ConfigError
+from kickedpair.workflow_config import check_workflow_config
 from kickedpair.sweep import plan as sweep_plan
 from kickedpair.sweep.files import SET_ASIDE_LOG as SET_ASIDE_LOG_NAME, set_aside_incomplete
-from kickedpair.sweep.resources import cells_over_limit, over_limit_message, quantum_mem_mb, quantum_runtime_min
+from kickedpair.reproduce.plan import reproduction_of
+from kickedpair.sweep.resources import cells_over_limit, over_limit_message
 
 
-def _pick_error(err):
-    """The error to show: inside oneOf/anyOf, the branch of the instance's own type."""
-    while err.context:
-        branches = {}
-        for e in err.context:
-            branches.setdefault(e.relative_schema_path[0], []).append(e)
-        same_type = [errs for errs in branches.values()
-                     if not any(e.validator in ("type", "required") and e.absolute_path == err.absolute_path
-                             for e in errs)]
-        if not same_type:  # fits none of the forms: say which forms are accepted
-            return err
-        err = jsonschema.exceptions.best_match(same_type[0])
-    return err
-
-
-def _schema_message(exc):
-    """'invalid config: KEY: problem' from the jsonschema error behind Snakemake's WorkflowError."""
-    err = exc
-    while err is not None and not isinstance(err, jsonschema.ValidationError):
-        err = err.__cause__ or err.__context__
-    if err is None:
-        return str(exc)
-    err = _pick_error(err)
-    path = list(err.absolute_path)
-    message = err.message
-    if "propertyNames" in err.absolute_schema_path:  # a bad key: name it
-        path.append(err.instance)
-    if err.validator in ("oneOf", "anyOf", "pattern") and "description" in err.schema:
-        message = f"got {err.instance!r}; expected {err.schema['description']}"
-    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-        if extra:
-            path.append(extra[0])
-            known = ", ".join(sorted(err.schema.get("properties", {})))
-            message = f"unknown key (known keys: {known})"
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-    return f"invalid config: {where or 'config'}: {message}"
-
-
-# 1. The config file against the JSON schema (fills the documented defaults in).
-config.update(sweep_plan.coerce_numbers(dict(config)))
+# 1. Every key of the config (kickedpair.workflow_config): the key named when one is wrong, the
+# defaults filled in, numbers written as strings read as numbers.
 try:
-    validate(config, schema="../schemas/config.schema.json")
-except Exception as exc:  # Snakemake wraps the jsonschema error in a WorkflowError
-    raise WorkflowError(_schema_message(exc)) from None
+    config.update(check_workflow_config(config))
+except ConfigError as exc:
+    raise WorkflowError(f"invalid config: {exc}") from None
 
-# 2. The preset's grid, and every cell's run config through kickedpair.params.
+# 2. The preset's grid and figure variants, every run config through kickedpair.params: all
+# engine runs (sweep cells and the figures' runs) by their folder.
 try:
     SWEEP = sweep_plan.build_plan(config)
+    REPRO = reproduction_of(config, SWEEP)
 except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
 
 SWEEP_DIR = SWEEP.sweep_dir
-M_VALUES = SWEEP.mass_ratio
+RUNS = {r.folder: r for r in SWEEP.runs() + (REPRO.runs() if REPRO else [])}
 
 # 3. The launcher is the config key `launcher` alone (the Slurm profiles set it in their
 # site.yaml): a per-rule `mpi` resource from a profile's set-resources would reach the shell unchecked.
@@ -84,13 +47,15 @@ if _mpi_overrides:
         "per-rule resource; remove mpi from set-resources")
 
 
-# 4. Quantum cells whose memory estimate exceeds one node (node_mem_mb, else
+# 4. Quantum runs whose memory estimate exceeds one node (node_mem_mb, else
 # resources.quantum_memory.max_mb) are refused now, unless the config allows them.
-def check_memory(jobs, where, factor=1.0):
-    """``jobs``: {name: (run config, ranks)}. Refuse (or, with allow_over_limit, name) those over the limit."""
+def check_memory(runs, where, factor=1.0, suffix=""):
+    """Refuse (or, with allow_over_limit, name) the quantum ``runs`` over the limit."""
     limit, key = SWEEP.memory_limit()
+    jobs = {(r.label if not r.figure else f"{r.figure}/quantum/{r.name}") + suffix:
+            (r.config, int(r.resources.get("ranks", 1))) for r in runs if r.engine == "quantum"}
     try:
-        over = cells_over_limit(jobs, limit, SWEEP.memory_settings(), factor)
+        over = cells_over_limit(jobs, limit, factor)
     except ConfigError as exc:
         raise WorkflowError(f"invalid config: {exc}") from None
     if not over:
@@ -106,17 +71,23 @@ def check_memory(jobs, where, factor=1.0):
               f"for at {limit} MB and may fail", file=sys.stderr)
 
 
-_ranks = int(SWEEP.rule_resources("quantum").get("ranks", 1))
-check_memory({c.name: (SWEEP.quantum_config(c.m, c.hbar), _ranks) for c in SWEEP.cells},
-             f"preset {SWEEP.preset}")
+check_memory(SWEEP.runs(), f"preset {SWEEP.preset}")
+if REPRO is not None:
+    _where = f"the figures of preset {REPRO.preset}"
+    check_memory(REPRO.runs(), _where)
+    check_memory([r for r in REPRO.runs() if r.convergence], _where, factor=2.0,
+                 suffix=" convergence check (twice the run's memory)")
 
 
-# 5. A cell result that is not complete (truncated, unreadable, no complete=True) is moved aside
-# to <name>.incomplete, so that Snakemake sees it missing and runs that cell again (and the
-# aggregation never starts from it). Each move is a line of logs/set-aside.log, an input of the
-# aggregation (and of the figures, for their runs): the tables are then out of date, and
-# Snakemake remakes the missing result for them. Only the main process does this (not job steps).
+# 5. A result that is not complete (truncated, unreadable, no complete=True) is moved aside
+# to <name>.incomplete, so that Snakemake sees it missing and runs it again (and the aggregation
+# and the figures never start from it). Each move is a line of logs/set-aside.log (of the sweep,
+# and of reproduction/ for the figures' runs), an input of the aggregation and of the figures:
+# their tables are then out of date, and Snakemake remakes the missing result for them. Figure
+# results of the earlier layout (RUN/result.h5) are renamed to RUN/ENGINE.h5 first. Only the
+# main process does this (not job steps).
 SET_ASIDE_LOG = f"{SWEEP_DIR}/{SET_ASIDE_LOG_NAME}"
+REPRO_SET_ASIDE_LOG = f"{SWEEP_DIR}/reproduction/{SET_ASIDE_LOG_NAME}"
 
 
 def set_aside(paths, record):
@@ -131,23 +102,16 @@ def set_aside(paths, record):
               "it is made again", file=sys.stderr)
 
 
-wildcard_constraints:
-    m=r"[0-9][0-9.eE+-]*",
-    hbar=r"[0-9][0-9.eE+-]*",
-
-
-def sweep_path(template, **wc):
-    """A path of the sweep folder; unfilled fields stay Snakemake wildcards."""
-    keep = {k: "{" + k + "}" for k in ("m", "hbar")}
-    return f"{SWEEP_DIR}/" + template.format(**{**keep, **wc})
+def run_file(run, template=sweep_plan.RUN_RESULT):
+    return f"{SWEEP_DIR}/{run.path(template)}"
 
 
 def classical_results():
-    return [sweep_path(sweep_plan.CLASSICAL_RESULT, m=m) for m in M_VALUES]
+    return [run_file(r) for r in SWEEP.runs() if r.engine == "classical"]
 
 
 def quantum_results():
-    return [sweep_path(sweep_plan.QUANTUM_RESULT, m=c.m, hbar=c.hbar) for c in SWEEP.cells]
+    return [run_file(r) for r in SWEEP.runs() if r.engine == "quantum"]
 
 
 def table_outputs():
@@ -158,22 +122,49 @@ def figure_outputs():
     return {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.FIGURES.items()}
 
 
-def aggregate_inputs(wildcards):
-    """Every cell result; with allow_missing, only those already there (so no cell job runs)."""
-    cells = classical_results() + quantum_results()
-    if SWEEP.allow_missing:
-        cells = [f for f in cells if os.path.exists(f)]
-    return {"manifest": f"{SWEEP_DIR}/{sweep_plan.MANIFEST}", "cells": cells,
-            "set_aside": [SET_ASIDE_LOG] if os.path.exists(SET_ASIDE_LOG) else []}
+# `snakemake --report report.html`: the figures and tables flagged with report(), a caption of
+# workflow/report/ each, in categories "Sweep (Fig. 4)" and "Fig. 1" .. "Fig. 5". The flagged
+# paths go only into the output: of the rules that make them (a flagged input would list the file
+# under the rule that reads it); everywhere else the plain functions above.
+REPORT_DIR = os.path.abspath(os.path.join(workflow.basedir, "workflow", "report"))
+SWEEP_REPORT_CATEGORY = "Sweep (Fig. 4)"
+SWEEP_REPORT_TABLES = {"cells_csv": "one row per (m, hbar): Dc, Dq, eta = Dq/Dc, status",
+                       "thresholds_csv": "per m: alpha of the exponential fit, hbar_c, hbar_DL",
+                       "missing": "cells without a result, and why"}
+SWEEP_REPORT_FIGURES = {"phase_png": ("Phase diagram (Fig. 4b)", "hbar_c(m) and hbar_DL(m)"),
+                        "eta_png": ("eta(hbar) (Fig. 4a)", "eta = Dq/Dc against hbar per m, with fits")}
 
 
-set_aside(classical_results() + quantum_results() + [f"{SWEEP_DIR}/{sweep_plan.TABLES['h5']}"],
-          SET_ASIDE_LOG)
+def report_caption(name):
+    """A caption file of workflow/report/ (absolute: Snakemake reads it from the rule file's folder)."""
+    return os.path.join(REPORT_DIR, name)
 
 
-def final_targets():
-    """Default target: the manifest, the tables and the figures (and through them every cell)."""
-    return [f"{SWEEP_DIR}/{sweep_plan.MANIFEST}", *table_outputs().values(), *figure_outputs().values()]
+def report_tables():
+    """table_outputs() with the CSV tables and the missing list flagged for the report."""
+    out = table_outputs()
+    for key, shows in SWEEP_REPORT_TABLES.items():
+        out[key] = report(out[key], caption=report_caption("sweep_tables.rst"), category=SWEEP_REPORT_CATEGORY,
+                          subcategory="Tables", labels={"file": os.path.basename(out[key]), "shows": shows})
+    return out
+
+
+def report_figures():
+    """figure_outputs() with the PNGs flagged for the report (the PDFs beside them are not)."""
+    out = figure_outputs()
+    for key, (subcategory, shows) in SWEEP_REPORT_FIGURES.items():
+        out[key] = report(out[key], caption=report_caption("sweep_figures.rst"), category=SWEEP_REPORT_CATEGORY,
+                          subcategory=subcategory, labels={"file": os.path.basename(out[key]), "shows": shows})
+    return out
+
+
+if workflow.is_main_process and REPRO is not None:
+    for _old, _new in sweep_plan.migrate_results(SWEEP_DIR, REPRO.runs()):
+        print(f"NOTE: {_old} renamed to {_new.name} (the layout of every run: RUN/ENGINE.h5)", file=sys.stderr)
+set_aside(classical_results() + quantum_results() + [table_outputs()["h5"]], SET_ASIDE_LOG)
+if REPRO is not None:
+    set_aside([run_file(r, t) for r in REPRO.runs()
+               for t in (sweep_plan.RUN_RESULT, sweep_plan.RUN_CONVERGENCE)], REPRO_SET_ASIDE_LOG)
 
 
 # ---------------------------------------------------------------- resources
@@ -181,30 +172,23 @@ def res(rule, key, default=None):
     return SWEEP.rule_resources(rule).get(key, default)
 
 
-def cell_threads(rule):
-    """Cores a cell job occupies (what the local scheduler counts): ranks x threads."""
-    return int(res(rule, "ranks", 1)) * int(res(rule, "threads", 1))
-
-
-def quantum_mem(wildcards):
-    mem = res("quantum", "mem_mb", "auto")
-    if mem != "auto":
-        return int(mem)
-    cfg = SWEEP.quantum_config(wildcards.m, wildcards.hbar)
-    return quantum_mem_mb(cfg, int(res("quantum", "ranks", 1)), SWEEP.memory_settings())
-
-
-def quantum_runtime(wildcards):
-    runtime = res("quantum", "runtime", 60)
-    if runtime != "auto":
-        return int(runtime)
-    cfg = SWEEP.quantum_config(wildcards.m, wildcards.hbar)
-    return quantum_runtime_min(cfg, int(res("quantum", "ranks", 1)), float(res("quantum", "runtime_safety", 4.0)))
-
-
 def fixed_mem(rule):
     mem = res(rule, "mem_mb", 2000)
     return 2000 if mem == "auto" else int(mem)
+
+
+def job(wc, memory_factor=1.0):
+    """The resolved resources of the run of a rule's wildcards (kickedpair.sweep.plan.SweepPlan.job)."""
+    return SWEEP.job(RUNS[wc.run], memory_factor)
+
+
+def job_resources(memory_factor=1.0):
+    """The resources of a run rule: ranks x threads, memory and time per run from its plan."""
+    return dict(mpi=SWEEP.launcher_shell,
+                tasks=lambda wc: job(wc)["ranks"],
+                cpus_per_task=lambda wc: job(wc)["threads"],
+                mem_mb=lambda wc: job(wc, memory_factor)["mem_mb"],
+                runtime=lambda wc: job(wc)["runtime"])
 
 
 # ---------------------------------------------------------------- shell
@@ -212,8 +196,8 @@ def fixed_mem(rule):
 # config key `launcher` (kickedpair.sweep.plan.parse_launcher), quoted here. The `mpi` resource
 # only marks a job as MPI for the Slurm executor (which then runs the shell in the allocation).
 def mpi_shell(command):
-    """Shell of an MPI cell job: the engine under the launcher, its output appended to the
-    log between a start line and an exit-status line (read by `kickedpair.sweep.status`)."""
+    """Shell of an MPI job: the engine under the launcher, its output appended to the log
+    between a start line and an exit-status line (read by `kickedpair.sweep.status`)."""
     return (
         f'echo "{sweep_plan.LOG_START} $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname):"'
         ' {resources.tasks:q} "rank(s) x" {resources.cpus_per_task:q} "thread(s)" >> {log:q}\n'

@@ -4,56 +4,14 @@
 #   snakemake fig3 --cores 2 --config preset=quick        # one figure and the runs behind it
 #
 # config.yaml's `reproduction` section has a block per figure with a variant per preset;
-# kickedpair.reproduce.plan expands the selected variant into engine runs (layout in its docstring).
-# Every run is an MPI job like a sweep cell (launcher, ranks, threads from `resources`, overridable
-# per figure), a quantum run resumes from its checkpoint, and every quantum run a figure shows is
-# checked by `kickedpair quantum --check-convergence` (twice the substeps, doubled grids) over its first
-# kicks and, from the run's final checkpoint (kept for it), over as many kicks after its end.
+# kickedpair.reproduce.plan expands the selected variant into engine runs, which workflow/rules/runs.smk
+# makes like the sweep's cells (every quantum run a figure shows is checked by its convergence rule).
 
 from kickedpair.reproduce import plan as repro_plan
 
 
-def _build_reproduction():
-    """The figure plans of this preset, or None when no figure has a variant for it."""
-    blocks = config.get("reproduction") or {}
-    figs = [f for f in repro_plan.FIGURES if isinstance(blocks.get(f), dict)]
-    if not any(config["preset"] in blocks[f] for f in figs):
-        return None
-    try:
-        rep = repro_plan.build_reproduction(config)
-    except ConfigError as exc:
-        raise WorkflowError(f"invalid config: {exc}") from None
-    missing = [m for m in rep.figures["fig4"].variant["mass_ratio"]
-               if sweep_plan.fmt(m) not in SWEEP.mass_ratio]
-    if missing:
-        raise WorkflowError(
-            f"invalid config: reproduction.fig4.{rep.preset}.mass_ratio: {[sweep_plan.fmt(m) for m in missing]} "
-            f"not in the sweep of preset {rep.preset} (presets.{rep.preset}.mass_ratio = {SWEEP.mass_ratio})")
-    return rep
-
-
-REPRO = _build_reproduction()
-REPRO_BASE = SWEEP_DIR
-
-
-def _figure_ranks(figure):
-    """Ranks of a figure's quantum runs: resources.quantum of the preset, updated by the variant's."""
-    over = (REPRO.figures[figure].variant.get("resources") or {}).get("quantum", {})
-    return int({**SWEEP.rule_resources("quantum"), **over}.get("ranks", 1))
-
-
-REPRO_SET_ASIDE_LOG = f"{REPRO_BASE}/reproduction/{SET_ASIDE_LOG_NAME}"
-if REPRO is not None:
-    # the figures' quantum runs against one node's memory, as the sweep's cells (their convergence
-    # checks ask for twice a run's memory); and their results that are not complete moved aside
-    _runs = [r for r in REPRO.runs() if r.engine == "quantum"]
-    check_memory({f"{r.figure}/quantum/{r.name}": (r.config, _figure_ranks(r.figure)) for r in _runs},
-                 f"the figures of preset {REPRO.preset}")
-    check_memory({f"{r.figure}/quantum/{r.name} convergence check (twice the run's memory)":
-                  (r.config, _figure_ranks(r.figure)) for r in _runs if r.convergence},
-                 f"the figures of preset {REPRO.preset}", factor=2.0)
-    set_aside([f"{REPRO_BASE}/{r.path(t)}" for r in REPRO.runs()
-               for t in (repro_plan.RUN_RESULT, repro_plan.RUN_CONVERGENCE)], REPRO_SET_ASIDE_LOG)
+wildcard_constraints:
+    figure=r"fig[1-5]",
 
 
 def _repro():
@@ -64,61 +22,61 @@ def _repro():
     return REPRO
 
 
-def repro_path(template, **wc):
-    keep = {k: "{" + k + "}" for k in ("figure", "engine", "run")}
-    return f"{REPRO_BASE}/" + template.format(**{**keep, **wc})
-
-
-def repro_run(wc, engine):
-    return _repro().run(wc.figure, engine, wc.run)
-
-
-def repro_res(wc, engine, key, default=None):
-    """resources.<engine> of the preset, updated by the figure variant's resources.<engine>."""
-    base = SWEEP.rule_resources(engine)
-    over = (REPRO.figures[wc.figure].variant.get("resources") or {}).get(engine, {}) if REPRO else {}
-    return {**base, **over}.get(key, default)
-
-
-def repro_resources(engine, mem_factor=1):
-    """threads and the resources of a run rule of ``engine`` (callables of the wildcards)."""
-    def ranks(wc):
-        return int(repro_res(wc, engine, "ranks", 1))
-
-    def threads(wc):
-        return int(repro_res(wc, engine, "threads", 1))
-
-    def mem(wc):
-        value = repro_res(wc, engine, "mem_mb", 2000)
-        if value == "auto":  # never more than one node has (the convergence check asks for twice)
-            value = quantum_mem_mb(repro_run(wc, engine).config, ranks(wc), SWEEP.memory_settings())
-            return min(mem_factor * int(value), SWEEP.memory_limit()[0])
-        return mem_factor * int(value)
-
-    def runtime(wc):
-        value = repro_res(wc, engine, "runtime", 60)
-        if value == "auto":
-            value = quantum_runtime_min(repro_run(wc, engine).config, ranks(wc),
-                                        float(repro_res(wc, engine, "runtime_safety", 4.0)))
-        return int(value)
-
-    return {"cores": lambda wc: ranks(wc) * threads(wc),
-            "res": dict(mpi=SWEEP.launcher_shell, tasks=ranks, cpus_per_task=threads, mem_mb=mem, runtime=runtime)}
+def figure_dir(fig):
+    return f"{SWEEP_DIR}/" + repro_plan.FIGURE_DIR.format(figure=fig)
 
 
 def figure_outputs_of(fig):
-    tables = repro_plan.FIGURE_TABLES[fig]
-    d = f"{REPRO_BASE}/" + repro_plan.FIGURE_DIR.format(figure=fig)
-    return {"image": f"{d}/{fig}.png", "summary": f"{d}/{fig}.json", "tables": [f"{d}/{t}" for t in tables]}
+    d = figure_dir(fig)
+    return {"image": f"{d}/{fig}.png", "summary": f"{d}/{fig}.json",
+            "tables": [f"{d}/{t}" for t in repro_plan.FIGURE_TABLES[fig]]}
+
+
+FIGURE_REPORT_SHOWS = {
+    "fig1": "classical Dc against m per profile and eps; inset <p1^2>(t)",
+    "fig2": "E1(t) classical and quantum per hbar; P1(p) at t_f with fits",
+    "fig3": "random-kick model E(t) per W and hbar; P(p) against the two-particle model",
+    "fig4": "eta(hbar) per m with exponential fits; phase diagram hbar_c(m), hbar_DL(m)",
+    "fig5": "purity of particle 1 against t per K2, power-law and exponential fits",
+    "fig1.csv": "Dc, Dc_err and the slopes of every run",
+    "fig1_inset.csv": "the inset's <p1^2>(t) and its fitted line",
+    "fig2_energy.csv": "E1(t) per curve and hbar",
+    "fig2_distributions.csv": "P1(p) at t_f per hbar",
+    "fig2_fits.csv": "Gaussian and exponential fits of P1(p)",
+    "fig3_energy.csv": "E(t) of the random-kick model per W and hbar, and the classical line",
+    "fig3_distributions.csv": "P(p) of both models per hbar",
+    "fig3_compare.csv": "random-kick against two-particle: <p^2>, widths, distances",
+    "fig4_eta.csv": "Dc, Dq, eta per (m, hbar)",
+    "fig4_thresholds.csv": "alpha, hbar_c, hbar_DL per m, with flags",
+    "fig5_purity.csv": "purity(t) per K2",
+    "fig5_fits.csv": "beta, gamma, rms of both fits and the better form per K2",
+    "summary": "parameters, resolution, convergence and the comparisons with the paper",
+}
+
+
+def report_figures_of(fig):
+    """figure_outputs_of(fig) flagged for the report: category "Fig. N", the picture and its tables."""
+    out = figure_outputs_of(fig)
+    category = f"Fig. {fig[3:]}"
+
+    def table(path, shows):
+        return report(path, caption=report_caption(f"{fig}_tables.rst"), category=category, subcategory="Tables",
+                      labels={"file": os.path.basename(path), "shows": shows})
+
+    return {"image": report(out["image"], caption=report_caption(f"{fig}.rst"), category=category,
+                            subcategory="Figure",
+                            labels={"file": os.path.basename(out["image"]), "shows": FIGURE_REPORT_SHOWS[fig]}),
+            "summary": table(out["summary"], FIGURE_REPORT_SHOWS["summary"]),
+            "tables": [table(p, FIGURE_REPORT_SHOWS[os.path.basename(p)]) for p in out["tables"]]}
 
 
 def figure_inputs(fig):
     def inputs(wildcards):
         fp = _repro().figures[fig]
         runs = fp.runs + fp.extra_runs
-        out = {"plan": repro_path(repro_plan.FIGURE_PLAN, figure=fig),
-               "results": [f"{REPRO_BASE}/{r.path(repro_plan.RUN_RESULT)}" for r in runs],
-               "convergence": [f"{REPRO_BASE}/{r.path(repro_plan.RUN_CONVERGENCE)}" for r in runs if r.convergence],
+        out = {"plan": f"{figure_dir(fig)}/plan.json",
+               "results": [run_file(r) for r in runs],
+               "convergence": [run_file(r, sweep_plan.RUN_CONVERGENCE) for r in runs if r.convergence],
                "set_aside": [REPRO_SET_ASIDE_LOG] if os.path.exists(REPRO_SET_ASIDE_LOG) else []}
         if fig == "fig4":
             out["sweep"] = list(table_outputs().values())
@@ -129,7 +87,7 @@ def figure_inputs(fig):
 def figure_plan(fig):
     """What the figure module reads: the plan of its runs (and, for Fig. 4, the sweep's tables)."""
     rep = _repro()
-    plan = rep.figures[fig].as_dict(REPRO_BASE)
+    plan = rep.figures[fig].as_dict(SWEEP_DIR)
     plan["preset"] = rep.preset
     if fig == "fig4":
         plan["sweep"] = {**table_outputs(), "manifest": f"{SWEEP_DIR}/{sweep_plan.MANIFEST}",
@@ -137,148 +95,9 @@ def figure_plan(fig):
     return plan
 
 
-wildcard_constraints:
-    figure=r"fig[1-5]",
-    engine=r"classical|quantum|noise",
-    run=r"[A-Za-z0-9_.=+-]+",
-
-
-rule repro_run_config:
-    output:
-        repro_path(repro_plan.RUN_CONFIG),
-    params:
-        cfg=lambda wc: repro_run(wc, wc.engine).config,
-    run:
-        write_yaml(output[0], params.cfg,
-                   f"# run config of {wildcards.figure}/{wildcards.engine}/{wildcards.run} (preset "
-                   f"{config['preset']}); written by the workflow from config.yaml\n")
-
-
-def engine_shell(engine):
-    return mpi_shell(
-        f"kickedpair {engine} --config {{input.cfg:q}} --out {{output.h5:q}} --label {{params.label:q}}"
-        " --threads {resources.cpus_per_task:q} --progress log"
-    ) + "exit $rc\n"
-
-
-# (Written out, not in a loop: Snakemake binds a rule's shell to its first name, and rules made
-# in a loop would all run the last one's command.)
-rule repro_classical:
-    input:
-        cfg=repro_path(repro_plan.RUN_CONFIG, engine="classical"),
-    output:
-        h5=repro_path(repro_plan.RUN_RESULT, engine="classical"),
-    log:
-        repro_path(repro_plan.RUN_LOG, engine="classical"),
-    params:
-        label=lambda wc: f"{wc.figure}/{wc.run}",
-    threads: repro_resources("classical")["cores"]
-    resources:
-        **repro_resources("classical")["res"],
-    shell:
-        engine_shell("classical")
-
-
-rule repro_noise:
-    input:
-        cfg=repro_path(repro_plan.RUN_CONFIG, engine="noise"),
-    output:
-        h5=repro_path(repro_plan.RUN_RESULT, engine="noise"),
-    log:
-        repro_path(repro_plan.RUN_LOG, engine="noise"),
-    params:
-        label=lambda wc: f"{wc.figure}/{wc.run}",
-    threads: repro_resources("noise")["cores"]
-    resources:
-        **repro_resources("noise")["res"],
-    shell:
-        engine_shell("noise")
-
-
-def repro_checkpoint(wc):
-    """The checkpoint of a figure's quantum run (its final state is what the end stretch starts from)."""
-    r = repro_run(wc, "quantum")
-    return f"{REPRO_BASE}/{r.path(repro_plan.RUN_DIR)}/checkpoint-{sweep_plan.config_tag(r.config)}.h5"
-
-
-def repro_keep_checkpoint(wc):
-    """A checked run keeps its final checkpoint for repro_convergence (one state: N1 x N2 x 16 bytes)."""
-    return ["--keep-checkpoint"] if SWEEP.keep_checkpoints or repro_run(wc, "quantum").convergence else []
-
-
-rule repro_quantum:
-    input:
-        cfg=repro_path(repro_plan.RUN_CONFIG, engine="quantum"),
-    output:
-        h5=repro_path(repro_plan.RUN_RESULT, engine="quantum"),
-    log:
-        repro_path(repro_plan.RUN_LOG, engine="quantum"),
-    params:
-        label=lambda wc: f"{wc.figure}/{wc.run}",
-        ckpt=repro_checkpoint,
-        keep=repro_keep_checkpoint,
-    threads: repro_resources("quantum")["cores"]
-    resources:
-        **repro_resources("quantum")["res"],
-    retries: int(res("quantum", "retries", 0))
-    shell:
-        mpi_shell(
-            "kickedpair quantum --config {input.cfg:q} --out {output.h5:q}"
-            " --checkpoint {params.ckpt:q} --resume {params.keep:q} --label {params.label:q}"
-            " --threads {resources.cpus_per_task:q} --progress log"
-        )
-        + "exit $rc\n"
-
-
-rule repro_convergence:
-    """Twice the substeps and doubled grids over quantum.convergence_kicks kicks, from the start and
-    from the run's final checkpoint (after the run); a verdict against quantum.convergence_tol_*."""
-    input:
-        cfg=repro_path(repro_plan.RUN_CONFIG, engine="quantum"),
-        run=repro_path(repro_plan.RUN_RESULT, engine="quantum"),
-    output:
-        h5=repro_path(repro_plan.RUN_CONVERGENCE, engine="quantum"),
-    log:
-        repro_path(repro_plan.RUN_LOG.replace(".log", ".convergence.log"), engine="quantum"),
-    params:
-        label=lambda wc: f"{wc.figure}/{wc.run}",
-        ckpt=repro_checkpoint,
-    threads: repro_resources("quantum")["cores"]
-    resources:
-        **repro_resources("quantum", mem_factor=2)["res"],
-    shell:
-        mpi_shell(
-            "kickedpair quantum --config {input.cfg:q} --out {output.h5:q} --check-convergence"
-            " --checkpoint {params.ckpt:q}"
-            " --label {params.label:q} --threads {resources.cpus_per_task:q} --progress log"
-        )
-        + "exit $rc\n"
-
-
-rule repro_noise_convergence:
-    """The random-kick map is exact in time: double the grid over noise.convergence_kicks kicks."""
-    input:
-        cfg=repro_path(repro_plan.RUN_CONFIG, engine="noise"),
-    output:
-        h5=repro_path(repro_plan.RUN_CONVERGENCE, engine="noise"),
-    log:
-        repro_path(repro_plan.RUN_LOG.replace(".log", ".convergence.log"), engine="noise"),
-    params:
-        label=lambda wc: f"{wc.figure}/{wc.run}",
-    threads: repro_resources("noise")["cores"]
-    resources:
-        **repro_resources("noise", mem_factor=2)["res"],
-    shell:
-        mpi_shell(
-            "kickedpair noise --config {input.cfg:q} --out {output.h5:q} --check-convergence"
-            " --label {params.label:q} --threads {resources.cpus_per_task:q} --progress log"
-        )
-        + "exit $rc\n"
-
-
 rule repro_plan_json:
     output:
-        repro_path(repro_plan.FIGURE_PLAN),
+        f"{SWEEP_DIR}/{repro_plan.FIGURE_PLAN}",
     params:
         plan=lambda wc: figure_plan(wc.figure),
     run:
@@ -295,13 +114,13 @@ for _fig in repro_plan.FIGURES:
         input:
             unpack(figure_inputs(_fig)),
         output:
-            **figure_outputs_of(_fig),
+            **report_figures_of(_fig),
         log:
-            f"{REPRO_BASE}/reproduction/logs/{_fig}.log",
+            f"{SWEEP_DIR}/logs/reproduction/{_fig}.log",
         params:
             python=sys.executable,
             fig=_fig,
-            out=f"{REPRO_BASE}/" + repro_plan.FIGURE_DIR.format(figure=_fig),
+            out=figure_dir(_fig),
         resources:
             mem_mb=fixed_mem("aggregate"),
             runtime=int(res("aggregate", "runtime", 20)),
@@ -324,7 +143,7 @@ def report_outputs():
 rule repro_estimates:
     """Grid, memory and time of every quantum run of every preset's variants (the engine's estimate)."""
     output:
-        f"{REPRO_BASE}/reproduction/estimates.json",
+        f"{SWEEP_DIR}/reproduction/estimates.json",
     params:
         estimates=lambda wc: repro_plan.variant_estimates(config),
     run:
@@ -338,11 +157,11 @@ rule report:
     input:
         summaries=[figure_outputs_of(f)["summary"] for f in repro_plan.FIGURES],
         images=[figure_outputs_of(f)["image"] for f in repro_plan.FIGURES],
-        estimates=f"{REPRO_BASE}/reproduction/estimates.json",
+        estimates=f"{SWEEP_DIR}/reproduction/estimates.json",
     output:
         report_outputs(),
     log:
-        f"{REPRO_BASE}/reproduction/logs/report.log",
+        f"{SWEEP_DIR}/logs/reproduction/report.log",
     params:
         python=sys.executable,
         out=REPRO.report_dir if REPRO else "",

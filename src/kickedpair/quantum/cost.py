@@ -159,3 +159,22 @@ def estimate_cost(config: RunConfig) -> CellCost:
                     seconds_per_kick=seconds_per_kick(r.N1, r.N2, r.scheme, r.substeps, r.order),
                     setup_seconds=setup_seconds(r.N1, r.N2, r.scheme),
                     n_kicks=config.quantum.n_kicks, n_snapshots=len(set(config.quantum.snapshot_times)))
+
+
+# --------------------------------------------------------------------------- job requests
+#: a job asks for the engine's own estimate of its busiest rank (what kickedpair.limits checks
+#: against the allocation) times this, so that a job sized here is never refused by that check
+ENGINE_MARGIN = 1.1
+
+
+def request_mb(config: RunConfig, ranks: int) -> float:
+    """Memory (MB) a quantum job on ``ranks`` ranks asks for: ``ranks`` times the busiest rank's
+    peak (:func:`memory_parts`, interpreter and libraries included) times :data:`ENGINE_MARGIN`."""
+    return ENGINE_MARGIN * ranks * estimate_cost(config).memory_mb_per_rank(ranks)
+
+
+def request_minutes(config: RunConfig, ranks: int, safety: float = 4.0, minimum: int = 10) -> int:
+    """Wall time (minutes) a quantum job on ``ranks`` ranks asks for: the time model (one core
+    per rank, set-up included, no communication) times ``safety``, at least ``minimum``."""
+    minutes = safety * estimate_cost(config).core_hours * 60.0 / max(ranks, 1)
+    return max(minimum, int(math.ceil(minutes)))

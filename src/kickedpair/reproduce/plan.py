@@ -3,16 +3,19 @@
 ``config.yaml`` holds a ``reproduction`` section with one block per figure (``fig1`` .. ``fig5``)
 and, inside each, one variant per preset (``quick`` for a laptop, ``paper`` for a cluster);
 ``--config preset=NAME`` selects the variant, and for Fig. 4 the sweep of the same preset.
-:func:`build_figures` validates the variants and expands them into :class:`Run` s: one engine
-run each (``classical``, ``quantum`` or ``noise``), with its complete run config.
+:func:`build_reproduction` validates the variants and expands them into runs
+(:class:`kickedpair.sweep.plan.Run`, the value a sweep cell is too): one engine run each
+(``classical``, ``quantum`` or ``noise``), with its complete run config and resources.
 
 Layout, under ``RESULTS/PRESET/reproduction/``::
 
-    FIG/ENGINE/RUN/config.yaml        run config written by the workflow
-    FIG/ENGINE/RUN/result.h5          the engine's HDF5 result
-    FIG/quantum/RUN/convergence.h5    half-step / double-grid check of a quantum run
+    FIG/ENGINE/NAME/                  a run's folder (config.yaml, ENGINE.h5, ENGINE.log and, for a
+                                      checked run, convergence.h5: see kickedpair.sweep.plan)
+    FIG/plan.json                     what the figure module reads
     FIG/FIG.png, FIG.json, FIG*.csv   the figure, its summary, its tables
-    logs/FIG/ENGINE/RUN.log
+
+Results of the layout before (``FIG/ENGINE/NAME/result.h5``) are renamed to ``ENGINE.h5`` when
+the workflow starts (:func:`kickedpair.sweep.plan.migrate_results`).
 
 The report (``reproduction.md`` with ``figures/``) goes to ``reproduction.report[PRESET]``
 (``docs`` for ``quick``) or else to ``RESULTS/PRESET/report``.
@@ -27,19 +30,16 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..params import ConfigError, parse_config
-from ..sweep.plan import (RUN_NAME_PATTERN, check_name, check_path, coerce_numbers, deep_merge,
+from ..workflow_config import check_workflow_config
+from ..sweep.plan import (ENGINES, RUN_CONFIG, RUN_CONVERGENCE, RUN_NAME_PATTERN, RUN_RESULT, Run,
+                          SweepPlan, build_plan, check_name, check_path, coerce_numbers, deep_merge,
                           expand_axis, fmt)
 
 __all__ = ["FIGURES", "ENGINES", "Run", "FigurePlan", "Reproduction", "build_reproduction"]
 
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5")
-ENGINES = ("classical", "quantum", "noise")
 
-RUN_DIR = "reproduction/{figure}/{engine}/{run}"
-RUN_CONFIG = RUN_DIR + "/config.yaml"
-RUN_RESULT = RUN_DIR + "/result.h5"
-RUN_CONVERGENCE = RUN_DIR + "/convergence.h5"
-RUN_LOG = "reproduction/logs/{figure}/{engine}/{run}.log"
+RUN_DIR = "reproduction/{figure}/{engine}/{name}"   # the folder of a figure's run (a Run's folder)
 FIGURE_DIR = "reproduction/{figure}"
 FIGURE_PLAN = FIGURE_DIR + "/plan.json"
 FIGURE_IMAGE = FIGURE_DIR + "/{figure}.png"
@@ -72,21 +72,6 @@ VARIANT_KEYS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class Run:
-    """One engine run behind a figure."""
-
-    figure: str
-    engine: str            # classical | quantum | noise
-    name: str              # path-safe id, e.g. "interaction=gaussian+eps=2+m=0.001"
-    config: dict           # complete run config (sections of kickedpair.params)
-    role: dict             # what the figure needs to know to place it (eps, m, hbar, W, K2 ...)
-    convergence: bool = False  # quantum / noise: also run --check-convergence
-
-    def path(self, template: str) -> str:
-        return template.format(figure=self.figure, engine=self.engine, run=self.name)
-
-
 @dataclass
 class FigurePlan:
     figure: str
@@ -98,7 +83,7 @@ class FigurePlan:
         """JSON-ready: the variant and every run with its paths under ``base``."""
         def entry(r: Run) -> dict:
             out = {"figure": r.figure, "engine": r.engine, "name": r.name, "role": r.role,
-                   "config": r.config, "result": f"{base}/{r.path(RUN_RESULT)}"}
+                   "config": r.config, "result": f"{base}/{r.result}"}
             if r.convergence:
                 out["convergence"] = f"{base}/{r.path(RUN_CONVERGENCE)}"
             return out
@@ -125,9 +110,6 @@ class Reproduction:
             if r.engine == engine and r.name == name:
                 return r
         raise KeyError(f"{figure}/{engine}/{name}")
-
-    def path(self, template: str, **wc: str) -> str:
-        return f"{self.base}/{template.format(**wc)}"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -174,11 +156,20 @@ def _name(**parts: Any) -> str:
 
 
 class _Builder:
-    """Expands one figure variant into runs; knows the shared sections of config.yaml."""
+    """Expands one figure variant into runs; knows the shared sections of config.yaml and the
+    sweep plan of the preset (its resources, updated by the variant's)."""
 
-    def __init__(self, figure: str, variant: dict, shared: dict, seed: int):
-        self.figure, self.variant, self.shared, self.seed = figure, variant, shared, seed
+    def __init__(self, figure: str, variant: dict, shared: dict, seed: int, sweep: SweepPlan):
+        self.figure, self.variant, self.shared, self.seed, self.sweep = figure, variant, shared, seed, sweep
         self.where = f"reproduction.{figure}"
+
+    def run(self, engine: str, name: str, cfg: dict, role: dict, convergence: bool = False) -> Run:
+        over = (self.variant.get("resources") or {}).get(engine, {})
+        resources = self.sweep.run_resources(engine, over)
+        keep = engine == "quantum" and (self.sweep.keep_checkpoints or convergence)
+        folder = RUN_DIR.format(figure=self.figure, engine=engine, name=name)
+        return Run(engine, folder, cfg, f"{self.figure}/{name}", resources, convergence, keep,
+                   self.figure, name, role)
 
     def key(self, k: str) -> str:
         return f"{self.where}.{k}"
@@ -193,19 +184,19 @@ class _Builder:
         if snapshots:
             classical.setdefault("snapshot_times", [n_kicks])
         cfg = {"physics": self.section("physics", **physics), "classical": classical}
-        return Run(self.figure, "classical", name, cfg, role)
+        return self.run("classical", name, cfg, role)
 
     def quantum(self, name: str, role: dict, n_kicks: int, convergence: bool, **physics: Any) -> Run:
         quantum = self.section("quantum", n_kicks=n_kicks)
         quantum.setdefault("snapshot_times", [n_kicks])
         cfg = {"physics": self.section("physics", **physics), "quantum": quantum}
-        return Run(self.figure, "quantum", name, cfg, role, convergence)
+        return self.run("quantum", name, cfg, role, convergence)
 
     def noise(self, name: str, role: dict, n_kicks: int, extra_times: tuple = (), **noise: Any) -> Run:
         sec = self.section("noise", n_kicks=n_kicks, **noise)
         sec.setdefault("snapshot_times", sorted({n_kicks, *(t for t in extra_times if t <= n_kicks)}))
         physics = self.section("physics", eps=0.0, hbar=role["hbar"])
-        return Run(self.figure, "noise", name, {"physics": physics, "noise": sec}, role, convergence=True)
+        return self.run("noise", name, {"physics": physics, "noise": sec}, role, convergence=True)
 
 
 # --------------------------------------------------------------------------- figures
@@ -313,8 +304,11 @@ def _variant(block: Any, figure: str, preset: str) -> dict:
     return v
 
 
-def build_reproduction(config: Mapping[str, Any], validate: bool = True) -> Reproduction:
-    """The figure plans of the selected preset; raises :class:`ConfigError` naming the key."""
+def build_reproduction(config: Mapping[str, Any], validate: bool = True,
+                       sweep: SweepPlan | None = None) -> Reproduction:
+    """The figure plans of the selected preset; raises :class:`ConfigError` naming the key.
+    ``sweep``: the preset's sweep plan (its resources size the runs; built here when not given)."""
+    config = check_workflow_config(config)  # every key of the workflow config, defaults filled in
     config = coerce_numbers(dict(config))
     preset = config.get("preset")
     section = config.get("reproduction")
@@ -333,12 +327,14 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True) -> Repr
     presets = config.get("presets") or {}
     shared = {k: config.get(k) or {} for k in ("physics", "classical", "quantum", "noise")}
     seed = int((presets.get(preset) or {}).get("seed", config.get("seed", 20200101)))
+    if sweep is None:
+        sweep = build_plan(config, validate=False)
     figures: dict[str, FigurePlan] = {}
     for fig in FIGURES:
         if fig not in section:
             raise ConfigError(f"reproduction.{fig}: missing")
         v = _variant(section[fig], fig, preset)
-        b = _Builder(fig, v, shared, seed)
+        b = _Builder(fig, v, shared, seed, sweep)
         b.where = f"reproduction.{fig}.{preset}"
         if fig == "fig1":
             figures[fig] = FigurePlan(fig, v, _fig1(b, v))
@@ -374,11 +370,26 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True) -> Repr
     return rep
 
 
+def reproduction_of(config: Mapping[str, Any], sweep: SweepPlan) -> Reproduction | None:
+    """The figure plans of the selected preset, or None when no figure has a variant for it;
+    Fig. 4's masses must be in the preset's sweep."""
+    blocks = config.get("reproduction") or {}
+    if not any(isinstance(blocks.get(f), Mapping) and config["preset"] in blocks[f] for f in FIGURES):
+        return None
+    rep = build_reproduction(config, sweep=sweep)
+    masses = [fmt(m) for m in rep.figures["fig4"].variant["mass_ratio"]]
+    missing = [m for m in masses if m not in sweep.mass_ratio]
+    if missing:
+        raise ConfigError(
+            f"reproduction.fig4.{rep.preset}.mass_ratio: {missing} not in the sweep of preset {rep.preset} "
+            f"(presets.{rep.preset}.mass_ratio = {sweep.mass_ratio})")
+    return rep
+
+
 def variant_estimates(config: Mapping[str, Any]) -> dict[str, list[dict]]:
     """Per preset that has a variant of every figure: the engine's estimate (grid, scheme, substeps,
     memory, core-hours) of each quantum run, and of each quantum cell of the preset's sweep (Fig. 4)."""
     from ..quantum.cost import estimate_cost
-    from ..sweep.plan import build_plan
 
     config = coerce_numbers(dict(config))
     section = config.get("reproduction") or {}

@@ -1,23 +1,26 @@
-"""The sweep plan: preset, grid, per-cell run configs and the file layout.
+"""The sweep plan: preset, grid, the runs of the engines and the file layout.
 
-The Snakefile hands its (schema-validated) ``config`` to :func:`build_plan`; everything
-the rules need -- grid values as they appear in paths, per-cell run configs, paths,
-resources -- comes from the returned :class:`SweepPlan`.  :func:`build_plan` also runs
-every cell's run config through :func:`kickedpair.params.parse_config`, so a bad
-physics value stops the workflow before any job starts, with the key named.
+The Snakefile hands its (validated) ``config`` to :func:`build_plan`; everything the rules need
+-- grid values as they appear in paths, every engine run with its config, folder and resources
+-- comes from the returned :class:`SweepPlan`.  A sweep cell and a run behind a figure
+(:mod:`kickedpair.reproduce.plan`) are the same value, a :class:`Run`, made by the same rules.
+:func:`build_plan` also runs every cell's run config through :func:`kickedpair.params.parse_config`,
+so a bad physics value stops the workflow before any job starts, with the key named.  Planning
+imports neither MPI nor HDF5.
 
-File layout under ``RESULTS/PRESET/`` (the *sweep folder*)::
+File layout under ``RESULTS/PRESET/`` (the *sweep folder*); every run is a folder ``RUN``::
+
+    RUN/config.yaml, RUN/ENGINE.h5, RUN/ENGINE.log   run config, result (ENGINE: classical,
+                                                     quantum, noise), engine output of each attempt
+    RUN/checkpoint-<h>.h5                            resumable state of a quantum run (<h>: config hash)
+    RUN/convergence.h5, RUN/convergence.log          the check of a figure's quantum or noise run
 
     sweep.json                                  the manifest: grid, analysis settings, cell paths
-    classical/m=0.01/config.yaml                run config of the classical cell
-    classical/m=0.01/classical.h5               its result (Dc)
-    quantum/m=0.01/hbar=0.04/config.yaml        run config of the quantum cell
-    quantum/m=0.01/hbar=0.04/quantum.h5         its result (Dq)
-    quantum/m=0.01/hbar=0.04/checkpoint-<h>.h5  resumable state while it runs (<h>: config hash)
-    logs/classical/m=0.01.log                   engine output of the last attempt
-    logs/quantum/m=0.01/hbar=0.04.log
+    classical/m=0.01/                           RUN of the classical cell of m (Dc)
+    quantum/m=0.01/hbar=0.04/                   RUN of the quantum cell (Dq)
     tables/cells.csv, tables/thresholds.csv, tables/sweep.h5, tables/missing.txt
     figures/phase_diagram.{png,pdf}, figures/eta_vs_hbar.{png,pdf}
+    reproduction/FIG/ENGINE/NAME/               RUN of a figure's run (kickedpair.reproduce.plan)
 
 Names that become part of a path (preset names, ``results``) and the MPI launcher, which becomes
 part of every cell job's command line, are checked by :func:`check_name`, :func:`check_path`
@@ -36,13 +39,14 @@ import json
 import math
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..params import SECTIONS, ConfigError, parse_config
+from ..workflow_config import check_workflow_config
 
 SIG_DIGITS = 4
 
@@ -51,15 +55,24 @@ LOG_START = "== kickedpair-sweep: start"
 LOG_EXIT = "== kickedpair-sweep: exit status"
 
 MANIFEST = "sweep.json"
+# Every engine run -- a sweep cell or a run behind a figure -- is a folder RUN of the sweep
+# folder, with the same files (:class:`Run`):
+RUN_CONFIG = "{run}/config.yaml"
+RUN_RESULT = "{run}/{engine}.h5"
+RUN_CONVERGENCE = "{run}/convergence.h5"
+RUN_CHECKPOINT = "{run}/checkpoint-{tag}.h5"
+RUN_LOG = "{run}/{engine}.log"
+RUN_CONVERGENCE_LOG = "{run}/convergence.log"
+ENGINES = ("classical", "quantum", "noise")
 CLASSICAL_DIR = "classical/m={m}"
 QUANTUM_DIR = "quantum/m={m}/hbar={hbar}"
-CLASSICAL_CONFIG = CLASSICAL_DIR + "/config.yaml"
-CLASSICAL_RESULT = CLASSICAL_DIR + "/classical.h5"
-CLASSICAL_LOG = "logs/classical/m={m}.log"
-QUANTUM_CONFIG = QUANTUM_DIR + "/config.yaml"
-QUANTUM_RESULT = QUANTUM_DIR + "/quantum.h5"
+CLASSICAL_CONFIG = RUN_CONFIG.format(run=CLASSICAL_DIR)
+CLASSICAL_RESULT = RUN_RESULT.format(run=CLASSICAL_DIR, engine="classical")
+CLASSICAL_LOG = RUN_LOG.format(run=CLASSICAL_DIR, engine="classical")
+QUANTUM_CONFIG = RUN_CONFIG.format(run=QUANTUM_DIR)
+QUANTUM_RESULT = RUN_RESULT.format(run=QUANTUM_DIR, engine="quantum")
 QUANTUM_CHECKPOINT = QUANTUM_DIR + "/checkpoint-{tag}.h5"
-QUANTUM_LOG = "logs/quantum/m={m}/hbar={hbar}.log"
+QUANTUM_LOG = RUN_LOG.format(run=QUANTUM_DIR, engine="quantum")
 TABLES = {
     "cells_csv": "tables/cells.csv",
     "thresholds_csv": "tables/thresholds.csv",
@@ -223,6 +236,79 @@ def config_tag(mapping: Mapping) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+# --------------------------------------------------------------------------- runs
+@dataclass(frozen=True)
+class Run:
+    """One engine run, the same value for a sweep cell and for a run behind a figure: what it
+    computes (``config``, a complete run config), where (``folder``, relative to the sweep
+    folder; the files are the ``RUN_*`` templates) and on what (``resources``)."""
+
+    engine: str                 # classical | quantum | noise
+    folder: str                 # e.g. quantum/m=0.01/hbar=0.04, reproduction/fig2/quantum/hbar=0.1
+    config: dict
+    label: str                  # how the engine names the run in its messages
+    resources: dict             # resources.<engine> of the preset (and figure variant): ranks, threads,
+                                # mem_mb and runtime (a number or auto), retries; see SweepPlan.job
+    convergence: bool = False   # also run --check-convergence (quantum, noise)
+    keep_checkpoint: bool = False
+    figure: str = ""            # the figure it belongs to ("" for a sweep cell)
+    name: str = ""              # its name inside the figure
+    role: dict = field(default_factory=dict)  # what the figure needs to place it (eps, m, hbar ...)
+
+    def path(self, template: str) -> str:
+        """A ``RUN_*`` template filled in for this run (relative to the sweep folder)."""
+        return template.format(run=self.folder, engine=self.engine, tag=config_tag(self.config))
+
+    @property
+    def result(self) -> str:
+        return self.path(RUN_RESULT)
+
+    @property
+    def checkpoint(self) -> str:
+        return self.path(RUN_CHECKPOINT)
+
+    def engine_args(self) -> list[str]:
+        """The engine's options beyond config, out, label, threads: a quantum run resumes from
+        its checkpoint (named by a hash of its config, so a changed config starts afresh)."""
+        if self.engine != "quantum":
+            return []
+        return ["--checkpoint", self.checkpoint, "--resume"] + (["--keep-checkpoint"] if self.keep_checkpoint else [])
+
+
+def migrate_results(sweep_dir: str | Path, runs: list[Run]) -> list[tuple[Path, Path]]:
+    """Rename the results of figure runs from the layout before runs were one kind
+    (``reproduction/FIG/ENGINE/RUN/result.h5``) to ``RUN/ENGINE.h5``; returns the moves."""
+    moved = []
+    for r in runs:
+        new = Path(sweep_dir) / r.result
+        old = new.with_name("result.h5")
+        if r.figure and old.exists() and not new.exists():
+            old.rename(new)
+            moved.append((old, new))
+    return moved
+
+
+#: the folders of runs (sweep cells and figure runs), as a Snakemake wildcard constraint
+RUN_FOLDER_PATTERN = (r"(?:classical/m=[^/]+|quantum/m=[^/]+/hbar=[^/]+"
+                      r"|reproduction/fig[1-5]/(?:classical|quantum|noise)/[A-Za-z0-9_.=+-]+)")
+
+
+def job_resources(engine: str, config: Mapping, settings: Mapping, memory: Mapping,
+                  limit_mb: int) -> dict:
+    """``settings`` (resources.<engine> over resources.default) with ``auto`` memory and
+    run time of a quantum run from the engine's cost model (:mod:`kickedpair.sweep.resources`)."""
+    from .resources import quantum_mem_mb, quantum_runtime_min
+
+    ranks, threads = int(settings.get("ranks", 1)), int(settings.get("threads", 1))
+    mem, runtime = settings.get("mem_mb", 2000), settings.get("runtime", 60)
+    if engine == "quantum" and mem == "auto":
+        mem = min(quantum_mem_mb(config, ranks, memory), limit_mb)
+    if engine == "quantum" and runtime == "auto":
+        runtime = quantum_runtime_min(config, ranks, float(settings.get("runtime_safety", 4.0)))
+    return {"ranks": ranks, "threads": threads, "mem_mb": 2000 if mem == "auto" else int(mem),
+            "runtime": 60 if runtime == "auto" else int(runtime), "retries": int(settings.get("retries", 0))}
+
+
 # --------------------------------------------------------------------------- plan
 @dataclass(frozen=True)
 class Cell:
@@ -313,6 +399,32 @@ class SweepPlan:
     def rule_resources(self, rule: str) -> dict:
         """``resources.default`` updated by ``resources.<rule>``."""
         return {**self.resources.get("default", {}), **self.resources.get(rule, {})}
+
+    def run_resources(self, engine: str, over: Mapping | None = None) -> dict:
+        """The resources of a run of ``engine``: the rule's, updated by ``over`` (a figure variant's)."""
+        return {**self.rule_resources(engine), **(over or {})}
+
+    def job(self, run: Run, memory_factor: float = 1.0) -> dict:
+        """A run's resources resolved: ``auto`` memory and time of a quantum run from the cost
+        model, memory times ``memory_factor`` (a convergence check holds twice a run's state)
+        and never above one node's (the limit)."""
+        limit = self.memory_limit()[0]
+        res = job_resources(run.engine, run.config, run.resources, self.memory_settings(), limit)
+        res["mem_mb"] = int(min(memory_factor * res["mem_mb"], max(limit, res["mem_mb"])))
+        return res
+
+    def runs(self) -> list[Run]:
+        """The sweep's cells as runs: one classical run per mass ratio, one quantum run per cell."""
+        out = []
+        for m in self.mass_ratio:
+            cfg = self.classical_config(m)
+            out.append(Run("classical", CLASSICAL_DIR.format(m=m), cfg, f"m={m}",
+                           self.run_resources("classical")))
+        for c in self.cells:
+            cfg = self.quantum_config(c.m, c.hbar)
+            out.append(Run("quantum", QUANTUM_DIR.format(m=c.m, hbar=c.hbar), cfg, c.name,
+                           self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints))
+        return out
 
     # ------------------------------------------------------------- validation
     def validate(self) -> None:
@@ -476,6 +588,7 @@ _ANALYSIS_DEFAULTS = {"fit_window": [0.12, 1.0], "eta_c": 0.9, "eta_dl": 0.1, "h
 
 def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
     """The plan of the selected preset; raises :class:`ConfigError` naming the key."""
+    config = check_workflow_config(config)  # every key of the workflow config, defaults filled in
     config = coerce_numbers(dict(config))
     presets = config.get("presets") or {}
     for key in presets:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A throw-away single-node Slurm cluster on this machine, to try the cluster path of the sweep
-# (cluster/slurm-local) on a real Slurm: slurmctld + slurmd on 127.0.0.1, no accounting, no cgroups.
+# (cluster/slurm-single-node) on a real Slurm: slurmctld + slurmd on 127.0.0.1, no accounting, no cgroups.
 #
-#   sudo cluster/local-slurm/start.sh          # idempotent; prints the SLURM_CONF to export
+#   sudo cluster/slurm-single-node/start.sh          # idempotent; prints the SLURM_CONF to export
 #   export SLURM_CONF=/tmp/kickedpair-slurm/slurm.conf
-#   PATH=$PWD/.venv/bin:$PATH snakemake --profile cluster/slurm-local --config preset=demo
-#   sudo cluster/local-slurm/stop.sh           # stops only what start.sh started
+#   PATH=$PWD/.venv/bin:$PATH snakemake --profile cluster/slurm-single-node --config preset=demo
+#   sudo cluster/slurm-single-node/stop.sh           # stops only what start.sh started
 #
 # Needs root (it installs Debian's slurm-wlm and munge with apt-get when they are missing and
 # runs the daemons as root). State, logs and pid files go to $KICKEDPAIR_SLURM_DIR
@@ -85,7 +85,7 @@ CPUS=$(nproc)
 MEM_TOTAL=$(free -m | awk '/^Mem:/ {print $2}')
 REAL_MEM=$(( MEM_TOTAL * 9 / 10 ))
 cat > "$CONF.new" <<EOF
-# Written by cluster/local-slurm/start.sh: a single-node Slurm for tests. Do not edit.
+# Written by cluster/slurm-single-node/start.sh: a single-node Slurm for tests. Do not edit.
 ClusterName=kickedpair
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=root

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Stops the single-node Slurm of cluster/local-slurm/start.sh: slurmd and slurmctld by the pid
+# Stops the single-node Slurm of cluster/slurm-single-node/start.sh: slurmd and slurmctld by the pid
 # files in $KICKEDPAIR_SLURM_DIR (default /tmp/kickedpair-slurm), and munged only when
 # start.sh started it (it then left a copy of munged's pid file there). Idempotent.
 #
-#   cluster/local-slurm/stop.sh                # daemons off, state folder kept (logs)
-#   cluster/local-slurm/stop.sh --purge        # ... and the state folder removed
-#   cluster/local-slurm/stop.sh --slurm-only   # only slurmd and slurmctld (used by start.sh)
+#   cluster/slurm-single-node/stop.sh                # daemons off, state folder kept (logs)
+#   cluster/slurm-single-node/stop.sh --purge        # ... and the state folder removed
+#   cluster/slurm-single-node/stop.sh --slurm-only   # only slurmd and slurmctld (used by start.sh)
 set -uo pipefail
 
 STATE=${KICKEDPAIR_SLURM_DIR:-/tmp/kickedpair-slurm}
