@@ -221,7 +221,8 @@ def _cmd_quantum(args) -> int:
 
 
 def _cmd_noise(args) -> int:
-    from .quantum.noise import run_noise, write_noise
+    from .quantum.noise import run_noise
+    from .quantum.noise_output import write_noise
 
     config, out, label, lay = _prepare(args)
     if args.check_convergence:

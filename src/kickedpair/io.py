@@ -6,6 +6,17 @@ target in one step: a run killed at any
 moment leaves either no file or the previous complete one, never a partial
 file under the final name.  The attribute ``complete = True`` is the last
 thing written before the rename.
+
+Every file the engines and the sweep write goes through one path: :func:`replacing` (a
+temporary name beside the target, flushed and renamed over it by :func:`fsync_and_replace`
+when the block succeeds, removed when it fails), used by :func:`write_bytes_atomic`,
+:func:`write_text_atomic`, :func:`write_file_atomic` (a figure, say), :func:`write_atomic`
+(HDF5) and the collective :func:`kickedpair.checkpoint.save`.
+
+Every result file is read through one reader: :func:`open_result` (the open file) and
+:func:`read_result` (root attributes, ``/series``, config) raise :class:`IncompleteResult`
+saying why a file is not a finished result (missing, unreadable, no ``complete = True``);
+:func:`why_incomplete` and :func:`is_complete` ask the same question.
 """
 
 from __future__ import annotations

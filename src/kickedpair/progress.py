@@ -2,7 +2,8 @@
 
 ``mode``: 'auto' (a bar on a terminal, nothing otherwise), 'bar', 'log'
 (a line with kick, rate and ETA about every ``log_every`` seconds, for batch
-logs), or 'none'.  Other ranks always get a silent reporter.
+logs), or 'none'.  Other ranks always get a silent reporter.  A :class:`Progress` is an
+observer of :func:`kickedpair.driver.evolve`: one kick per ``after_kick``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import time
 
 from tqdm import tqdm
 
+from .driver import Observer
+
 MODES = ("auto", "bar", "log", "none")
 
 
-class Progress:
+class Progress(Observer):
     def __init__(self, total: int, label: str, mode: str = "auto", enabled: bool = True,
                  log_every: float = 10.0, stream=None):
         if mode not in MODES:
@@ -50,6 +53,12 @@ class Progress:
                 print(f"[{self.label}] kick {self.done}/{self.total}  "
                       f"elapsed {elapsed:.1f}s  {rate:.2f} kicks/s  ETA {eta:.1f}s",
                       file=self.stream, flush=True)
+
+    def start(self, t0: int, state=None) -> None:
+        self.update(t0)  # a resumed run starts part of the way
+
+    def after_kick(self, t: int, state=None) -> None:
+        self.update()
 
     def close(self) -> None:
         if self._bar is not None:

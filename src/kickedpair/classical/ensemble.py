@@ -17,6 +17,7 @@ from .. import limits, parallel, stopping
 from ..analysis import diffusion_estimates
 from ..errors import GuardError, guard_message
 from ..params import ClassicalNumerics, Physics, RunConfig
+from ..driver import Observer, evolve
 from ..progress import Progress
 from .kernels import PERIOD_INTEGRATORS, energy, kick
 
@@ -84,6 +85,79 @@ class ClassicalRun:
         return self.estimates["D_err"]
 
 
+class _Ensemble:
+    """This rank's block of trajectories and the sums over it at every integer t:
+    ``sums[t] = (sum p1^2, sum p1^4, sum p2^2, sum p2^4, sum |dE|/E)``."""
+
+    def __init__(self, config: RunConfig, lo: int, hi: int, n_steps: int):
+        ph, nu = config.physics, config.classical
+        x1_all, x2_all = initial_ensemble(nu.n_trajectories, nu.seed, ph.L)
+        self.x1, self.x2 = x1_all[lo:hi].copy(), x2_all[lo:hi].copy()
+        self.p1, self.p2 = np.zeros_like(self.x1), np.zeros_like(self.x2)
+        self.d_energy = np.empty_like(self.x1)
+        self.rel = np.zeros(0)
+        self.sums = np.zeros((nu.n_kicks + 1, 5))
+        self.ph, self.n_steps, self.integrate = ph, n_steps, PERIOD_INTEGRATORS[nu.scheme]
+
+    def period(self, t: int, state: "_Ensemble") -> "_Ensemble":
+        """Kick ``t``: both kicks, the integration over one period, the sums."""
+        ph, x1, p1, x2, p2 = self.ph, self.x1, self.p1, self.x2, self.p2
+        strength, a, m = ph.interaction_strength, ph.interaction_exponent, ph.mass_ratio
+        kick(x1, p1, ph.K1)
+        kick(x2, p2, ph.K2)
+        e_start = energy(x1, p1, x2, p2, m, strength, a)
+        self.integrate(x1, p1, x2, p2, self.n_steps, m, strength, a, ph.L, self.d_energy)
+        self.rel = np.abs(self.d_energy) / np.maximum(e_start + strength, 1e-300)
+        q1, q2 = p1 * p1, p2 * p2
+        self.sums[t] = (q1.sum(), (q1 * q1).sum(), q2.sum(), (q2 * q2).sum(), self.rel.sum())
+        return self
+
+
+class _Guards(Observer):
+    """Finite momenta and the energy drift, in one small collective per kick that also carries
+    the stop flag (``signal``: every rank stops after the same kick, before any guard)."""
+
+    def __init__(self, label: str, nu: ClassicalNumerics, lay: parallel.Layout, drift_max: np.ndarray):
+        self.label, self.nu, self.lay, self.drift_max = label, nu, lay, drift_max
+        self.signal = 0
+
+    def after_kick(self, t: int, ens: _Ensemble) -> None:
+        checks = parallel.sum_to_all(np.array([
+            ens.sums[t, 4],
+            float(np.count_nonzero(~(np.isfinite(ens.p1) & np.isfinite(ens.p2)))),
+        ]), self.lay.comm)
+        largest = parallel.max_to_all(np.array([ens.rel.max(initial=0.0), stopping.pending_signal()]),
+                                      self.lay.comm)
+        self.drift_max[t] = largest[0]
+        self.signal = int(largest[1])
+        if self.signal:  # evolve() stops the run after this kick
+            return
+        if checks[1] > 0:
+            raise GuardError(guard_message(
+                self.label, "finite momenta", t, f"{checks[1]:.0f} trajectories with non-finite momenta"))
+        drift_mean = checks[0] / self.nu.n_trajectories
+        if not drift_mean <= self.nu.max_energy_drift:
+            raise GuardError(guard_message(
+                self.label, "energy drift", t,
+                f"{drift_mean:.3e} > limit {self.nu.max_energy_drift:.3e} (classical.max_energy_drift)",
+                "reduce classical.courant or raise classical.steps_per_kick"))
+
+
+class _Snapshots(Observer):
+    """Every momentum at the snapshot times, gathered on rank 0 (``snapshots[t] = (p1, p2)``)."""
+
+    def __init__(self, times, lay: parallel.Layout):
+        self.times, self.lay, self.snapshots = times, lay, {}
+
+    def start(self, t0: int, ens: _Ensemble) -> None:
+        self.after_kick(t0, ens)
+
+    def after_kick(self, t: int, ens: _Ensemble) -> None:
+        if t in self.times:
+            self.snapshots[t] = (parallel.gather_blocks(ens.p1, self.lay.comm),
+                                 parallel.gather_blocks(ens.p2, self.lay.comm))
+
+
 def run_classical(config: RunConfig, label: str = "classical", progress: str = "auto",
                   lay: parallel.Layout | None = None, n_threads: int | None = None) -> ClassicalRun:
     """Evolve the ensemble of ``config`` for ``n_kicks`` periods across all ranks."""
@@ -94,58 +168,15 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
     start_clock = time.perf_counter()
 
     n_steps = steps_per_kick(ph, nu)
-    integrate = PERIOD_INTEGRATORS[nu.scheme]
-    strength, a, L, m = ph.interaction_strength, ph.interaction_exponent, ph.L, ph.mass_ratio
-
     lo, hi = parallel.block_range(nu.n_trajectories, lay.size, lay.rank)
-    x1_all, x2_all = initial_ensemble(nu.n_trajectories, nu.seed, L)
-    x1, x2 = x1_all[lo:hi].copy(), x2_all[lo:hi].copy()
-    del x1_all, x2_all
-    p1 = np.zeros_like(x1)
-    p2 = np.zeros_like(x2)
-    d_energy = np.empty_like(x1)
-
+    ens = _Ensemble(config, lo, hi, n_steps)
     n_t = nu.n_kicks + 1
-    # local sums at every integer t: p1^2, p1^4, p2^2, p2^4, sum |dE|/E
-    sums = np.zeros((n_t, 5))
     drift_max = np.zeros(n_t)
-    snapshots = {}
-    if 0 in nu.snapshot_times:
-        snapshots[0] = (parallel.gather_blocks(p1, lay.comm), parallel.gather_blocks(p2, lay.comm))
+    guards, snaps = _Guards(label, nu, lay, drift_max), _Snapshots(nu.snapshot_times, lay)
+    progress_bar = Progress(nu.n_kicks, label, mode=progress, enabled=lay.is_root)
+    evolve(ens.period, ens, 0, nu.n_kicks, [guards, snaps, progress_bar], stop=lambda t: guards.signal)
 
-    with Progress(nu.n_kicks, label, mode=progress, enabled=lay.is_root) as bar, stopping.deferred_signals():
-        for t in range(1, n_t):
-            kick(x1, p1, ph.K1)
-            kick(x2, p2, ph.K2)
-            e_start = energy(x1, p1, x2, p2, m, strength, a)
-            integrate(x1, p1, x2, p2, n_steps, m, strength, a, L, d_energy)
-            rel = np.abs(d_energy) / np.maximum(e_start + strength, 1e-300)
-            q1, q2 = p1 * p1, p2 * p2
-            sums[t] = (q1.sum(), (q1 * q1).sum(), q2.sum(), (q2 * q2).sum(), rel.sum())
-            # guards: one small collective per kick, so every rank stops together
-            checks = parallel.sum_to_all(np.array([
-                sums[t, 4],
-                float(np.count_nonzero(~(np.isfinite(p1) & np.isfinite(p2)))),
-            ]), lay.comm)
-            largest = parallel.max_to_all(np.array([rel.max(initial=0.0), stopping.pending_signal()]), lay.comm)
-            drift_max[t] = largest[0]
-            if largest[1]:  # a signal reached some rank: every rank stops after this kick
-                raise stopping.Interrupted(int(largest[1]), f"at t={t}")
-            if checks[1] > 0:
-                raise GuardError(guard_message(
-                    label, "finite momenta", t, f"{checks[1]:.0f} trajectories with non-finite momenta"))
-            drift_mean = checks[0] / nu.n_trajectories
-            if not drift_mean <= nu.max_energy_drift:
-                raise GuardError(guard_message(
-                    label, "energy drift", t,
-                    f"{drift_mean:.3e} > limit {nu.max_energy_drift:.3e} (classical.max_energy_drift)",
-                    "reduce classical.courant or raise classical.steps_per_kick"))
-            if t in nu.snapshot_times:
-                snapshots[t] = (parallel.gather_blocks(p1, lay.comm),
-                                parallel.gather_blocks(p2, lay.comm))
-            bar.update()
-
-    total = parallel.sum_to_all(sums, lay.comm)
+    total = parallel.sum_to_all(ens.sums, lay.comm)
     n = nu.n_trajectories
     mean = total[:, [0, 2]] / n
     var = np.maximum(total[:, [1, 3]] / n - mean**2, 0.0)
@@ -167,7 +198,7 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
         n_ranks=lay.size,
         n_threads=n_threads,
         wall_time_s=time.perf_counter() - start_clock,
-        snapshots={k: v for k, v in snapshots.items() if lay.is_root},
+        snapshots={k: v for k, v in snaps.snapshots.items() if lay.is_root},
     )
     run.estimates = diffusion_estimates(t_axis, run.p1_sq, run.p1_sq_sem, nu.fit_window)
     # the slowest rank's clock is the run's wall time

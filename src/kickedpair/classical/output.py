@@ -18,7 +18,7 @@ import os
 import h5py
 import numpy as np
 
-from ..io import write_atomic, write_run_header, write_snapshots
+from ..io import open_result, read_result, write_atomic, write_run_header, write_snapshots
 from .ensemble import ClassicalRun
 
 SERIES = ("t", "p1_sq", "p1_sq_sem", "p2_sq", "p2_sq_sem", "energy_drift_max", "energy_drift_mean")
@@ -42,10 +42,11 @@ def write_classical(path: str | os.PathLike, run: ClassicalRun) -> None:
 
 
 def read_series(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    with h5py.File(path, "r") as f:
-        return {name: f["series"][name][()] for name in SERIES}
+    """The series of a finished result (:class:`kickedpair.io.IncompleteResult` if it is not one)."""
+    series = read_result(path).series
+    return {name: series[name] for name in SERIES}
 
 
 def read_estimates(path: str | os.PathLike) -> dict[str, float]:
-    with h5py.File(path, "r") as f:
+    with open_result(path) as f:
         return {k: float(v) for k, v in f["estimates"].attrs.items()}

@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 
 from .. import checkpoint, limits, parallel
+from ..driver import Observer, evolve
 from ..errors import ConfigError
 from ..params import RunConfig
 from .evolution import (ResolvedNumerics, _config_for_checkpoint, _mismatch, accepted_resolution,
@@ -209,21 +210,33 @@ def _evolve(config: RunConfig, res: ResolvedNumerics, kicks: int, start, lay, n_
     system = TwoParticleSystem.from_physics(config.physics, res.N1, res.N2)
     tr = make_transforms(lay, res.N1, res.N2, n_threads, fft=config.quantum.fft)
     prop = propagator_for(system, tr, res)
-    p1, p2 = system.p1(), system.p2()
-    series = {k: np.empty(kicks + 1) for k in OBSERVABLES + ("tail",)}
-    c = start(tr)
-    for t in range(kicks + 1):
-        if t:
-            c = prop.period(c)
-        obs = two_particle_observables(c, p1, p2, system.mass1, system.mass2,
-                                       row_start=tr.row_start, reduce=tr.allreduce)
-        check_guards(label, t, obs["norm"], norm_tol=config.quantum.norm_tol)
-        for k, key in (("p1_sq", "p1sq"), ("p2_sq", "p2sq"), ("purity", "purity")):
-            series[k][t] = obs[key]
-        series["tail"][t] = max(obs["tail1"], obs["tail2"])
+    record = _StretchSeries(system, tr, kicks, label, config.quantum.norm_tol)
+    evolve(lambda t, c: prop.period(c), start(tr), 0, kicks, [record])
+    series = record.series
     seconds = float(parallel.max_to_all(np.array([time.perf_counter() - clock]), lay.comm)[0])
     release_plans()  # and with them this variant's arrays, before the next variant allocates
     return series, seconds, float(np.max(series["tail"]))
+
+
+class _StretchSeries(Observer):
+    """``<p1^2>``, ``<p2^2>``, the purity and the larger tail at every integer t of a stretch;
+    the norm guard."""
+
+    def __init__(self, system, tr, kicks: int, label: str, norm_tol: float):
+        self.system, self.tr, self.label, self.norm_tol = system, tr, label, norm_tol
+        self.p1, self.p2 = system.p1(), system.p2()
+        self.series = {k: np.empty(kicks + 1) for k in OBSERVABLES + ("tail",)}
+
+    def start(self, t0: int, c: np.ndarray) -> None:
+        self.after_kick(t0, c)
+
+    def after_kick(self, t: int, c: np.ndarray) -> None:
+        obs = two_particle_observables(c, self.p1, self.p2, self.system.mass1, self.system.mass2,
+                                       row_start=self.tr.row_start, reduce=self.tr.allreduce)
+        check_guards(self.label, t, obs["norm"], norm_tol=self.norm_tol)
+        for k, key in (("p1_sq", "p1sq"), ("p2_sq", "p2sq"), ("purity", "purity")):
+            self.series[k][t] = obs[key]
+        self.series["tail"][t] = max(obs["tail1"], obs["tail2"])
 
 
 def _stretch(name: str, t0: int, kicks: int, variants: dict, config, start, lay, n_threads, label) -> Stretch:

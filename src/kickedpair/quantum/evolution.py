@@ -10,7 +10,6 @@ run resumed from its checkpoint continues bit for bit as if never stopped.
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import numpy as np
 
 from .. import checkpoint, limits, parallel, stopping
 from ..analysis import diffusion_estimates
+from ..driver import Observer, Stopwatch, evolve
 from ..errors import GuardError
 from ..params import ConfigError, RunConfig
 from ..progress import Progress
@@ -169,6 +169,89 @@ def _resume(path: str | Path, tr, lay: parallel.Layout, identity: dict, qn, labe
     return np.ascontiguousarray(state), t0, saved_series
 
 
+class _Observables(Observer):
+    """The series at every integer t (``series[name][t]``), the guards, and P1 at the
+    snapshot times (``distributions``, on rank 0)."""
+
+    def __init__(self, series: dict, distributions: dict, system: TwoParticleSystem, tr,
+                 lay: parallel.Layout, label: str, qn, scheme: str):
+        self.series, self.distributions = series, distributions
+        self.system, self.tr, self.lay, self.label, self.qn, self.scheme = system, tr, lay, label, qn, scheme
+        self.p1, self.p2 = system.p1(), system.p2()
+
+    def start(self, t0: int, c: np.ndarray) -> None:
+        if t0 == 0:
+            self.after_kick(0, c)
+
+    def after_kick(self, t: int, c: np.ndarray) -> None:
+        qn, tr = self.qn, self.tr
+        obs = two_particle_observables(c, self.p1, self.p2, self.system.mass1, self.system.mass2,
+                                       row_start=tr.row_start, reduce=tr.allreduce)
+        for name, key in (("p1_sq", "p1sq"), ("p2_sq", "p2sq"), ("E2", "E2"), ("purity", "purity"),
+                          ("norm", "norm"), ("tail1", "tail1"), ("tail2", "tail2")):
+            self.series[name][t] = obs[key]
+        check_guards(self.label, t, obs["norm"], {"particle 1": obs["tail1"], "particle 2": obs["tail2"]},
+                     norm_tol=qn.norm_tol, tail_tol=qn.tail_tol, scheme=self.scheme)
+        if t in qn.snapshot_times:
+            P1 = parallel.gather_blocks(obs["P1_local"], self.lay.comm)
+            if self.lay.is_root:
+                self.distributions[t] = P1
+
+
+class _Checkpoints(Observer):
+    """``save(t, state)`` every ``checkpoint_every`` kicks and after the last one (a failure
+    while writing the result loses nothing), and when the run stops on a signal."""
+
+    def __init__(self, path: str | Path, every: int, n_kicks: int, save):
+        self.path, self.every, self.n_kicks, self.save = path, every, n_kicks, save
+        self.saved_at = 0
+
+    def start(self, t0: int, c: np.ndarray) -> None:
+        self.saved_at = t0
+
+    def after_kick(self, t: int, c: np.ndarray) -> None:
+        if t % self.every == 0 or t == self.n_kicks:
+            self.save(t, c)
+            self.saved_at = t
+
+    def on_stop(self, t: int, c: np.ndarray) -> str:
+        if self.saved_at != t:
+            self.save(t, c)
+        return f", checkpoint {self.path} written"
+
+
+def _starting_point(config: RunConfig, res: ResolvedNumerics, system, tr, lay: parallel.Layout,
+                    label: str, checkpoint_path, resume: bool, series: dict, distributions: dict):
+    """Collective: ``(state, t0, resolution, pilot record)`` -- from the checkpoint when
+    resuming from a sound one (its series copied into ``series`` and ``distributions``), else
+    the initial state at t = 0 after the pilot self-check."""
+    qn = config.quantum
+    if resume and checkpoint_path is not None:
+        # a resumed run continues at the substeps its pilot accepted, without a second pilot
+        record = saved_self_check(checkpoint_path, lay.comm)
+        resumed_res = accepted_resolution(config, res, record)
+        found = _resume(checkpoint_path, tr, lay, _config_for_checkpoint(config, resumed_res), qn, label)
+        if found is not None:
+            c, t0, saved_series = found
+            if record is not None:
+                record.from_checkpoint = True
+            for name in SERIES:
+                series[name][: t0 + 1] = saved_series[name][: t0 + 1]
+            for name, values in saved_series.items():
+                if name.startswith("P1_t"):
+                    distributions[int(name[4:])] = values
+            return c, t0, resumed_res, record
+    c = initial_state(tr)
+    with stopping.deferred_signals():  # the pilot polls the stop flag like the run's loop
+        res, record = self_check(config, res, system, tr, lay, label)
+    if lay.is_root and not record.passed:  # mode 'report' (substeps set by hand): S is kept
+        print(f"[{label}] warning: {record.text()}", file=sys.stderr, flush=True)
+    elif lay.is_root and record.substeps != record.substeps_start:
+        print(f"[{label}] self-check raised the substeps from {record.substeps_start} to {record.substeps}",
+              flush=True)
+    return c, 0, res, record
+
+
 def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto",
                 lay: parallel.Layout | None = None, n_threads: int | None = None,
                 checkpoint_path: str | Path | None = None, resume: bool = False) -> QuantumRun:
@@ -182,53 +265,14 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
 
     system = TwoParticleSystem.from_physics(ph, res.N1, res.N2)
     tr = make_transforms(lay, res.N1, res.N2, n_threads, fft=qn.fft)
-    p1, p2 = system.p1(), system.p2()
-
     n_t = qn.n_kicks + 1
     series = {name: np.full(n_t, np.nan) for name in SERIES}
     distributions: dict[int, np.ndarray] = {}
-    t0 = 0
-    c = initial_state(tr)
-    found, record = None, None
-    if resume and checkpoint_path is not None:
-        # a resumed run continues at the substeps its pilot accepted, without a second pilot
-        record = saved_self_check(checkpoint_path, lay.comm)
-        resumed_res = accepted_resolution(config, res, record)
-        found = _resume(checkpoint_path, tr, lay, _config_for_checkpoint(config, resumed_res), qn, label)
-        if found is not None:
-            c, t0, saved_series = found
-            res = resumed_res
-            if record is not None:
-                record.from_checkpoint = True
-            for name in SERIES:
-                series[name][: t0 + 1] = saved_series[name][: t0 + 1]
-            for name, values in saved_series.items():
-                if name.startswith("P1_t"):
-                    distributions[int(name[4:])] = values
-    if found is None:
-        with stopping.deferred_signals():  # the pilot polls the stop flag like the run's loop
-            res, record = self_check(config, res, system, tr, lay, label)
-        if lay.is_root and not record.passed:  # mode 'report' (substeps set by hand): S is kept
-            print(f"[{label}] warning: {record.text()}", file=sys.stderr, flush=True)
-        elif lay.is_root and record.substeps != record.substeps_start:
-            print(f"[{label}] self-check raised the substeps from {record.substeps_start} to {record.substeps}",
-                  flush=True)
+    c, t0, res, record = _starting_point(config, res, system, tr, lay, label, checkpoint_path, resume,
+                                         series, distributions)
     prop = propagator_for(system, tr, res)
     identity = _config_for_checkpoint(config, res)
     ckpt_attrs = {"label": label, **({"self_check_json": record.as_json()} if record is not None else {})}
-
-    def observe(t: int, c: np.ndarray) -> None:
-        obs = two_particle_observables(c, p1, p2, system.mass1, system.mass2,
-                                       row_start=tr.row_start, reduce=tr.allreduce)
-        for name, key in (("p1_sq", "p1sq"), ("p2_sq", "p2sq"), ("E2", "E2"), ("purity", "purity"),
-                          ("norm", "norm"), ("tail1", "tail1"), ("tail2", "tail2")):
-            series[name][t] = obs[key]
-        check_guards(label, t, obs["norm"], {"particle 1": obs["tail1"], "particle 2": obs["tail2"]},
-                     norm_tol=qn.norm_tol, tail_tol=qn.tail_tol, scheme=res.scheme)
-        if t in qn.snapshot_times:
-            P1 = parallel.gather_blocks(obs["P1_local"], lay.comm)
-            if lay.is_root:
-                distributions[t] = P1
 
     def save_checkpoint(t: int, c: np.ndarray) -> None:
         saved = {name: values[: t + 1] for name, values in series.items()}
@@ -236,35 +280,21 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
         checkpoint.save(checkpoint_path, lay.comm, c, tr.row_start, (res.N1, res.N2), t,
                         identity, saved if lay.is_root else None, ckpt_attrs)
 
-    if t0 == 0:
-        observe(0, c)
-    kick_clock = time.perf_counter()
-    saved_at = t0
-    with Progress(qn.n_kicks, label, mode=progress, enabled=lay.is_root) as bar, stopping.deferred_signals():
-        bar.update(t0)
-        for t in range(t0 + 1, n_t):
-            c = prop.period(c)
-            observe(t, c)
-            # the last kick is checkpointed too: a failure while writing the result loses nothing
-            if checkpoint_path is not None and (t % qn.checkpoint_every == 0 or t == qn.n_kicks):
-                save_checkpoint(t, c)
-                saved_at = t
-            bar.update()
-            signum = stopping.stop_requested(lay.comm)  # every rank stops after the same kick
-            if signum:
-                if checkpoint_path is not None and saved_at != t:
-                    save_checkpoint(t, c)
-                where = f"at t={t}" + (f", checkpoint {checkpoint_path} written" if checkpoint_path else "")
-                raise stopping.Interrupted(signum, where)
-    kicks_done = qn.n_kicks - t0
-    per_kick = (time.perf_counter() - kick_clock) / kicks_done if kicks_done else math.nan
+    observers: list[Observer] = [_Observables(series, distributions, system, tr, lay, label, qn, res.scheme)]
+    if checkpoint_path is not None:
+        observers.append(_Checkpoints(checkpoint_path, qn.checkpoint_every, qn.n_kicks, save_checkpoint))
+    clock = Stopwatch()
+    observers += [Progress(qn.n_kicks, label, mode=progress, enabled=lay.is_root), clock]
+    # every rank stops after the same kick
+    evolve(lambda t, c: prop.period(c), c, t0, qn.n_kicks, observers,
+           stop=lambda t: stopping.stop_requested(lay.comm))
 
     t_axis = np.arange(n_t, dtype=float)
     run = QuantumRun(
-        config=config, label=label, resolution=res, t=t_axis, series=series, momenta1=p1,
+        config=config, label=label, resolution=res, t=t_axis, series=series, momenta1=system.p1(),
         distributions=distributions if lay.is_root else {}, n_ranks=lay.size, n_threads=n_threads,
-        wall_time_s=time.perf_counter() - start_clock, seconds_per_kick=per_kick, resumed_from=t0 or -1,
-        self_check=record,
+        wall_time_s=time.perf_counter() - start_clock, seconds_per_kick=clock.seconds_per_kick(qn.n_kicks),
+        resumed_from=t0 or -1, self_check=record,
     )
     run.estimates = diffusion_estimates(t_axis, series["p1_sq"], np.zeros(n_t), qn.fit_window)
     run.wall_time_s = float(parallel.max_to_all(np.array([run.wall_time_s]), lay.comm)[0])

@@ -4,26 +4,26 @@ Kick ``t`` of realisation ``r`` has strength ``K1 + dK``, ``dK`` uniform in ``[-
 drawn from a generator that depends on ``(seed, r)`` alone
 (:func:`.one_particle.realisation_rng`), so realisations, and their average, do not
 depend on how they are split among ranks.  Rank 0 gathers every realisation's
-``<p^2>(t)`` and averages them in realisation order.
+``<p^2>(t)`` and averages them in realisation order.  The kicks are driven by
+:func:`kickedpair.driver.evolve`; the result file is written by :mod:`.noise_output`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
-import h5py
 import numpy as np
 
 from .. import limits, parallel
 from ..analysis import diffusion_estimates
+from ..driver import Observer, evolve
 from ..errors import GuardError
-from ..io import write_atomic, write_run_header, write_snapshots
 from ..params import ConfigError, RunConfig
-from . import resolution
-from .observables import check_guards
-from .one_particle import run_one_particle
+from ..progress import Progress
+from . import basis, resolution
+from .observables import check_guards, tail_start
+from .one_particle import floquet_step, kick_offsets
 
 
 @dataclass
@@ -61,45 +61,104 @@ def grid_size(config: RunConfig) -> int:
     return nz.N if nz.N is not None else resolution.one_particle_size(abs(ph.K1) + nz.W, ph.hbar, nz.n_kicks, ph.L)
 
 
+class _Realisations:
+    """Realisations ``lo..hi-1`` of the random-kick map, evolved together as the rows of one
+    array (the arithmetic of :func:`.one_particle.run_one_particle`, one kick per call)."""
+
+    def __init__(self, N: int, config: RunConfig, lo: int, hi: int, workers: int):
+        ph, nz = config.physics, config.noise
+        self.hbar, self.workers, self.random = ph.hbar, workers, nz.W != 0.0
+        self.cosx = np.cos(basis.grid(N, ph.L))
+        self.momenta = basis.momenta(N, ph.L, ph.hbar)
+        self.free = basis.free_phase(N, ph.L, ph.hbar, 1.0, 1.0)
+        self.base_kick = np.exp(-1j * (ph.K1 / ph.hbar) * self.cosx)
+        self.dK = kick_offsets(nz.seed, range(lo, hi), nz.n_kicks, nz.W)
+        self.state = np.empty((hi - lo, N), dtype=np.complex128)
+        self.state[:] = basis.ground_state(N)
+
+    def period(self, t: int, c: np.ndarray) -> np.ndarray:
+        kick = self.base_kick
+        if self.random:
+            kick = self.base_kick * np.exp(-1j / self.hbar * self.dK[:, t - 1, None] * self.cosx)
+        return floquet_step(c, kick, self.free, self.workers)
+
+
+class _Series(Observer):
+    """Per realisation at every integer t: ``p2`` (``<p^2>``), ``norm``, ``tail``; the summed
+    ``P(n)`` over this rank's realisations at the snapshot times (``distributions``)."""
+
+    def __init__(self, n_rows: int, N: int, n_kicks: int, momenta: np.ndarray, times):
+        self.psq, self.i_tail, self.times = momenta * momenta, tail_start(N), set(times)
+        self.p2, self.norm, self.tail = (np.empty((n_rows, n_kicks + 1)) for _ in range(3))
+        self.distributions: dict[int, np.ndarray] = {}
+
+    def start(self, t0: int, c: np.ndarray) -> None:
+        self.after_kick(t0, c)
+
+    def after_kick(self, t: int, c: np.ndarray) -> None:
+        P = c.real**2 + c.imag**2
+        self.p2[:, t] = P @ self.psq
+        self.norm[:, t] = P.sum(axis=1)
+        self.tail[:, t] = P[:, self.i_tail:].sum(axis=1)
+        if t in self.times:
+            self.distributions[t] = P.sum(axis=0)
+
+
 def run_noise(config: RunConfig, label: str = "noise", progress: str = "auto",
               lay: parallel.Layout | None = None, n_threads: int | None = None) -> NoiseRun:
     lay = lay or parallel.layout()
-    ph, nz = config.physics, config.noise
+    nz = config.noise
     N = grid_size(config)
     limits.check_noise(config, label, lay, N)  # before anything of the run's size is allocated
     n_threads = parallel.set_threads(n_threads or parallel.default_threads(lay, share_cores=False))
     start = time.perf_counter()
     lo, hi = parallel.block_range(nz.realisations, lay.size, lay.rank)
-    run = run_one_particle(N, K=ph.K1, hbar=ph.hbar, n_kicks=nz.n_kicks, L=ph.L, W=nz.W, seed=nz.seed,
-                           realisations=range(lo, hi), record_times=nz.snapshot_times, workers=n_threads)
-    found = _first_violation(run.norm, run.tail, nz.norm_tol, nz.tail_tol) if hi > lo else None
+    for t in nz.snapshot_times:
+        if not 0 <= t <= nz.n_kicks:
+            raise ValueError(f"record time {t} outside 0..{nz.n_kicks}")
+    kicks = _Realisations(N, config, lo, hi, n_threads)
+    run = _Series(hi - lo, N, nz.n_kicks, kicks.momenta, nz.snapshot_times)
+    # no per-kick collective: a signal ends each rank where it is (kickedpair.stopping)
+    evolve(kicks.period, kicks.state, 0, nz.n_kicks,
+           [run, Progress(nz.n_kicks, label, mode=progress, enabled=lay.is_root)])
+    _check_guards(run, label, nz, lay, hi > lo)
+    out = NoiseRun(config=config, label=label, N=N, t=np.arange(nz.n_kicks + 1, dtype=float),
+                   p_sq=np.zeros(0), p_sq_sem=np.zeros(0), p_sq_realisations=np.zeros((0, nz.n_kicks + 1)),
+                   momenta=kicks.momenta, n_ranks=lay.size, n_threads=n_threads)
+    _gather(out, run, lay, hi > lo)
+    out.estimates = diffusion_estimates(out.t, out.p_sq, out.p_sq_sem, nz.fit_window)
+    out.wall_time_s = float(parallel.max_to_all(np.array([time.perf_counter() - start]), lay.comm)[0])
+    return out
+
+
+def _check_guards(run: _Series, label: str, nz, lay: parallel.Layout, any_rows: bool) -> None:
+    """Collective: the earliest guard violation of any realisation on any rank ends the run."""
+    found = _first_violation(run.norm, run.tail, nz.norm_tol, nz.tail_tol) if any_rows else None
     everywhere = [f for f in lay.comm.allgather(found) if f is not None]
     if everywhere:
         t, _, norm, tail = min(everywhere)
         check_guards(label, t, norm, {"particle 1": tail}, norm_tol=nz.norm_tol, tail_tol=nz.tail_tol)
         raise GuardError(f"cell {label}: guard tripped at t={t}")  # pragma: no cover - check_guards raised
 
+
+def _gather(out: NoiseRun, run: _Series, lay: parallel.Layout, any_rows: bool) -> None:
+    """Collective: the mean ``<p^2>`` over realisations (in realisation order, on rank 0, then
+    on every rank), its standard error, and the mean ``P(n)`` at the snapshot times."""
+    nz = out.config.noise
     n_t = nz.n_kicks + 1
     rows = parallel.gather_blocks(run.p2.ravel(), lay.comm)
-    dists = {}
     for t in sorted(nz.snapshot_times):
-        local = run.distributions[t].sum(axis=0) if hi > lo else np.zeros(N)
-        total = parallel.sum_to_all(local, lay.comm)
-        dists[t] = total / nz.realisations
-    out = NoiseRun(config=config, label=label, N=N, t=np.arange(n_t, dtype=float),
-                   p_sq=np.zeros(n_t), p_sq_sem=np.zeros(n_t), p_sq_realisations=np.zeros((0, n_t)),
-                   momenta=run.momenta, distributions=dists, n_ranks=lay.size, n_threads=n_threads)
+        local = run.distributions[t] if any_rows else np.zeros(out.N)
+        out.distributions[t] = parallel.sum_to_all(local, lay.comm) / nz.realisations
+    p_sq, p_sq_sem = np.zeros(n_t), np.zeros(n_t)
     if lay.is_root:
         per = rows.reshape(nz.realisations, n_t)
         out.p_sq_realisations = per
-        out.p_sq = per.mean(axis=0)
+        p_sq = per.mean(axis=0)
         if nz.realisations > 1:
-            out.p_sq_sem = per.std(axis=0, ddof=1) / np.sqrt(nz.realisations)
-    out.p_sq = lay.comm.bcast(out.p_sq, root=0)
-    out.p_sq_sem = lay.comm.bcast(out.p_sq_sem, root=0)
-    out.estimates = diffusion_estimates(out.t, out.p_sq, out.p_sq_sem, nz.fit_window)
-    out.wall_time_s = float(parallel.max_to_all(np.array([time.perf_counter() - start]), lay.comm)[0])
-    return out
+            p_sq_sem = per.std(axis=0, ddof=1) / np.sqrt(nz.realisations)
+    out.p_sq = lay.comm.bcast(p_sq, root=0)
+    out.p_sq_sem = lay.comm.bcast(p_sq_sem, root=0)
 
 
 def check_noise_convergence(config: RunConfig, label: str = "noise", lay: parallel.Layout | None = None,
@@ -131,21 +190,3 @@ def check_noise_convergence(config: RunConfig, label: str = "noise", lay: parall
         variants={"double_grid": ResolvedNumerics(double.N, 1, 1, "exact map")},
         changes={"double_grid": {"p1_sq": change, "p2_sq": nan, "purity": nan}},
         seconds={"double_grid": double.wall_time_s})
-
-
-def write_noise(path: str | os.PathLike, run: NoiseRun) -> None:
-    """Layout: root attrs (kind='noise', label, D, D_err, N, provenance...), /params,
-    /series/t, p_sq, p_sq_sem, p_sq_realisations, /estimates, /momenta, /distributions/t<T>/P."""
-
-    def build(f: h5py.File) -> None:
-        write_run_header(
-            f, "noise", run.label, run.config.as_dict(), run.estimates,
-            D=run.estimates["D"], D_err=run.estimates["D_err"], N=run.N,
-            n_ranks=run.n_ranks, n_threads=run.n_threads, wall_time_s=run.wall_time_s)
-        series = f.create_group("series")
-        for name in ("t", "p_sq", "p_sq_sem", "p_sq_realisations"):
-            series.create_dataset(name, data=getattr(run, name))
-        f.create_dataset("momenta", data=run.momenta)
-        write_snapshots(f.create_group("distributions"), {t: {"P": P} for t, P in run.distributions.items()})
-
-    write_atomic(path, build)

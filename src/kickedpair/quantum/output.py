@@ -31,7 +31,7 @@ import os
 import h5py
 import numpy as np
 
-from ..io import write_atomic, write_run_header, write_snapshots
+from ..io import open_result, read_result, write_atomic, write_run_header, write_snapshots
 from . import sine_transforms
 from .evolution import QuantumRun
 from .selfcheck import SelfCheck
@@ -88,11 +88,11 @@ def write_self_check(g: h5py.Group, record: SelfCheck | None) -> None:
 
 def read_self_check(path: str | os.PathLike) -> dict:
     """The pilot's record of a result file: the attrs and the arrays of ``/self_check``."""
-    with h5py.File(path, "r") as f:
+    with open_result(path) as f:
         g = f["self_check"]
         return {**dict(g.attrs), **{name: ds[()] for name, ds in g.items()}}
 
 
 def read_series(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    with h5py.File(path, "r") as f:
-        return {name: ds[()] for name, ds in f["series"].items()}
+    """The series of a finished result (:class:`kickedpair.io.IncompleteResult` if it is not one)."""
+    return read_result(path).series

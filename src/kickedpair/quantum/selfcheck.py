@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .. import stopping
+from ..driver import Observer, evolve
 from ..errors import GuardError, guard_message
 from .observables import two_particle_observables
 from .sine_transforms import release_plans
@@ -108,20 +109,28 @@ def _pilot_series(prop, system, tr, kicks: int, comm) -> dict:
         release_plans()
 
 
+class _PilotSeries(Observer):
+    """``<p1^2>(t)`` and the purity at every integer t of the pilot."""
+
+    def __init__(self, system, tr, kicks: int):
+        self.system, self.tr = system, tr
+        self.p1, self.p2 = system.p1(), system.p2()
+        self.series = {"p1_sq": np.empty(kicks + 1), "purity": np.empty(kicks + 1)}
+
+    def start(self, t0: int, c: np.ndarray) -> None:
+        self.after_kick(t0, c)
+
+    def after_kick(self, t: int, c: np.ndarray) -> None:
+        obs = two_particle_observables(c, self.p1, self.p2, self.system.mass1, self.system.mass2,
+                                       row_start=self.tr.row_start, reduce=self.tr.allreduce)
+        self.series["p1_sq"][t], self.series["purity"][t] = obs["p1sq"], obs["purity"]
+
+
 def _pilot_loop(prop, system, tr, kicks: int, comm) -> dict:
-    p1, p2 = system.p1(), system.p2()
-    series = {"p1_sq": np.empty(kicks + 1), "purity": np.empty(kicks + 1)}
-    c = initial_state(tr)
-    for t in range(kicks + 1):
-        if t:
-            c = prop.period(c)
-            signum = stopping.stop_requested(comm)
-            if signum:
-                raise stopping.Interrupted(signum, f"in the self-check pilot at t={t}, before the run")
-        obs = two_particle_observables(c, p1, p2, system.mass1, system.mass2,
-                                       row_start=tr.row_start, reduce=tr.allreduce)
-        series["p1_sq"][t], series["purity"][t] = obs["p1sq"], obs["purity"]
-    return series
+    record = _PilotSeries(system, tr, kicks)
+    evolve(lambda t, c: prop.period(c), initial_state(tr), 0, kicks, [record],
+           stop=lambda t: stopping.stop_requested(comm), where="in the self-check pilot at t={t}, before the run")
+    return record.series
 
 
 def run_self_check(qn, substeps: int, scheme: str, explicit: bool, system, tr, comm, label: str,
