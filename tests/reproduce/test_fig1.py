@@ -203,3 +203,10 @@ def test_comparisons_on_synthetic_results(tmp_path):
     assert float(g[0]["slope_fit"]) == pytest.approx(0.087, rel=1e-5)
     inset = [r for r in read_table(tmp_path / "out" / "fig1_inset.csv") if r["interaction"] == "gaussian"]
     assert all(float(r["fit"]) == pytest.approx(0.087 * float(r["t"]), abs=1e-9) for r in inset)
+
+
+def test_overall_verdict():
+    assert fig1.overall_verdict(["agrees", "not compared", "agrees"]) == "agrees"
+    assert fig1.overall_verdict(["agrees", "differs"]) == "partly"
+    assert fig1.overall_verdict(["partly"]) == "partly"
+    assert fig1.overall_verdict(["differs", "differs", "not compared"]) == "differs"

@@ -144,3 +144,14 @@ def test_fig2_tables(built):
         P = [float(r["P"]) for r in read_table(out / "fig2_distributions.csv") if float(r["hbar"]) == h]
         # the table holds 6 significant digits: each value is rounded by up to 5e-6 of itself
         assert sum(P) == pytest.approx(1.0, abs=5e-6)
+
+
+def test_ordering_and_distribution_verdicts():
+    assert fig2.ordering_verdict(0, 2) == "agrees"
+    assert fig2.ordering_verdict(1, 1) == "partly"          # one pair inverted at t_f
+    assert fig2.ordering_verdict(2, 0) == "partly"          # the late-half means are ordered
+    assert fig2.ordering_verdict(2, 1) == "differs"
+    assert fig2.distribution_verdict(["gaussian", "exponential"]) == "agrees"
+    assert fig2.distribution_verdict(["gaussian", "gaussian", "gaussian"]) == "partly"
+    assert fig2.distribution_verdict(["exponential", "gaussian"]) == "differs"
+    assert fig2.distribution_verdict(["gaussian"]) == "not compared"

@@ -119,3 +119,15 @@ def test_fig3_tables(built):
     for r in compare:
         assert 0.0 <= float(r["kolmogorov"]) <= 1.0 and 0.0 <= float(r["hellinger"]) <= 1.0
         assert r["better_random_kick"] in ("gaussian", "exponential")
+
+
+def test_noise_and_hbar_checks():
+    nan = float("nan")
+    # W ascending: E(t_f) increasing, W = 0 stopped growing, the largest W diffusing
+    assert fig3.noise_checks([0.0, 0.005, 0.01], [0.2, 0.5, 0.9], [0.1, 0.4, 0.8]) == [True, True, True]
+    assert fig3.noise_checks([0.0, 0.01], [0.5, 0.4], [0.3, 0.4]) == [False, False, False]
+    assert fig3.noise_checks([0.005], [0.5], [nan]) == [None, None, None]   # one W, no W = 0, growth nan
+    # hbar ascending: ratio_f decreasing, near 1 at the smallest hbar
+    assert fig3.hbar_checks([1.1, 0.7, 0.3]) == [True, True]
+    assert fig3.hbar_checks([0.5, 0.7]) == [False, False]
+    assert fig3.hbar_checks([nan]) == [None, None]

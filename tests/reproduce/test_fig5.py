@@ -166,3 +166,16 @@ def test_make_on_exact_decays(tmp_path):
     assert float(rows[0.09]["t_half"]) == pytest.approx(math.log(2) / 0.05, rel=1e-5)
     assert [rows[k]["better"] for k in sorted(rows)] == ["power"] * 3 + ["exponential"] * 2
     assert summary["parameters"]["coupling eps*hbar"] == pytest.approx(2.0)
+
+
+def test_gamma_difference_and_convergence_max():
+    rel, z = fig5.gamma_difference({"gamma": 0.09, "gamma_err": 0.003}, {"gamma": 0.11, "gamma_err": 0.004})
+    assert rel == pytest.approx(0.2) and z == pytest.approx(0.02 / 0.005)
+    rel, z = fig5.gamma_difference({"gamma": 0.1, "gamma_err": 0.0}, {"gamma": 0.1, "gamma_err": 0.0})
+    assert rel == 0.0 and z == math.inf
+    nan = float("nan")
+    rows = [{"half_step_purity": -0.002, "double_grid_purity": nan},
+            {"half_step_purity": 0.001, "double_grid_purity": 0.004, "end_half_step_purity_abs": -0.03}]
+    assert fig5.convergence_max(rows) == pytest.approx(0.03)
+    assert fig5.convergence_max(rows[:1]) == pytest.approx(0.002)
+    assert math.isnan(fig5.convergence_max([]))
