@@ -496,7 +496,8 @@ class Preset:
     description: str = _spec("", "str", doc="what the preset is for (shown in the manifest)")
     hbar: Any = _spec(REQUIRED, "axis",
                       doc="hbar values of the grid: a non-empty list of numbers > 0, or "
-                          "{log: [lo, hi, n]} / {linear: [lo, hi, n]}")
+                          "{log: [lo, hi, n]} / {linear: [lo, hi, n]} (0 < lo <= hi, 1 <= n < 10**6); "
+                          "no two values alike at 4 significant digits (they name the cells' folders)")
     mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios m of the grid, as hbar")
     n_kicks: int = _spec(REQUIRED, "int", at_least(1), doc="t_f, for the classical and the quantum runs")
     trajectories: int = _spec(REQUIRED, "int", at_least(1), doc="classical ensemble size")
