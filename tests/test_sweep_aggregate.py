@@ -332,15 +332,16 @@ def test_status_missing_and_without_manifest(tmp_path):
 
 # --------------------------------------------------------------------------- plan
 def test_axes_and_formatting():
-    assert plan.expand_axis({"log": [1e-3, 1.0, 7]}, "m") == \
+    from kickedpair.workflow_config import check_workflow_config
+
+    assert plan.expand_axis({"log": [1e-3, 1.0, 7]}) == \
         ["0.001", "0.003162", "0.01", "0.03162", "0.1", "0.3162", "1"]
-    assert plan.expand_axis({"linear": [0.02, 0.08, 4]}, "h") == ["0.02", "0.04", "0.06", "0.08"]
-    assert plan.expand_axis([0.16, 0.02, 0.04], "h") == ["0.02", "0.04", "0.16"]
+    assert plan.expand_axis({"linear": [0.02, 0.08, 4]}) == ["0.02", "0.04", "0.06", "0.08"]
+    assert plan.expand_axis([0.16, 0.02, 0.04]) == ["0.02", "0.04", "0.16"]
+    preset = {"mass_ratio": [1.0], "n_kicks": 5, "trajectories": 10}
     for bad in ([], [0.1, -0.1], {"log": [0.1, 0.01, 3]}, {"log": [0.1, 1, 0]}, [0.1, 0.10000001]):
-        with pytest.raises(plan.ConfigError, match=r"^h"):
-            plan.expand_axis(bad, "h")
-    assert plan.coerce_numbers({"a": ["1e-3", "2", "x"], "preset": "1", "b": "true"}) == \
-        {"a": [0.001, 2, "x"], "preset": "1", "b": True}
+        with pytest.raises(plan.ConfigError, match=r"^presets\.p\.hbar"):
+            check_workflow_config({"preset": "p", "presets": {"p": {**preset, "hbar": bad}}})
 
 
 def test_plan_rejects_bad_physics_with_the_key():

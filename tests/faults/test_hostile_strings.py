@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sweeplib import (ROOT, config_errors, engine_counts, job_counts, output, snakemake, tiny_config,  # noqa: E402
                       tiny_preset, tree, workflow_copy)
 
+from kickedpair import workflow_config  # noqa: E402
 from kickedpair.params import ConfigError  # noqa: E402
 from kickedpair.reproduce import plan as repro_plan  # noqa: E402
 from kickedpair.sweep import plan  # noqa: E402
@@ -152,31 +153,23 @@ def test_quoted_shell_commands_in_a_dry_run(tmp_path):
 # --------------------------------------------------------------------------- the checks alone
 def test_name_path_and_launcher_checks():
     for ok in ("demo", "p_1.a-b", "...", "a..b", "x"):
-        assert plan.check_name(ok, "k") == ok
+        assert workflow_config.check_name(ok, "k") == ok
     for bad in (".", "..", "", "a b", "a/b", "x;y", "$(x)", "a\n", "é", None, 3):
         with pytest.raises(ConfigError, match=r"^k: "):
-            plan.check_name(bad, "k")
+            workflow_config.check_name(bad, "k")
     for ok, norm in (("results", "results"), ("results/", "results"), ("/abs/x.y/z", "/abs/x.y/z"),
                      ("./r", "./r"), ("a/..b/c", "a/..b/c")):
-        assert plan.check_path(ok, "results") == norm
+        assert workflow_config.check_path(ok, "results") == norm
     for bad in ("", "/", "..", "a/../b", "a/..", "../a", "a//b", "a b", "$(touch x)", "a;b", "r\n", "~/r"):
         with pytest.raises(ConfigError, match=r"^results: "):
-            plan.check_path(bad, "results")
-    assert plan.parse_launcher("srun --mpi=pmi2") == ("srun", "--mpi=pmi2")
-    assert plan.parse_launcher(["mpiexec", "-launcher", "fork"]) == ("mpiexec", "-launcher", "fork")
+            workflow_config.check_path(bad, "results")
+    assert workflow_config.parse_launcher("srun --mpi=pmi2") == ["srun", "--mpi=pmi2"]
+    assert workflow_config.parse_launcher(["mpiexec", "-launcher", "fork"]) == ["mpiexec", "-launcher", "fork"]
     for bad, key in (("mpiexec; touch x", "launcher"), ("a 'b c'", "launcher"), ("a `b`", "launcher"),
                      (["srun", "x|y"], r"launcher\[1\]"), (["srun", 2], r"launcher\[1\]"), ([], "launcher"),
                      ("", "launcher"), ("'unclosed", "launcher"), ({"a": 1}, "launcher")):
         with pytest.raises(ConfigError, match=rf"^{key}: "):
-            plan.parse_launcher(bad)
-
-
-def test_the_configs_patterns_are_the_plans():
-    from kickedpair import workflow_config
-
-    assert workflow_config.NAME_PATTERN == plan.NAME_PATTERN
-    assert workflow_config.PATH_PATTERN == plan.PATH_PATTERN
-    assert workflow_config.WORD_PATTERN == plan.WORD_PATTERN
+            workflow_config.parse_launcher(bad)
 
 
 def test_build_plan_checks_names_without_the_schema():
@@ -213,4 +206,4 @@ def test_no_profile_sets_a_per_rule_launcher():
         assert prof["configfile"] == "site.yaml"
         assert all("mpi" not in res for res in prof.get("set-resources", {}).values())
         site = yaml.safe_load((ROOT / "cluster" / profile / "site.yaml").read_text())
-        assert plan.parse_launcher(site["launcher"])[0] == "srun"
+        assert workflow_config.parse_launcher(site["launcher"])[0] == "srun"

@@ -24,18 +24,16 @@ The report (``reproduction.md`` with ``figures/``) goes to ``reproduction.report
 from __future__ import annotations
 
 import copy
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..params import ConfigError, parse_config
 from ..workflow_config import check_workflow_config
-from ..sweep.plan import (ENGINES, RUN_CONFIG, RUN_CONVERGENCE, RUN_NAME_PATTERN, RUN_RESULT, Run,
-                          SweepPlan, build_plan, check_name, check_path, coerce_numbers, deep_merge,
-                          expand_axis, fmt)
+from ..sweep.plan import (RUN_CONFIG, RUN_CONVERGENCE, RUN_NAME_PATTERN, RUN_RESULT, Run, SweepPlan,  # noqa: F401
+                          build_plan, deep_merge, expand_axis, fmt)
 
-__all__ = ["FIGURES", "ENGINES", "Run", "FigurePlan", "Reproduction", "build_reproduction"]
+__all__ = ["FIGURES", "Run", "FigurePlan", "Reproduction", "build_reproduction"]
 
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5")
 
@@ -53,24 +51,6 @@ FIGURE_TABLES = {
     "fig4": ("fig4_eta.csv", "fig4_thresholds.csv"),
     "fig5": ("fig5_purity.csv", "fig5_fits.csv"),
 }
-
-# Keys each figure variant accepts, with their defaults (None: required).
-# Shared by all: physics (overrides of the top-level physics section), classical / quantum / noise
-# (overrides of the engines' numerics) and resources ({classical|quantum|noise: {...}}).
-_COMMON = {"description": "", "physics": {}, "classical": {}, "quantum": {}, "noise": {}, "resources": {}}
-VARIANT_KEYS: dict[str, dict[str, Any]] = {
-    "fig1": {"mass_ratio": None, "eps": None, "interaction": ["gaussian", "gaussian_width"],
-             "n_kicks": None, "trajectories": None, "inset_mass_ratio": 1e-3, "inset_eps": 2.0},
-    "fig2": {"hbar": None, "mass_ratio": 1e-3, "eps": 2.0, "n_kicks": None, "trajectories": None,
-             "unperturbed_hbar": 0.01, "distribution_hbar": None, "convergence": True},
-    "fig3": {"hbar_a": 0.01, "W_a": [0.01, 0.008, 0.005, 0.0], "W_b": 0.01,
-             "hbar_b": [0.01, 0.02, 0.03, 0.05], "realisations": 50, "n_kicks": None,
-             "trajectories": None, "compare_hbar": None},
-    "fig4": {"mass_ratio": None},
-    "fig5": {"hbar": None, "K2": [0.0, 0.03, 0.05, 0.09, 0.12], "n_kicks": None,
-             "convergence": True, "power_window": [0.2, 1.0], "exp_window": [0.2, 1.0]},
-}
-
 
 @dataclass
 class FigurePlan:
@@ -113,34 +93,9 @@ class Reproduction:
 
 
 # --------------------------------------------------------------------------- helpers
-def _number_list(value: Any, key: str, allow_zero: bool = False) -> list[float]:
-    values = value if isinstance(value, (list, tuple)) else [value]
-    if not values:
-        raise ConfigError(f"{key}: empty; give at least one value")
-    out = []
-    for i, v in enumerate(values):
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        if not ok or v < 0 or (v == 0 and not allow_zero):
-            bound = ">= 0" if allow_zero else "> 0"
-            raise ConfigError(f"{key}[{i}]: must be a finite number {bound}, got {v!r}")
-        out.append(float(v))
-    if len({fmt(v) for v in out}) != len(out):
-        raise ConfigError(f"{key}: values coincide: {values!r}")
-    return out
-
-
-def _positive_int(value: Any, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{key}: must be an integer >= 1, got {value!r}")
-    return value
-
-
-def _window(value: Any, key: str) -> list[float]:
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-            or not 0 <= value[0] < value[1] <= 1):
-        raise ConfigError(f"{key}: expected [lo, hi] fractions of n_kicks with 0 <= lo < hi <= 1, got {value!r}")
-    return [float(v) for v in value]
+def _floats(value: Any) -> list[float]:
+    """A number or a list of them (checked by kickedpair.workflow_config) as a list of floats."""
+    return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
 
 
 def _member(value: Any, pool: list[float], key: str, pool_key: str) -> float:
@@ -201,10 +156,10 @@ class _Builder:
 
 # --------------------------------------------------------------------------- figures
 def _fig1(b: _Builder, v: dict) -> list[Run]:
-    masses = [float(m) for m in expand_axis(v["mass_ratio"], b.key("mass_ratio"))]
-    eps_values = _number_list(v["eps"], b.key("eps"))
+    masses = [float(m) for m in expand_axis(v["mass_ratio"])]
+    eps_values = _floats(v["eps"])
     profiles = v["interaction"] if isinstance(v["interaction"], list) else [v["interaction"]]
-    n, traj = _positive_int(v["n_kicks"], b.key("n_kicks")), _positive_int(v["trajectories"], b.key("trajectories"))
+    n, traj = int(v["n_kicks"]), int(v["trajectories"])
     v["inset_mass_ratio"] = _member(v["inset_mass_ratio"], masses, b.key("inset_mass_ratio"), b.key("mass_ratio"))
     v["inset_eps"] = _member(v["inset_eps"], eps_values, b.key("inset_eps"), b.key("eps"))
     runs = []
@@ -221,12 +176,12 @@ def _fig1(b: _Builder, v: dict) -> list[Run]:
 
 
 def _fig2(b: _Builder, v: dict) -> list[Run]:
-    hbars = _number_list(v["hbar"], b.key("hbar"))
-    n, traj = _positive_int(v["n_kicks"], b.key("n_kicks")), _positive_int(v["trajectories"], b.key("trajectories"))
+    hbars = _floats(v["hbar"])
+    n, traj = int(v["n_kicks"]), int(v["trajectories"])
     m, eps = float(v["mass_ratio"]), float(v["eps"])
     v["distribution_hbar"] = [_member(h, hbars, b.key("distribution_hbar"), b.key("hbar"))
-                              for h in _number_list(v["distribution_hbar"], b.key("distribution_hbar"))]
-    h0 = _number_list(v["unperturbed_hbar"], b.key("unperturbed_hbar"))[0]
+                              for h in _floats(v["distribution_hbar"])]
+    h0 = _floats(v["unperturbed_hbar"])[0]
     conv = bool(v["convergence"])
     runs = [b.quantum(_name(hbar=h), {"hbar": h, "eps": eps, "mass_ratio": m}, n, conv,
                       hbar=h, eps=eps, mass_ratio=m) for h in hbars]
@@ -238,14 +193,14 @@ def _fig2(b: _Builder, v: dict) -> list[Run]:
 
 
 def _fig3(b: _Builder, v: dict, fig2: FigurePlan | None) -> tuple[list[Run], list[Run]]:
-    n = _positive_int(v["n_kicks"], b.key("n_kicks"))
-    traj = _positive_int(v["trajectories"], b.key("trajectories"))
-    reals = _positive_int(v["realisations"], b.key("realisations"))
-    ha = _number_list(v["hbar_a"], b.key("hbar_a"))[0]
-    Wa = _number_list(v["W_a"], b.key("W_a"), allow_zero=True)
-    Wb = _number_list(v["W_b"], b.key("W_b"), allow_zero=True)[0]
-    hb = _number_list(v["hbar_b"], b.key("hbar_b"))
-    compare = _number_list(v["compare_hbar"], b.key("compare_hbar"))
+    n = int(v["n_kicks"])
+    traj = int(v["trajectories"])
+    reals = int(v["realisations"])
+    ha = _floats(v["hbar_a"])[0]
+    Wa = _floats(v["W_a"])
+    Wb = _floats(v["W_b"])[0]
+    hb = _floats(v["hbar_b"])
+    compare = _floats(v["compare_hbar"])
     pairs = {(fmt(ha), fmt(W)): (ha, W) for W in Wa}
     pairs.update({(fmt(h), fmt(Wb)): (h, Wb) for h in hb})
     pairs.update({(fmt(h), fmt(Wb)): (h, Wb) for h in compare})
@@ -269,39 +224,24 @@ def _fig3(b: _Builder, v: dict, fig2: FigurePlan | None) -> tuple[list[Run], lis
 
 
 def _fig5(b: _Builder, v: dict) -> list[Run]:
-    h = _number_list(v["hbar"], b.key("hbar"))[0]
-    K2s = _number_list(v["K2"], b.key("K2"), allow_zero=True)
-    n = _positive_int(v["n_kicks"], b.key("n_kicks"))
-    v["power_window"] = _window(v["power_window"], b.key("power_window"))
-    v["exp_window"] = _window(v["exp_window"], b.key("exp_window"))
+    h = _floats(v["hbar"])[0]
+    K2s = _floats(v["K2"])
+    n = int(v["n_kicks"])
+    v["power_window"] = [float(x) for x in v["power_window"]]
+    v["exp_window"] = [float(x) for x in v["exp_window"]]
     conv = bool(v["convergence"])
     return [b.quantum(_name(K2=K2), {"K2": K2, "hbar": h}, n, conv, hbar=h, K2=K2) for K2 in K2s]
 
 
 # --------------------------------------------------------------------------- entry
 def _variant(block: Any, figure: str, preset: str) -> dict:
-    where = f"reproduction.{figure}"
+    """The figure's variant for ``preset`` (checked, defaults filled in, by kickedpair.workflow_config)."""
     if not isinstance(block, Mapping):
-        raise ConfigError(f"{where}: expected a mapping of variants (quick, paper, ...), got {block!r}")
+        raise ConfigError(f"reproduction.{figure}: missing")
     if preset not in block:
         known = ", ".join(sorted(block)) or "none"
-        raise ConfigError(f"{where}: no variant for preset {preset!r} (variants: {known})")
-    raw = block[preset]
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}.{preset}: expected a mapping, got {raw!r}")
-    allowed = {**_COMMON, **VARIANT_KEYS[figure]}
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{where}.{preset}.{unknown[0]}: unknown key (known keys: {', '.join(sorted(allowed))})")
-    v = copy.deepcopy(allowed)
-    v.update(copy.deepcopy(dict(raw)))
-    for k, val in v.items():
-        if val is None:
-            raise ConfigError(f"{where}.{preset}.{k}: required")
-    for k in ("physics", "classical", "quantum", "noise", "resources"):
-        if not isinstance(v[k], Mapping):
-            raise ConfigError(f"{where}.{preset}.{k}: expected a mapping, got {v[k]!r}")
-    return v
+        raise ConfigError(f"reproduction.{figure}: no variant for preset {preset!r} (variants: {known})")
+    return copy.deepcopy(dict(block[preset]))
 
 
 def build_reproduction(config: Mapping[str, Any], validate: bool = True,
@@ -309,24 +249,11 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True,
     """The figure plans of the selected preset; raises :class:`ConfigError` naming the key.
     ``sweep``: the preset's sweep plan (its resources size the runs; built here when not given)."""
     config = check_workflow_config(config)  # every key of the workflow config, defaults filled in
-    config = coerce_numbers(dict(config))
-    preset = config.get("preset")
-    section = config.get("reproduction")
-    if not isinstance(section, Mapping):
-        raise ConfigError("reproduction: missing (one block per figure, fig1 .. fig5)")
-    unknown = sorted(set(section) - set(FIGURES) - {"report"})
-    if unknown:
-        raise ConfigError(f"reproduction.{unknown[0]}: unknown key (known keys: report, {', '.join(FIGURES)})")
-    report = section.get("report") or {}
-    if not isinstance(report, Mapping):
-        raise ConfigError(f"reproduction.report: expected a mapping preset -> folder, got {report!r}")
-    report = {check_name(k, f"reproduction.report.{k}"): check_path(v, f"reproduction.report.{k}")
-              for k, v in report.items()}
-    check_name(preset, "preset")
-    results = check_path(config.get("results", "results"), "results")
-    presets = config.get("presets") or {}
+    preset, section = config["preset"], config["reproduction"]
+    report = {k: v.rstrip("/") or "/" for k, v in (section.get("report") or {}).items()}
+    results = config["results"].rstrip("/") or "/"
     shared = {k: config.get(k) or {} for k in ("physics", "classical", "quantum", "noise")}
-    seed = int((presets.get(preset) or {}).get("seed", config.get("seed", 20200101)))
+    seed = int(config["presets"][preset].get("seed", config["seed"]))
     if sweep is None:
         sweep = build_plan(config, validate=False)
     figures: dict[str, FigurePlan] = {}
@@ -344,7 +271,7 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True,
             runs, extra = _fig3(b, v, figures.get("fig2"))
             figures[fig] = FigurePlan(fig, v, runs, extra)
         elif fig == "fig4":
-            v["mass_ratio"] = [float(m) for m in expand_axis(v["mass_ratio"], b.key("mass_ratio"))]
+            v["mass_ratio"] = [float(m) for m in expand_axis(v["mass_ratio"])]
             figures[fig] = FigurePlan(fig, v, [])
         else:
             figures[fig] = FigurePlan(fig, v, _fig5(b, v))
@@ -391,7 +318,7 @@ def variant_estimates(config: Mapping[str, Any]) -> dict[str, list[dict]]:
     memory, core-hours) of each quantum run, and of each quantum cell of the preset's sweep (Fig. 4)."""
     from ..quantum.cost import estimate_cost
 
-    config = coerce_numbers(dict(config))
+    config = check_workflow_config(config)
     section = config.get("reproduction") or {}
     presets = [p for p in (config.get("presets") or {})
                if all(isinstance(section.get(f), Mapping) and p in section[f] for f in FIGURES)]

@@ -22,10 +22,9 @@ File layout under ``RESULTS/PRESET/`` (the *sweep folder*); every run is a folde
     figures/phase_diagram.{png,pdf}, figures/eta_vs_hbar.{png,pdf}
     reproduction/FIG/ENGINE/NAME/               RUN of a figure's run (kickedpair.reproduce.plan)
 
-Names that become part of a path (preset names, ``results``) and the MPI launcher, which becomes
-part of every cell job's command line, are checked by :func:`check_name`, :func:`check_path`
-and :func:`parse_launcher`: a config can neither write outside its results folder nor reach a
-shell with anything but plain words.
+Every key of the config is checked first (:func:`kickedpair.workflow_config.check_workflow_config`:
+types, bounds, and the names that become paths or reach a shell); what only the expanded plan can
+tell (every run config parsed, grids against hbar) is checked here.
 
 Grid values are written with :data:`SIG_DIGITS` significant digits (``0.003162``,
 ``1e-05``); the value a cell runs with is exactly the value its path shows.
@@ -36,8 +35,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
-import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +42,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..params import SECTIONS, ConfigError, parse_config
+from ..params import ConfigError, parse_config
 from ..workflow_config import check_workflow_config
 
 SIG_DIGITS = 4
@@ -86,137 +83,22 @@ FIGURES = {
     "eta_pdf": "figures/eta_vs_hbar.pdf",
 }
 
-# Keys the sweep sets itself; writing them in a shared section would be ambiguous.
-_AXIS_KEYS = {"physics": ("mass_ratio", "hbar"),
-              "classical": ("n_kicks", "n_trajectories", "seed"),
-              "quantum": ("n_kicks",)}
-_AXIS_SOURCE = {"mass_ratio": "mass_ratio", "hbar": "hbar", "n_kicks": "n_kicks",
-                "n_trajectories": "trajectories", "seed": "seed"}
-
-
 # --------------------------------------------------------------------------- values
 def fmt(value: float) -> str:
     """A grid value as it appears in paths and labels: ``SIG_DIGITS`` significant digits."""
     return f"{float(value):.{SIG_DIGITS}g}"
 
 
-_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
-_TEXT_KEYS = {"preset", "results", "launcher", "description"}
-
-
-# --------------------------------------------------------------------------- names
-# Every config value that becomes part of a path or of a cell job's command line is checked
-# against one of these before anything runs (the schema in workflow/schemas/config.schema.json
-# holds the same patterns): a preset name is one folder name, `results` and the report folders
-# are folder names joined by '/', the launcher is a list of plain words.
-NAME_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]+$"
-_COMPONENT = r"(?!\.\.(?:/|$))[A-Za-z0-9_.-]+"
-PATH_PATTERN = rf"^/?{_COMPONENT}(?:/{_COMPONENT})*/?$"
-WORD_PATTERN = r"^[A-Za-z0-9_./=:,+-]+$"
 RUN_NAME_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.=+-]+$"
-NAME_RULE = "letters, digits and _ . - only, not '.' or '..'"
-PATH_RULE = "folder names of letters, digits and _ . - joined by '/' (relative or absolute), no '..'"
-WORD_RULE = "plain words of letters, digits and _ . / = : , + -"
 
 
-def check_name(value: Any, key: str) -> str:
-    """``value`` if it is usable as one folder name (:data:`NAME_PATTERN`), else ConfigError."""
-    if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
-        raise ConfigError(f"{key}: {value!r} is not a usable name: {NAME_RULE} (it becomes a folder name)")
-    return value
-
-
-def check_path(value: Any, key: str) -> str:
-    """``value`` without a trailing '/' if it is a safe folder path (:data:`PATH_PATTERN`)."""
-    if not isinstance(value, str) or not re.fullmatch(PATH_PATTERN, value):
-        raise ConfigError(f"{key}: {value!r} is not a usable folder: {PATH_RULE}")
-    return value.rstrip("/") or "/"
-
-
-def parse_launcher(value: Any, key: str = "launcher") -> tuple[str, ...]:
-    """The MPI launcher as a tuple of words: a list of strings, or a string split like a shell
-    would (:func:`shlex.split`); every word must match :data:`WORD_PATTERN`."""
-    if isinstance(value, str):
-        try:
-            words = shlex.split(value)
-        except ValueError as exc:
-            raise ConfigError(f"{key}: {value!r} cannot be split into words ({exc})") from None
-        where = lambda i: key  # noqa: E731
-    elif isinstance(value, (list, tuple)):
-        words = list(value)
-        where = lambda i: f"{key}[{i}]"  # noqa: E731
-    else:
-        raise ConfigError(f"{key}: expected a list of words such as [srun, --mpi=pmi2], got {value!r}")
-    if not words:
-        raise ConfigError(f"{key}: empty; give the launcher command, e.g. [mpiexec] or [srun, --mpi=pmi2]")
-    for i, w in enumerate(words):
-        if not isinstance(w, str) or not re.fullmatch(WORD_PATTERN, w):
-            raise ConfigError(f"{where(i)}: {w!r} is not a plain word: the launcher is a list of "
-                              f"{WORD_RULE} (e.g. [srun, --mpi=pmi2]), never shell text")
-    return tuple(words)
-
-
-def _scalar(text: str) -> Any:
-    t = text.strip()
-    if _NUMBER.match(t):
-        return int(t) if re.match(r"^[-+]?[0-9]+$", t) else float(t)
-    if t.lower() in ("true", "false"):
-        return t.lower() == "true"
-    return text
-
-
-def coerce_numbers(obj: Any, key: str | None = None) -> Any:
-    """Numbers and booleans written as strings become numbers and booleans, recursively.
-
-    YAML 1.1 reads ``1e-3`` as a string, and Snakemake reads nested ``--config`` values
-    (``presets={demo: {n_kicks: 50}}``) as strings; the keys in ``_TEXT_KEYS`` stay text.
-    """
-    if isinstance(obj, str):
-        return obj if key in _TEXT_KEYS else _scalar(obj)
-    if isinstance(obj, list):
-        return [coerce_numbers(v, key if key in _TEXT_KEYS else None) for v in obj]
-    if isinstance(obj, dict):
-        return {k: coerce_numbers(v, k) for k, v in obj.items()}
-    return obj
-
-
-def expand_axis(spec: Any, key: str) -> list[str]:
-    """Grid values of an axis spec, formatted, sorted ascending, without duplicates.
-
-    ``spec``: a list of positive numbers, ``{log: [lo, hi, n]}`` or ``{linear: [lo, hi, n]}``.
-    """
+def expand_axis(spec: Any) -> list[str]:
+    """Grid values of an axis (checked by :mod:`kickedpair.workflow_config`: a list of numbers
+    > 0, ``{log: [lo, hi, n]}`` or ``{linear: [lo, hi, n]}``), formatted, sorted ascending."""
     if isinstance(spec, Mapping):
-        if len(spec) != 1 or next(iter(spec)) not in ("log", "linear"):
-            raise ConfigError(f"{key}: expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, got {spec!r}")
-        kind, args = next(iter(spec.items()))
-        if not isinstance(args, (list, tuple)) or len(args) != 3:
-            raise ConfigError(f"{key}.{kind}: expected [lo, hi, n], got {args!r}")
-        lo, hi, n = args
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"{key}.{kind}: n must be an integer >= 1, got {n!r}")
-        for v in (lo, hi):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0) or not math.isfinite(v):
-                raise ConfigError(f"{key}.{kind}: bounds must be finite and > 0, got {args!r}")
-        if n == 1 and lo != hi:
-            raise ConfigError(f"{key}.{kind}: n = 1 needs lo == hi, got {args!r}")
-        if lo > hi:
-            raise ConfigError(f"{key}.{kind}: need lo <= hi, got {args!r}")
-        raw = np.geomspace(lo, hi, n) if kind == "log" else np.linspace(lo, hi, n)
-        values = [float(v) for v in raw]
-    elif isinstance(spec, (list, tuple)):
-        if not spec:
-            raise ConfigError(f"{key}: the axis is empty; give at least one value")
-        values = []
-        for i, v in enumerate(spec):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise ConfigError(f"{key}[{i}]: must be a finite number > 0, got {v!r}")
-            values.append(float(v))
-    else:
-        raise ConfigError(f"{key}: expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, got {spec!r}")
-    labels = sorted({fmt(v) for v in values}, key=float)
-    if len(labels) != len(values):
-        raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {values!r}")
-    return labels
+        kind, (lo, hi, n) = next(iter(spec.items()))
+        spec = np.geomspace(lo, hi, n) if kind == "log" else np.linspace(lo, hi, n)
+    return sorted({fmt(v) for v in spec}, key=float)
 
 
 def deep_merge(base: Mapping, over: Mapping) -> dict:
@@ -428,39 +310,18 @@ class SweepPlan:
 
     # ------------------------------------------------------------- validation
     def validate(self) -> None:
-        """Run every cell's config through :func:`kickedpair.params.parse_config`."""
-        for section, keys in _AXIS_KEYS.items():
-            for key in keys:
-                if key in (getattr(self, section) or {}):
-                    raise ConfigError(
-                        f"{section}.{key}: set by the sweep (presets.{self.preset}.{_AXIS_SOURCE[key]}); "
-                        f"remove it from the {section} section")
-        if self.physics.get("coupling_scales_with_hbar"):
-            raise ConfigError(
-                "physics.coupling_scales_with_hbar: must be false in a sweep "
-                "(one classical run per mass ratio assumes Dc does not depend on hbar)")
-        lo, hi = self.analysis["fit_window"]
-        if not lo < hi:
-            raise ConfigError(f"analysis.fit_window: need lo < hi, got {[lo, hi]}")
-        if not self.analysis["eta_dl"] < self.analysis["eta_c"]:
-            raise ConfigError(
-                f"analysis.eta_dl: must be below analysis.eta_c = {self.analysis['eta_c']}, "
-                f"got {self.analysis['eta_dl']}")
+        """Every run config through :func:`kickedpair.params.parse_config`, and every quantum
+        cell's grid against its hbar (the keys alone are checked by :mod:`kickedpair.workflow_config`)."""
         for m in self.mass_ratio:
             _parse(self.classical_config(m), f"classical cell m={m}")
-        try:  # the engine's own check of the numerics (grid sizes against hbar)
-            from ..quantum.resolution import resolve
-        except Exception:
-            resolve = None
+        from ..quantum.resolution import resolve  # the engine's own check of the grid against hbar
+
         for cell in self.cells:
-            cfg = self.quantum_config(cell.m, cell.hbar)
-            # Sections the installed kickedpair.params does not know are left to the engine.
-            parsed = _parse({k: v for k, v in cfg.items() if k in SECTIONS}, f"quantum cell {cell.name}")
-            if resolve is not None and "quantum" in SECTIONS:
-                try:
-                    resolve(parsed)
-                except ConfigError as exc:
-                    raise ConfigError(f"{exc} (in the run config of the quantum cell {cell.name})") from None
+            parsed = _parse(self.quantum_config(cell.m, cell.hbar), f"quantum cell {cell.name}")
+            try:
+                resolve(parsed)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (in the run config of the quantum cell {cell.name})") from None
 
     # ------------------------------------------------------------- manifest
     def manifest(self) -> dict:
@@ -575,54 +436,32 @@ def _parse(mapping: dict, where: str):
         raise ConfigError(f"{exc} (in the run config of the {where})") from None
 
 
-def _node_mem(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"node_mem_mb: expected the memory of one node in MB (an integer >= 1), got {value!r}")
-    return value
-
-
-_ANALYSIS_DEFAULTS = {"fit_window": [0.12, 1.0], "eta_c": 0.9, "eta_dl": 0.1, "hbar_scale": "linear"}
-
-
 def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
     """The plan of the selected preset; raises :class:`ConfigError` naming the key."""
     config = check_workflow_config(config)  # every key of the workflow config, defaults filled in
-    config = coerce_numbers(dict(config))
-    presets = config.get("presets") or {}
-    for key in presets:
-        check_name(key, f"presets.{key}")
-    name = config.get("preset")
-    if isinstance(name, str) and name not in presets:
-        check_name(name, "preset")
-    if not isinstance(name, str) or name not in presets:
-        known = ", ".join(sorted(presets)) or "none defined"
-        raise ConfigError(f"preset: unknown preset {name!r} (known presets: {known})")
+    name = config["preset"]
+    presets = config["presets"]
     preset = presets[name]
     shared = {k: v for k, v in config.items() if k not in ("presets", "preset")}
     merged = deep_merge(shared, {k: v for k, v in preset.items() if k not in ("hbar", "mass_ratio")})
-    for key in ("n_kicks", "trajectories"):
-        if key not in merged:
-            raise ConfigError(f"presets.{name}.{key}: required")
     plan = SweepPlan(
         preset=name,
-        results=check_path(merged.get("results", "results"), "results"),
-        hbar=expand_axis(preset.get("hbar"), f"presets.{name}.hbar"),
-        mass_ratio=expand_axis(preset.get("mass_ratio"), f"presets.{name}.mass_ratio"),
+        results=merged["results"].rstrip("/") or "/",
+        hbar=expand_axis(preset["hbar"]),
+        mass_ratio=expand_axis(preset["mass_ratio"]),
         n_kicks=int(merged["n_kicks"]),
         trajectories=int(merged["trajectories"]),
-        seed=int(merged.get("seed", 20200101)),
+        seed=int(merged["seed"]),
         physics=dict(merged.get("physics") or {}),
         classical=dict(merged.get("classical") or {}),
         quantum=dict(merged.get("quantum") or {}),
-        analysis={**_ANALYSIS_DEFAULTS, **(merged.get("analysis") or {})},
+        analysis=dict(merged["analysis"]),
         resources=dict(merged.get("resources") or {}),
-        launcher=parse_launcher(merged.get("launcher", "mpiexec")),
-        allow_missing=bool(merged.get("allow_missing", False)),
-        keep_checkpoints=bool(merged.get("keep_checkpoints", False)),
+        launcher=tuple(merged["launcher"]),
+        allow_missing=bool(merged["allow_missing"]),
+        keep_checkpoints=bool(merged["keep_checkpoints"]),
         description=str(preset.get("description", "")),
-        node_mem_mb=_node_mem(merged.get("node_mem_mb")),
+        node_mem_mb=merged["node_mem_mb"],
     )
     if validate:
         plan.validate()
