@@ -16,15 +16,18 @@ and imports its helpers from here or from ``common`` and ``fits``, never from an
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from . import common
+from .fits import FIT_FLOOR
 
 # Rules shared by Fig. 2 and Fig. 3 (stated in their comparisons).
 FOLLOW_TOL = 0.2        # "follows the classical line": |ratio - 1| <= 0.2
 LOCAL_GROWTH = 0.25     # "localised" / "stopped growing": late growth <= 0.25 of the classical one
+PAPER_T_F = 500         # the paper's t_f of Figs. 2 and 3, used only to name the causes of a difference
 
 
 # --------------------------------------------------------------------------- text
@@ -47,6 +50,21 @@ def sci(v: float) -> str:
     """1e-4 rather than 0.0001."""
     m, e = f"{v:.2e}".split("e")
     return f"{float(m):g}e{int(e)}"
+
+
+def joined(*parts: str) -> str:
+    """The non-empty ``parts``, joined by "; " (a comparison's causes)."""
+    return "; ".join(p for p in parts if p)
+
+
+def short_run(n_kicks: int) -> str:
+    """The cause "t_f shorter than the paper's" ("" when it is not)."""
+    return f"t_f = {n_kicks} < the paper's {PAPER_T_F}" if n_kicks < PAPER_T_F else ""
+
+
+def variant_note(variant: Mapping[str, Any], label: str = "variant") -> list[str]:
+    """``["variant: <its description>"]``, or nothing when the variant has none."""
+    return [f"{label}: {variant['description']}"] if variant.get("description") else []
 
 
 def span(values: Sequence[float]) -> str:
@@ -152,3 +170,35 @@ def summary(title: str, parameters: dict, resolution: list, convergence: list, c
 def shades(n: int) -> list:
     """Black for the smallest hbar to mid grey for the largest (the paper draws all in black)."""
     return [str(0.65 * i / max(n - 1, 1)) for i in range(n)]
+
+
+@contextmanager
+def panels(path, nrows: int, ncols: int, figsize: tuple, **kw):
+    """The axes of an ``nrows x ncols`` figure; laid out and saved to ``path`` when the block ends."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, **kw)
+    yield axes
+    fig.tight_layout()
+    common.save_figure(fig, path)
+    plt.close(fig)
+
+
+def finish_energy(ax, t_max: float, ylabel: str, title: str) -> None:
+    """Axes of an energy panel (Figs. 2a, 3a, 3b): t and E from 0, the legend top left."""
+    ax.set(xlabel="t", ylabel=ylabel, xlim=(0, t_max), ylim=(0, None))
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+
+
+def finish_distributions(ax, p_max: float, Ps: Iterable, ylabel: str, title: str) -> None:
+    """Axes of a distribution panel (Figs. 2b, 3c): p within 1.15 p_max, P down to 1/30 of the fit
+    floor of the largest of the ``Ps`` drawn (halved as mirrored), the legend below."""
+    lo = min((FIT_FLOOR * float(np.max(P)) / 2 / 30 for P in Ps), default=math.inf)
+    if math.isfinite(p_max) and p_max > 0:
+        ax.set_xlim(-1.15 * p_max, 1.15 * p_max)
+    if math.isfinite(lo):
+        ax.set_ylim(bottom=lo)
+    ax.set(xlabel="p", ylabel=ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=6.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
