@@ -17,14 +17,15 @@ ratio of the fitted widths and whether the same form fits better.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from . import common
-from .figkit import (FOLLOW_TOL, LOCAL_GROWTH, against_classical, classical_energy, comparison, count_inversions,
-                     final_distribution, num, run_n_kicks, same, shades, summary, verdict_of)
+from .figkit import (FOLLOW_TOL, LOCAL_GROWTH, PAPER_T_F, against_classical, classical_energy, comparison,
+                     count_inversions, final_distribution, finish_distributions, finish_energy, joined, num, panels,
+                     run_n_kicks, same, shades, short_run, summary, variant_note, verdict_of)
 from .fits import (FIT_FLOOR, FIT_SKIP_MODES, fit_distribution, hellinger_distance, kolmogorov_distance,
                    mirror)
 
@@ -35,8 +36,7 @@ DIFFUSIVE_GROWTH = 0.5    # the largest W "diffuses": late growth >= 0.5 of the 
 DISTANCE_TOL = 0.15       # distributions "resemble": Kolmogorov distance <= 0.15 ...
 WIDTH_TOL = 1.5           # ... fitted widths within a factor 1.5 ... and the same better form
 
-# The paper's setting, used only to name the causes of a difference.
-PAPER_T_F = 500
+# The paper's setting (and figkit.PAPER_T_F), used only to name the causes of a difference.
 PAPER_COMPARE_HBAR = (0.01, 0.05)
 PAPER_HBAR_A = 0.01
 PAPER_W_B = 0.01
@@ -78,38 +78,6 @@ def hbar_checks(ratios: list[float]) -> list[bool | None]:
 
 
 # --------------------------------------------------------------------------- load
-@dataclass
-class Fig3Data:
-    """The variant and the runs' results as read; ``pairs`` are the distributions of (c)."""
-
-    variant: dict
-    runs: list[dict]
-    noise_runs: list[dict]
-    classical_run: dict
-    two_runs: list[dict]                 # Fig. 2's two-particle runs
-    nres: dict[str, common.Result]
-    cres: common.Result
-    tres: dict[str, common.Result]
-    tc: np.ndarray
-    Ec: np.ndarray
-    Ec_err: np.ndarray
-    panel_a: list[dict]                  # random-kick runs at hbar_a, W descending
-    panel_b: list[dict]                  # random-kick runs at W_b, hbar ascending
-    pairs: list[dict]                    # per compare_hbar: both runs and distributions
-    convergence: list[dict]
-    resolution: list[dict]
-
-    @property
-    def n_kicks(self) -> int:
-        return int(self.variant["n_kicks"])
-
-    def energy(self, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``t``, ``E = <p^2>/2`` and its error of a random-kick run."""
-        s = self.nres[r["name"]].series
-        return (np.asarray(s["t"], float), np.asarray(s["p_sq"], float) / 2.0,
-                np.asarray(s["p_sq_sem"], float) / 2.0)
-
-
 def _noise_run(noise_runs, h: float, W: float) -> dict:
     r = next((r for r in noise_runs if same(r["role"]["hbar"], h) and same(r["role"]["W"], W)), None)
     if r is None:
@@ -129,42 +97,43 @@ def _pair(h: float, rk: dict, two_runs, nres, tres) -> dict:
     return {"hbar": h, "rres": rres, "qres": qres, "t_rk": t_rk, "P_rk": P_rk, "t_2p": t_2p, "P_2p": P_2p}
 
 
-def load(plan: dict) -> Fig3Data:
+def load(plan: dict) -> SimpleNamespace:
+    """The random-kick runs, the classical run and Fig. 2's two-particle runs with their results;
+    the runs of panel (a) (hbar_a, W descending) and (b) (W_b, hbar ascending), the pairs of (c)."""
     v, runs = plan["variant"], plan["runs"]
     noise_runs = [r for r in runs if r["engine"] == "noise"]
-    classical_run = next(r for r in runs if r["engine"] == "classical")
     two_runs = [r for r in plan.get("extra_runs", []) if r["engine"] == "quantum"]
     nres = {r["name"]: common.read_result(r["result"]) for r in noise_runs}
-    cres = common.read_result(classical_run["result"])
+    cres = common.read_result(next(r for r in runs if r["engine"] == "classical")["result"])
     tres = {r["name"]: common.read_result(r["result"]) for r in two_runs}
     hbar_a, W_b = float(v["hbar_a"]), float(v["W_b"])
     panel_a = [_noise_run(noise_runs, hbar_a, W) for W in sorted(map(float, v["W_a"]), reverse=True)]
     panel_b = [_noise_run(noise_runs, h, W_b) for h in sorted(map(float, v["hbar_b"]))]
     pairs = [_pair(h, _noise_run(noise_runs, h, W_b), two_runs, nres, tres)
              for h in sorted(map(float, v["compare_hbar"]))]
-    return Fig3Data(v, runs, noise_runs, classical_run, two_runs, nres, cres, tres, *classical_energy(cres),
-                    panel_a, panel_b, pairs,
-                    [common.convergence_row(r) for r in runs + two_runs if r.get("convergence")],
-                    [common.resolution_row(r) for r in runs + two_runs])
+    tc, Ec, Ec_err = classical_energy(cres)
+    return SimpleNamespace(variant=v, n_kicks=int(v["n_kicks"]), noise_runs=noise_runs, two_runs=two_runs,
+                           nres=nres, cres=cres, tc=tc, Ec=Ec, Ec_err=Ec_err, panel_a=panel_a, panel_b=panel_b,
+                           pairs=pairs, convergence=[common.convergence_row(r) for r in runs + two_runs
+                                                     if r.get("convergence")],
+                           resolution=[common.resolution_row(r) for r in runs + two_runs])
+
+
+def energy(d: SimpleNamespace, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``t``, ``E = <p^2>/2`` and its error of a random-kick run."""
+    s = d.nres[r["name"]].series
+    return (np.asarray(s["t"], float), np.asarray(s["p_sq"], float) / 2.0, np.asarray(s["p_sq_sem"], float) / 2.0)
 
 
 # --------------------------------------------------------------------------- measure
-@dataclass
-class Fig3Measures:
-    against: dict[str, dict]      # run name -> against_classical of every random-kick run
-    compare_rows: list[dict]      # the compare table, one row per compare_hbar
-    fits: list[tuple]             # per pair: (fit_rk, fit_2p)
-
-
 def compare_row(pair: dict, W_b: float, fit_rk, fit_2p) -> dict:
     """The random-kick and two-particle distributions of one hbar side by side, and <p^2> of
     both at each run's t_f and at the latest time both recorded."""
-    rres, qres, P_rk, P_2p = pair["rres"], pair["qres"], pair["P_rk"], pair["P_2p"]
-    t_common = min(float(rres.series["t"][-1]), float(qres.series["t"][-1]))
-    psq_rk = float(np.interp(t_common, rres.series["t"], rres.series["p_sq"]))
-    psq_2p = float(np.interp(t_common, qres.series["t"], qres.series["p1_sq"]))
+    rs, qs, P_rk, P_2p = pair["rres"].series, pair["qres"].series, pair["P_rk"], pair["P_2p"]
+    t_common = min(float(rs["t"][-1]), float(qs["t"][-1]))
+    psq_rk, psq_2p = float(np.interp(t_common, rs["t"], rs["p_sq"])), float(np.interp(t_common, qs["t"], qs["p1_sq"]))
     return {"hbar": pair["hbar"], "W": W_b, "t_random_kick": pair["t_rk"], "t_two_particle": pair["t_2p"],
-            "p_sq_random_kick": float(rres.series["p_sq"][-1]), "p_sq_two_particle": float(qres.series["p1_sq"][-1]),
+            "p_sq_random_kick": float(rs["p_sq"][-1]), "p_sq_two_particle": float(qs["p1_sq"][-1]),
             "t_common": t_common, "p_sq_random_kick_common": psq_rk, "p_sq_two_particle_common": psq_2p,
             "p_sq_ratio_common": psq_rk / psq_2p,
             "xi_random_kick": fit_rk.exponential.width, "xi_two_particle": fit_2p.exponential.width,
@@ -175,53 +144,96 @@ def compare_row(pair: dict, W_b: float, fit_rk, fit_2p) -> dict:
             "hellinger": hellinger_distance(P_rk, P_2p)}
 
 
-def measure(data: Fig3Data) -> Fig3Measures:
-    W_b = float(data.variant["W_b"])
+def measure(d: SimpleNamespace) -> SimpleNamespace:
+    """against_classical of every random-kick run (by name); per pair the fits (random-kick,
+    two-particle) and the row of the compare table."""
     fits = [(fit_distribution(p["rres"].momenta, p["P_rk"]), fit_distribution(p["qres"].momenta, p["P_2p"]))
-            for p in data.pairs]
-    rows = [compare_row(p, W_b, *f) for p, f in zip(data.pairs, fits)]
-    against = {r["name"]: against_classical(*data.energy(r)[:2], data.tc, data.Ec) for r in data.noise_runs}
-    return Fig3Measures(against, rows, fits)
+            for p in d.pairs]
+    return SimpleNamespace(
+        against={r["name"]: against_classical(*energy(d, r)[:2], d.tc, d.Ec) for r in d.noise_runs},
+        compare_rows=[compare_row(p, float(d.variant["W_b"]), *f) for p, f in zip(d.pairs, fits)], fits=fits)
 
 
 # --------------------------------------------------------------------------- judge
-def judge(data: Fig3Data, m: Fig3Measures) -> list[dict]:
-    v = data.variant
-    comparisons = [
-        _compare_noise(data.panel_a, m.against, float(v["hbar_a"]), data.n_kicks),
-        _compare_hbar(data.panel_b, m.against, float(v["W_b"]), data.n_kicks),
-        _compare_distributions(m.compare_rows, data.two_runs),
-    ]
-    common.flag_unaccepted(comparisons, data.convergence)
+def judge(d: SimpleNamespace, m: SimpleNamespace) -> list[dict]:
+    comparisons = [_compare_noise(d, m), _compare_hbar(d, m), _compare_distributions(m.compare_rows)]
+    common.flag_unaccepted(comparisons, d.convergence)
     return comparisons
+
+
+def _compare_noise(d, m) -> dict:
+    hbar_a = float(d.variant["hbar_a"])
+    by_W = sorted(d.panel_a, key=lambda r: float(r["role"]["W"]))
+    Ws = [float(r["role"]["W"]) for r in by_W]
+    ratio_f = [m.against[r["name"]]["ratio_f"] for r in by_W]   # E(t_f) over one classical E_c(t_f)
+    growth = [m.against[r["name"]]["growth"] for r in by_W]
+    per = ", ".join(f"W = {num(W)}: ratio_f {num(r)}, growth {num(g)}" for W, r, g in zip(Ws, ratio_f, growth))
+    return comparison(
+        f"E(t) against W at hbar = {num(hbar_a)}",
+        "at hbar = 0.01 the energy grows with W (0.005 .. 0.01); W = 0 localises",
+        f"{per}; rule: E(t_f) increasing in W, growth(W = 0) <= {LOCAL_GROWTH:g}, growth(largest W) >= "
+        f"{DIFFUSIVE_GROWTH:g}; all: agrees, some: partly", verdict_of(noise_checks(Ws, ratio_f, growth)),
+        joined("" if same(hbar_a, PAPER_HBAR_A) else f"hbar_a = {num(hbar_a)}, not {PAPER_HBAR_A:g}",
+               short_run(d.n_kicks), "finite realisations (growth from a late-half slope); localisation time at "
+               "small hbar vs t_f"))
+
+
+def _compare_hbar(d, m) -> dict:
+    W_b = float(d.variant["W_b"])
+    ratios = [m.against[r["name"]]["ratio_f"] for r in d.panel_b]
+    per = ", ".join(f"hbar = {num(r['role']['hbar'])}: {num(x)}" for r, x in zip(d.panel_b, ratios))
+    return comparison(
+        f"E(t_f)/E_c(t_f) against hbar at W = {num(W_b)}",
+        "at W = 0.01 the quantum energy approaches the classical line as hbar falls (0.05 .. 0.01)",
+        f"ratio_f per hbar {per}; rule: ratio_f decreasing in hbar and |ratio_f - 1| <= {FOLLOW_TOL:g} at the "
+        "smallest hbar; both: agrees, one: partly", verdict_of(hbar_checks(ratios)),
+        joined("" if same(W_b, PAPER_W_B) else f"W_b = {num(W_b)}, not {PAPER_W_B:g}", short_run(d.n_kicks),
+               "finite realisations; classical ensemble statistics"))
+
+
+def _compare_distributions(rows) -> dict:
+    paper = ("the random-kick distributions (W = 0.01) resemble the two-particle ones (m = 0.001) at "
+             "hbar = 0.01 and 0.05, both for DL and diffusion")
+    if not rows:
+        return comparison("random-kick vs two-particle distributions", paper, "no compare_hbar", "not compared")
+    parts = [f"hbar = {num(r['hbar'])}: Kolmogorov {num(r['kolmogorov'])}, width ratio {num(r['width_ratio'])}, "
+             f"better {r['better_random_kick']} / {r['better_two_particle']}" for r in rows]
+    used = [r["hbar"] for r in rows]
+    return comparison(
+        "random-kick vs two-particle P(p) at t_f", paper,
+        "; ".join(parts) + f"; rule per hbar: Kolmogorov <= {DISTANCE_TOL:g}, same better form, width ratio (of "
+        f"the two-particle better form) within x{WIDTH_TOL:g}; all: agrees, some: partly",
+        verdict_of([c for r in rows for c in resemble_checks(r)]),
+        joined("" if same(used[0], PAPER_COMPARE_HBAR[0]) and same(used[-1], PAPER_COMPARE_HBAR[-1])
+               else f"hbar used {', '.join(num(h) for h in used)}, not 0.01 and 0.05",
+               f"different times: random-kick t = {int(rows[0]['t_random_kick'])}, two-particle t = "
+               f"{int(rows[0]['t_two_particle'])} (diffusive widths grow with t)"
+               if any(int(r["t_random_kick"]) != int(r["t_two_particle"]) for r in rows) else "",
+               "the interaction is not white noise: the comparison is the paper's analogy, not an identity"))
 
 
 # --------------------------------------------------------------------------- make
 def make(plan: dict, out_dir: Path) -> dict:
-    import matplotlib.pyplot as plt
-
     out_dir = Path(out_dir)
-    data = load(plan)
-    m = measure(data)
-    comparisons = judge(data, m)
-    write_tables(out_dir, data, m)
-    _draw(plt, out_dir / "fig3.png", data, m)
+    d = load(plan)
+    m = measure(d)
+    comparisons = judge(d, m)
+    write_tables(out_dir, d, m)
+    draw(out_dir / "fig3.png", d, m)
     return summary("Fig. 3: random-kick model, mean energy against W and hbar; distributions against two particles",
-                   _parameters(data), data.resolution, data.convergence, comparisons, _notes(data, m),
-                   TABLES, "fig3.png")
+                   _parameters(d), d.resolution, d.convergence, comparisons, _notes(d, m), TABLES, "fig3.png")
 
 
-def write_tables(out_dir: Path, data: Fig3Data, m: Fig3Measures) -> None:
+def write_tables(out_dir: Path, d: SimpleNamespace, m: SimpleNamespace) -> None:
     # energy: every random-kick run once, then the classical line
-    energy_rows = []
-    for r in sorted(data.noise_runs, key=lambda r: (float(r["role"]["hbar"]), float(r["role"]["W"]))):
-        t, E, dE = data.energy(r)
-        energy_rows += [{"curve": "random-kick", "hbar": float(r["role"]["hbar"]), "W": float(r["role"]["W"]),
-                         "t": ti, "E": e, "E_err": de} for ti, e, de in zip(t, E, dE)]
+    energy_rows = [{"curve": "random-kick", "hbar": float(r["role"]["hbar"]), "W": float(r["role"]["W"]),
+                    "t": ti, "E": e, "E_err": de}
+                   for r in sorted(d.noise_runs, key=lambda r: (float(r["role"]["hbar"]), float(r["role"]["W"])))
+                   for ti, e, de in zip(*energy(d, r))]
     energy_rows += [{"curve": "classical", "hbar": "", "W": 0.0, "t": ti, "E": e, "E_err": de}
-                    for ti, e, de in zip(data.tc, data.Ec, data.Ec_err)]
-    W_b, dist_rows = float(data.variant["W_b"]), []
-    for p in data.pairs:
+                    for ti, e, de in zip(d.tc, d.Ec, d.Ec_err)]
+    W_b, dist_rows = float(d.variant["W_b"]), []
+    for p in d.pairs:
         dist_rows += [{"model": "random-kick", "hbar": p["hbar"], "W": W_b, "t": p["t_rk"], "p": pn, "P": x}
                       for pn, x in zip(p["rres"].momenta, p["P_rk"])]
         dist_rows += [{"model": "two-particle", "hbar": p["hbar"], "W": "", "t": p["t_2p"], "p": pn, "P": x}
@@ -230,10 +242,12 @@ def write_tables(out_dir: Path, data: Fig3Data, m: Fig3Measures) -> None:
         common.write_table(out_dir / name, rows)
 
 
-def _notes(data: Fig3Data, m: Fig3Measures) -> list[str]:
-    K = float(data.cres.config.get("physics", {}).get("K1", float("nan")))
-    W_max = max(float(r["role"]["W"]) for r in data.noise_runs)
-    notes = [
+def _notes(d: SimpleNamespace, m: SimpleNamespace) -> list[str]:
+    K = float(d.cres.config.get("physics", {}).get("K1", float("nan")))
+    W_max = max(float(r["role"]["W"]) for r in d.noise_runs)
+    t2 = sorted({int(r["t_two_particle"]) for r in m.compare_rows})
+    trk = sorted({int(r["t_random_kick"]) for r in m.compare_rows})
+    return [
         "E = <p^2>/2 averaged over the realisations (band: standard error over them); classical: the same kicked "
         "particle without noise (engine classical, eps = 0), E = <p1^2>/2.",
         "classically the noise is negligible: it changes the mean squared kick by W^2/(3 K^2) = "
@@ -245,125 +259,50 @@ def _notes(data: Fig3Data, m: Fig3Measures) -> list[str]:
         "random-kick runs: the one-particle map is exact per kick, so their check is grid doubling alone "
         "(kickedpair noise --check-convergence, every realisation over noise.convergence_kicks kicks; "
         "half_step does not apply) besides the tail guard.",
-    ]
-    t2 = sorted({int(r["t_two_particle"]) for r in m.compare_rows})
-    trk = sorted({int(r["t_random_kick"]) for r in m.compare_rows})
-    if t2 != trk:
-        notes.append(f"(c) compares distributions at different times: random-kick t = {trk}, two-particle t = {t2} "
-                     "(Fig. 2's n_kicks); <p^2> is also compared at the common time t_common.")
-    if data.variant.get("description"):
-        notes.append(f"variant: {data.variant['description']}")
-    return notes + common.convergence_notes(data.convergence)
+        *([f"(c) compares distributions at different times: random-kick t = {trk}, two-particle t = {t2} "
+           "(Fig. 2's n_kicks); <p^2> is also compared at the common time t_common."] if t2 != trk else []),
+        *variant_note(d.variant), *common.convergence_notes(d.convergence)]
 
 
-def _parameters(data: Fig3Data) -> dict:
-    v = data.variant
+def _parameters(d: SimpleNamespace) -> dict:
+    v = d.variant
     return {
-        "K": float(data.cres.config.get("physics", {}).get("K1", float("nan"))),
+        "K": float(d.cres.config.get("physics", {}).get("K1", float("nan"))),
         "hbar_a": float(v["hbar_a"]), "W_a": [float(w) for w in v["W_a"]], "W_b": float(v["W_b"]),
         "hbar_b": [float(h) for h in v["hbar_b"]], "compare_hbar": sorted(map(float, v["compare_hbar"])),
-        "realisations": int(v["realisations"]), "n_kicks": data.n_kicks, "trajectories": int(v["trajectories"]),
+        "realisations": int(v["realisations"]), "n_kicks": d.n_kicks, "trajectories": int(v["trajectories"]),
         "two_particle": ", ".join(sorted({f"m = {num(r['role']['mass_ratio'])}, eps = {num(r['role']['eps'])}, "
-                                          f"n_kicks = {run_n_kicks(r)}" for r in data.two_runs})),
+                                          f"n_kicks = {run_n_kicks(r)}" for r in d.two_runs})),
         "fit_floor": FIT_FLOOR, "fit_skip_modes": FIT_SKIP_MODES,
     }
 
 
-# --------------------------------------------------------------------------- comparisons
-def _short(n_kicks: int) -> list[str]:
-    return [f"t_f = {n_kicks} < the paper's {PAPER_T_F}"] if n_kicks < PAPER_T_F else []
+# --------------------------------------------------------------------------- draw
+def draw(path: Path, d: SimpleNamespace, m: SimpleNamespace) -> None:
+    with panels(path, 1, 3, (15.5, 4.4)) as axes:
+        _draw_energy(axes[0], d, d.panel_a, "W", f"(a) hbar = {num(d.variant['hbar_a'])}")
+        _draw_energy(axes[1], d, d.panel_b, "hbar", f"(b) W = {num(d.variant['W_b'])}")
+        _draw_distributions(axes[2], d.pairs, m.fits, d.variant)
 
 
-def _compare_noise(panel_a, meas, hbar_a, n_kicks) -> dict:
-    paper = "at hbar = 0.01 the energy grows with W (0.005 .. 0.01); W = 0 localises"
-    by_W = sorted(panel_a, key=lambda r: float(r["role"]["W"]))
-    Ws = [float(r["role"]["W"]) for r in by_W]
-    ratio_f = [meas[r["name"]]["ratio_f"] for r in by_W]   # E(t_f) over one classical E_c(t_f)
-    growth = [meas[r["name"]]["growth"] for r in by_W]
-    verdict = verdict_of(noise_checks(Ws, ratio_f, growth))
-    per = ", ".join(f"W = {num(W)}: ratio_f {num(r)}, growth {num(g)}" for W, r, g in zip(Ws, ratio_f, growth))
-    rule = (f"rule: E(t_f) increasing in W, growth(W = 0) <= {LOCAL_GROWTH:g}, growth(largest W) >= "
-            f"{DIFFUSIVE_GROWTH:g}; all: agrees, some: partly")
-    causes = ([] if same(hbar_a, PAPER_HBAR_A) else [f"hbar_a = {num(hbar_a)}, not {PAPER_HBAR_A:g}"]) + _short(n_kicks)
-    causes.append("finite realisations (growth from a late-half slope); localisation time at small hbar vs t_f")
-    return comparison(f"E(t) against W at hbar = {num(hbar_a)}", paper, f"{per}; {rule}", verdict, "; ".join(causes))
-
-
-def _compare_hbar(panel_b, meas, W_b, n_kicks) -> dict:
-    paper = "at W = 0.01 the quantum energy approaches the classical line as hbar falls (0.05 .. 0.01)"
-    hs = [float(r["role"]["hbar"]) for r in panel_b]
-    ratios = [meas[r["name"]]["ratio_f"] for r in panel_b]
-    verdict = verdict_of(hbar_checks(ratios))
-    per = ", ".join(f"hbar = {num(h)}: {num(r)}" for h, r in zip(hs, ratios))
-    rule = (f"rule: ratio_f decreasing in hbar and |ratio_f - 1| <= {FOLLOW_TOL:g} at the smallest hbar; "
-            "both: agrees, one: partly")
-    causes = ([] if same(W_b, PAPER_W_B) else [f"W_b = {num(W_b)}, not {PAPER_W_B:g}"]) + _short(n_kicks)
-    causes.append("finite realisations; classical ensemble statistics")
-    return comparison(f"E(t_f)/E_c(t_f) against hbar at W = {num(W_b)}", paper, f"ratio_f per hbar {per}; {rule}",
-                      verdict, "; ".join(causes))
-
-
-def _compare_distributions(rows, two_runs) -> dict:
-    paper = ("the random-kick distributions (W = 0.01) resemble the two-particle ones (m = 0.001) at "
-             "hbar = 0.01 and 0.05, both for DL and diffusion")
-    if not rows:
-        return comparison("random-kick vs two-particle distributions", paper, "no compare_hbar", "not compared")
-    checks, parts = [], []
-    for r in rows:
-        checks += resemble_checks(r)
-        parts.append(f"hbar = {num(r['hbar'])}: Kolmogorov {num(r['kolmogorov'])}, width ratio {num(r['width_ratio'])}, "
-                     f"better {r['better_random_kick']} / {r['better_two_particle']}")
-    verdict = verdict_of(checks)
-    rule = (f"rule per hbar: Kolmogorov <= {DISTANCE_TOL:g}, same better form, width ratio (of the two-particle "
-            f"better form) within x{WIDTH_TOL:g}; all: agrees, some: partly")
-    used = [r["hbar"] for r in rows]
-    causes = []
-    if not (same(used[0], PAPER_COMPARE_HBAR[0]) and same(used[-1], PAPER_COMPARE_HBAR[-1])):
-        causes.append(f"hbar used {', '.join(num(h) for h in used)}, not 0.01 and 0.05")
-    if any(int(r["t_random_kick"]) != int(r["t_two_particle"]) for r in rows):
-        causes.append(f"different times: random-kick t = {int(rows[0]['t_random_kick'])}, "
-                      f"two-particle t = {int(rows[0]['t_two_particle'])} (diffusive widths grow with t)")
-    causes.append("the interaction is not white noise: the comparison is the paper's analogy, not an identity")
-    return comparison("random-kick vs two-particle P(p) at t_f", paper, "; ".join(parts) + f"; {rule}", verdict,
-                      "; ".join(causes))
-
-
-# --------------------------------------------------------------------------- drawing
-def _draw(plt, path, data: Fig3Data, m: Fig3Measures) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.4))
-    v = data.variant
-    _draw_energy(axes[0], data, data.panel_a, "W", f"(a) hbar = {num(v['hbar_a'])}")
-    _draw_energy(axes[1], data, data.panel_b, "hbar", f"(b) W = {num(v['W_b'])}")
-    _draw_distributions(axes[2], data.pairs, m.fits, v)
-    fig.tight_layout()
-    common.save_figure(fig, path)
-    plt.close(fig)
-
-
-def _draw_energy(ax, data: Fig3Data, runs, key: str, title: str) -> None:
+def _draw_energy(ax, d: SimpleNamespace, runs, key: str, title: str) -> None:
     for r, c in zip(runs, shades(len(runs))):
-        t, E, dE = data.energy(r)
+        t, E, dE = energy(d, r)
         ax.fill_between(t, E - dE, E + dE, color=c, alpha=0.2, lw=0)
         ax.plot(t, E, color=c, lw=1.1, label=f"{key} = {num(r['role'][key])}")
-    ax.plot(data.tc, data.Ec, color="tab:red", ls="--", lw=1.4, label="classical, W = 0")
-    ax.set_xlabel("t")
-    ax.set_ylabel("E = <p^2>/2")
-    ax.set_xlim(0, float(data.tc.max()))
-    ax.set_ylim(bottom=0)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.plot(d.tc, d.Ec, color="tab:red", ls="--", lw=1.4, label="classical, W = 0")
+    finish_energy(ax, float(d.tc.max()), "E = <p^2>/2", title)
 
 
 def _draw_distributions(cx, pairs, fits, v) -> None:
-    rk_colours, two_colours = ["tab:blue", "tab:green", "tab:purple", "tab:orange"], ["black", "0.45", "0.3", "0.6"]
-    lo, p_max = math.inf, 0.0
-    for pair, (fit_rk, fit_2p), c1, c2 in zip(pairs, fits, rk_colours, two_colours):
+    p_max, drawn = 0.0, []
+    for pair, (fit_rk, fit_2p), c1, c2 in zip(pairs, fits, ["tab:blue", "tab:green", "tab:purple", "tab:orange"],
+                                              ["black", "0.45", "0.3", "0.6"]):
         h = pair["hbar"]
         for p, P, fit, c, label in (
                 (pair["qres"].momenta, pair["P_2p"], fit_2p, c2, f"two-particle, hbar = {num(h)}, t = {pair['t_2p']}"),
                 (pair["rres"].momenta, pair["P_rk"], fit_rk, c1, f"random-kick, hbar = {num(h)}, t = {pair['t_rk']}")):
-            pp, PP = mirror(p, P)
-            cx.semilogy(pp, PP, color=c, lw=0.8, label=label)
+            cx.semilogy(*mirror(p, P), color=c, lw=0.8, label=label)
             f = fit.form(fit.better)
             if math.isfinite(f.width) and math.isfinite(fit.p_hi):
                 grid = np.linspace(-fit.p_hi, fit.p_hi, 401)
@@ -371,12 +310,5 @@ def _draw_distributions(cx, pairs, fits, v) -> None:
                 cx.semilogy(grid, f.p_of(grid) / 2, color=c, ls="-." if fit.better == "gaussian" else "--", lw=1.0,
                             alpha=0.8, label=f"  {fit.better} fit, {name} = {num(f.width)}")
                 p_max = max(p_max, fit.p_hi)
-            lo = min(lo, FIT_FLOOR * float(np.max(P)) / 2 / 30)
-    if p_max > 0:
-        cx.set_xlim(-1.15 * p_max, 1.15 * p_max)
-    if math.isfinite(lo):
-        cx.set_ylim(bottom=lo)
-    cx.set_xlabel("p")
-    cx.set_ylabel("P(p)")
-    cx.set_title(f"(c) W = {num(v['W_b'])} vs two particles", fontsize=10)
-    cx.legend(fontsize=6.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+            drawn.append(P)
+    finish_distributions(cx, p_max, drawn, "P(p)", f"(c) W = {num(v['W_b'])} vs two particles")
