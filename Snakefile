@@ -35,11 +35,6 @@ localrules:
     report,
     figure_runs,
     figures,
-    fig1,
-    fig2,
-    fig3,
-    fig4,
-    fig5,
 
 
 rule all:

@@ -96,17 +96,10 @@ def test_engine_sections_are_kickedpair_params_specs():
         assert declared == {f.name for f in dataclasses.fields(cls)}
 
 
-def test_variant_defaults_are_the_plans():
+def test_the_plans_figures_are_the_declared_ones():
     from kickedpair.reproduce import plan as repro_plan
 
-    if not hasattr(repro_plan, "VARIANT_KEYS"):
-        pytest.skip("the plan takes its variant keys from kickedpair.workflow_config")
-    common = {f.name for f in dataclasses.fields(wc._Variant)}
-    for fig, cls in wc.FIGURE_VARIANTS.items():
-        fields = {f.name: wc._default(f) for f in dataclasses.fields(cls)}
-        own = {k: (None if v is wc.REQUIRED else v) for k, v in fields.items() if k not in common}
-        assert own == repro_plan.VARIANT_KEYS[fig], fig
-        assert {k: fields[k] if fields[k] is not wc.SECTION else {} for k in common} == repro_plan._COMMON
+    assert repro_plan.FIGURES == tuple(wc.FIGURE_VARIANTS) == tuple(repro_plan.FIGURE_TABLES)
 
 
 def test_memory_defaults_are_the_estimates():

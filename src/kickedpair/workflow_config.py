@@ -450,19 +450,9 @@ class RuleResources:
 
 @dataclass(frozen=True)
 class QuantumMemory:
-    """The memory estimate of a quantum job (kickedpair.sweep.resources):
-    ranks * overhead_mb_per_rank + N1*N2 * bytes_per_point + N1*N2^2 * bytes_per_block_entry,
+    """The memory request of a quantum job: the engine's own estimate (kickedpair.quantum.cost.request_mb),
     clipped to [min_mb, max_mb]."""
 
-    overhead_mb_per_rank: float = _spec(400.0, "float", non_negative,
-                                        doc="MB per rank: interpreter, libraries, compiled kernels")
-    bytes_per_point: float = _spec(128.0, "float", positive,
-                                   doc="bytes per point of the N1 x N2 grid: the complex128 state (16 B) "
-                                       "times the number of state-sized arrays held")
-    bytes_per_block_entry: float = _spec(16.0, "float", non_negative,
-                                         doc="bytes per entry of the N1 x N2 x N2 particle-2 propagators of "
-                                             "the light-particle-exact scheme (float64 Hamiltonians and "
-                                             "eigenvectors during the set-up)")
     min_mb: int = _spec(1000, "int", at_least(1), doc="the least a quantum job asks for, in MB")
     max_mb: int = _spec(1_000_000, "int", at_least(1),
                         doc="the most a quantum job asks for, in MB (node_mem_mb replaces it when set); a run "

@@ -111,6 +111,7 @@ for _fig in repro_plan.FIGURES:
     rule:
         name:
             _fig
+        localrule: True
         input:
             unpack(figure_inputs(_fig)),
         output:

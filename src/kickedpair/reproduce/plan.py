@@ -35,8 +35,6 @@ from ..sweep.plan import (RUN_CONFIG, RUN_CONVERGENCE, RUN_NAME_PATTERN, RUN_RES
 
 __all__ = ["FIGURES", "Run", "FigurePlan", "Reproduction", "build_reproduction"]
 
-FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5")
-
 RUN_DIR = "reproduction/{figure}/{engine}/{name}"   # the folder of a figure's run (a Run's folder)
 FIGURE_DIR = "reproduction/{figure}"
 FIGURE_PLAN = FIGURE_DIR + "/plan.json"
@@ -85,11 +83,6 @@ class Reproduction:
     def runs(self) -> list[Run]:
         return [r for fp in self.figures.values() for r in fp.runs]
 
-    def run(self, figure: str, engine: str, name: str) -> Run:
-        for r in self.figures[figure].runs:
-            if r.engine == engine and r.name == name:
-                return r
-        raise KeyError(f"{figure}/{engine}/{name}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -155,7 +148,7 @@ class _Builder:
 
 
 # --------------------------------------------------------------------------- figures
-def _fig1(b: _Builder, v: dict) -> list[Run]:
+def _fig1(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
     masses = [float(m) for m in expand_axis(v["mass_ratio"])]
     eps_values = _floats(v["eps"])
     profiles = v["interaction"] if isinstance(v["interaction"], list) else [v["interaction"]]
@@ -172,10 +165,10 @@ def _fig1(b: _Builder, v: dict) -> list[Run]:
     # eps = 0: the particles are independent, so one run serves every m and profile
     runs.append(b.classical("eps=0", {"interaction": None, "eps": 0.0, "mass_ratio": None}, n, traj,
                             eps=0.0))
-    return runs
+    return runs, []
 
 
-def _fig2(b: _Builder, v: dict) -> list[Run]:
+def _fig2(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
     hbars = _floats(v["hbar"])
     n, traj = int(v["n_kicks"]), int(v["trajectories"])
     m, eps = float(v["mass_ratio"]), float(v["eps"])
@@ -189,10 +182,11 @@ def _fig2(b: _Builder, v: dict) -> list[Run]:
                           hbar=h0, eps=0.0, mass_ratio=m))
     runs.append(b.classical("classical", {"eps": eps, "mass_ratio": m}, n, traj, snapshots=True,
                             eps=eps, mass_ratio=m))
-    return runs
+    return runs, []
 
 
-def _fig3(b: _Builder, v: dict, fig2: FigurePlan | None) -> tuple[list[Run], list[Run]]:
+def _fig3(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
+    fig2 = done.get("fig2")
     n = int(v["n_kicks"])
     traj = int(v["trajectories"])
     reals = int(v["realisations"])
@@ -223,14 +217,24 @@ def _fig3(b: _Builder, v: dict, fig2: FigurePlan | None) -> tuple[list[Run], lis
     return runs, extra
 
 
-def _fig5(b: _Builder, v: dict) -> list[Run]:
+def _fig5(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
     h = _floats(v["hbar"])[0]
     K2s = _floats(v["K2"])
     n = int(v["n_kicks"])
     v["power_window"] = [float(x) for x in v["power_window"]]
     v["exp_window"] = [float(x) for x in v["exp_window"]]
     conv = bool(v["convergence"])
-    return [b.quantum(_name(K2=K2), {"K2": K2, "hbar": h}, n, conv, hbar=h, K2=K2) for K2 in K2s]
+    return [b.quantum(_name(K2=K2), {"K2": K2, "hbar": h}, n, conv, hbar=h, K2=K2) for K2 in K2s], []
+
+
+def _fig4(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
+    v["mass_ratio"] = [float(m) for m in expand_axis(v["mass_ratio"])]  # drawn from the sweep: no runs
+    return [], []
+
+
+#: each figure's expansion of its variant into runs (and the runs of earlier figures it reads)
+EXPANDERS = {"fig1": _fig1, "fig2": _fig2, "fig3": _fig3, "fig4": _fig4, "fig5": _fig5}
+FIGURES = tuple(EXPANDERS)
 
 
 # --------------------------------------------------------------------------- entry
@@ -257,24 +261,11 @@ def build_reproduction(config: Mapping[str, Any], validate: bool = True,
     if sweep is None:
         sweep = build_plan(config, validate=False)
     figures: dict[str, FigurePlan] = {}
-    for fig in FIGURES:
-        if fig not in section:
-            raise ConfigError(f"reproduction.{fig}: missing")
-        v = _variant(section[fig], fig, preset)
+    for fig, expand in EXPANDERS.items():
+        v = _variant(section.get(fig), fig, preset)
         b = _Builder(fig, v, shared, seed, sweep)
         b.where = f"reproduction.{fig}.{preset}"
-        if fig == "fig1":
-            figures[fig] = FigurePlan(fig, v, _fig1(b, v))
-        elif fig == "fig2":
-            figures[fig] = FigurePlan(fig, v, _fig2(b, v))
-        elif fig == "fig3":
-            runs, extra = _fig3(b, v, figures.get("fig2"))
-            figures[fig] = FigurePlan(fig, v, runs, extra)
-        elif fig == "fig4":
-            v["mass_ratio"] = [float(m) for m in expand_axis(v["mass_ratio"])]
-            figures[fig] = FigurePlan(fig, v, [])
-        else:
-            figures[fig] = FigurePlan(fig, v, _fig5(b, v))
+        figures[fig] = FigurePlan(fig, v, *expand(b, v, figures))
     for fp in figures.values():
         for run in fp.runs:
             if not re.fullmatch(RUN_NAME_PATTERN, run.name):

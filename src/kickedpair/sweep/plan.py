@@ -274,10 +274,6 @@ class SweepPlan:
         quantum = {**self.quantum, "n_kicks": self.n_kicks}
         return {"physics": physics, "quantum": quantum}
 
-    def checkpoint(self, m: str, hbar: str) -> str:
-        tag = config_tag(self.quantum_config(m, hbar))
-        return self.path(QUANTUM_CHECKPOINT, m=m, hbar=hbar, tag=tag)
-
     def rule_resources(self, rule: str) -> dict:
         """``resources.default`` updated by ``resources.<rule>``."""
         return {**self.resources.get("default", {}), **self.resources.get(rule, {})}
@@ -301,11 +297,12 @@ class SweepPlan:
         for m in self.mass_ratio:
             cfg = self.classical_config(m)
             out.append(Run("classical", CLASSICAL_DIR.format(m=m), cfg, f"m={m}",
-                           self.run_resources("classical")))
+                           self.run_resources("classical"), role={"m": m}))
         for c in self.cells:
             cfg = self.quantum_config(c.m, c.hbar)
             out.append(Run("quantum", QUANTUM_DIR.format(m=c.m, hbar=c.hbar), cfg, c.name,
-                           self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints))
+                           self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints,
+                           role={"m": c.m, "hbar": c.hbar}))
         return out
 
     # ------------------------------------------------------------- validation
@@ -326,18 +323,11 @@ class SweepPlan:
     # ------------------------------------------------------------- manifest
     def manifest(self) -> dict:
         """What the status summariser and the aggregation need; paths relative to the sweep folder."""
-        rel = lambda t, **wc: t.format(**wc)  # noqa: E731
-        classical = [{"kind": "classical", "m": m, "name": f"m={m}",
-                      "result": rel(CLASSICAL_RESULT, m=m), "log": rel(CLASSICAL_LOG, m=m),
-                      "config": rel(CLASSICAL_CONFIG, m=m)} for m in self.mass_ratio]
-        quantum = []
-        for c in self.cells:
-            tag = config_tag(self.quantum_config(c.m, c.hbar))
-            quantum.append({"kind": "quantum", "m": c.m, "hbar": c.hbar, "name": c.name,
-                            "result": rel(QUANTUM_RESULT, m=c.m, hbar=c.hbar),
-                            "checkpoint": rel(QUANTUM_CHECKPOINT, m=c.m, hbar=c.hbar, tag=tag),
-                            "log": rel(QUANTUM_LOG, m=c.m, hbar=c.hbar),
-                            "config": rel(QUANTUM_CONFIG, m=c.m, hbar=c.hbar)})
+        cells = []
+        for r in self.runs():
+            checkpoint = {"checkpoint": r.checkpoint} if r.engine == "quantum" else {}
+            cells.append({"kind": r.engine, **r.role, "name": r.label, "result": r.result, **checkpoint,
+                          "log": r.path(RUN_LOG), "config": r.path(RUN_CONFIG)})
         return {
             "preset": self.preset,
             "description": self.description,
@@ -349,7 +339,7 @@ class SweepPlan:
             "physics": self.physics,
             "analysis": self.analysis,
             "allow_missing": self.allow_missing,
-            "cells": classical + quantum,
+            "cells": cells,
         }
 
 
