@@ -28,15 +28,15 @@ Verdict rules (each stated again in its comparison):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 from scipy import stats
 
 from .common import fit_line, read_result, resolution_row, save_figure, write_table
-from .figkit import comparison, num, pm, same, summary
+from .figkit import comparison, judged, num, panels, pm, same, summary
 
 TABLES = ("fig1.csv", "fig1_inset.csv")
 
@@ -150,60 +150,39 @@ def load_run(run: Mapping[str, Any]) -> dict:
     return {"name": run["name"], "interaction": role.get("interaction"), "eps": float(role["eps"]),
             "mass_ratio": role.get("mass_ratio"),
             "Dc": float(r.attrs["Dc"]), "Dc_err": float(r.attrs["Dc_err"]),
-            "slope_fit": float(est.get("slope_fit", math.nan)),
-            "slope_fit_err": float(est.get("slope_fit_err", math.nan)),
-            "slope_full": float(est.get("slope_full", math.nan)),
-            "slope_late": float(est.get("slope_late", math.nan)),
+            **{k: float(est.get(k, math.nan)) for k in ("slope_fit", "slope_fit_err", "slope_full", "slope_late")},
             "fit_lo": float(est.get("fit_window_lo", math.nan)),
             "fit_hi": float(est.get("fit_window_hi", math.nan)),
             "n_kicks": int(cfg["classical"]["n_kicks"]),
             "trajectories": int(cfg["classical"]["n_trajectories"]),
             "physics": cfg.get("physics", {}),
-            "t": np.asarray(s["t"], float), "p1_sq": np.asarray(s["p1_sq"], float),
-            "p1_sq_sem": np.asarray(s["p1_sq_sem"], float)}
+            **{k: np.asarray(s[k], float) for k in ("t", "p1_sq", "p1_sq_sem")}}
 
 
-@dataclass
-class Fig1Data:
-    """The classical runs of the variant as read (:func:`load_run`)."""
-
-    runs: list[dict]          # the plan's classical runs
-    zero: dict                # the eps = 0 run (every m, both profiles)
-    coupled: list[dict]       # the eps != 0 runs
-    profiles: list[str]
-    eps_values: list[float]
-    masses: list[float]
-    inset_m: float
-    inset_eps: float
-
-    @property
-    def t_f(self) -> int:
-        return self.zero["n_kicks"]
-
-    @property
-    def n_traj(self) -> int:
-        return self.zero["trajectories"]
-
-    def curve(self, profile: str, eps: float) -> list[dict]:
-        """The runs of one profile and coupling, ascending in m."""
-        return sorted((d for d in self.coupled if d["interaction"] == profile and _same(d["eps"], eps)),
-                      key=lambda d: float(d["mass_ratio"]))
-
-    def at(self, profile: str, eps: float, mass_ratio: float) -> dict | None:
-        """The run of one profile at ``eps`` and ``m``, if the variant has it."""
-        return next((d for d in self.curve(profile, eps) if _same(d["mass_ratio"], mass_ratio)), None)
-
-
-def load(plan: dict) -> Fig1Data:
+def load(plan: dict) -> SimpleNamespace:
+    """The classical runs as read (:func:`load_run`): ``zero`` (eps = 0, valid for every m and
+    profile) and the ``coupled`` ones, with the profiles, couplings and masses they cover."""
     variant = plan["variant"]
     runs = [r for r in plan["runs"] if r["engine"] == "classical"]
     data = [load_run(r) for r in runs]
     coupled = [d for d in data if d["eps"] != 0.0]
-    return Fig1Data(runs=runs, zero=next(d for d in data if d["eps"] == 0.0), coupled=coupled,
-                    profiles=list(dict.fromkeys(d["interaction"] for d in coupled)),
-                    eps_values=sorted({d["eps"] for d in coupled}),
-                    masses=sorted({float(d["mass_ratio"]) for d in coupled}),
-                    inset_m=float(variant["inset_mass_ratio"]), inset_eps=float(variant["inset_eps"]))
+    zero = next(d for d in data if d["eps"] == 0.0)
+    return SimpleNamespace(runs=runs, zero=zero, coupled=coupled, t_f=zero["n_kicks"], n_traj=zero["trajectories"],
+                           profiles=list(dict.fromkeys(d["interaction"] for d in coupled)),
+                           eps_values=sorted({d["eps"] for d in coupled}),
+                           masses=sorted({float(d["mass_ratio"]) for d in coupled}),
+                           inset_m=float(variant["inset_mass_ratio"]), inset_eps=float(variant["inset_eps"]))
+
+
+def curve(data: SimpleNamespace, profile: str, eps: float) -> list[dict]:
+    """The runs of one profile and coupling, ascending in m."""
+    return sorted((d for d in data.coupled if d["interaction"] == profile and _same(d["eps"], eps)),
+                  key=lambda d: float(d["mass_ratio"]))
+
+
+def at(data: SimpleNamespace, profile: str, eps: float, mass_ratio: float) -> dict | None:
+    """The run of one profile at ``eps`` and ``m``, if the variant has it."""
+    return next((d for d in curve(data, profile, eps) if _same(d["mass_ratio"], mass_ratio)), None)
 
 
 # --------------------------------------------------------------------------- measure
@@ -214,75 +193,56 @@ def inset_line(d: Mapping[str, Any]):
     return fit_line(t[sel], y[sel])
 
 
-@dataclass
-class Fig1Measures:
+def measure(data: SimpleNamespace) -> SimpleNamespace:
     """Per profile: the inset run and its line, the run at the paper's point (comparison 1), the
     fall checks (comparison 2: (eps, run at m_max, run at m_min, check)) and the flatness at
     eps = 0.1 (comparison 3: (curve, flatness) or None)."""
-
-    insets: dict[str, tuple]
-    paper_point: dict[str, dict | None]
-    falls: dict[str, list[tuple]]
-    flat: dict[str, tuple | None]
-
-
-def measure(data: Fig1Data) -> Fig1Measures:
-    insets, paper_point, falls, flat = {}, {}, {}, {}
+    m = SimpleNamespace(insets={}, paper_point={}, falls={}, flat={})
     for p in data.profiles:
-        hit = data.at(p, data.inset_eps, data.inset_m)
+        hit = at(data, p, data.inset_eps, data.inset_m)
         if hit:
-            insets[p] = (hit, inset_line(hit))
-        paper_point[p] = data.at(p, PAPER_DC_EPS, PAPER_DC_MASS)
-        falls[p] = []
-        for eps in FALL_EPS:
-            c = data.curve(p, eps)
-            if len(c) >= 2:
-                lo, hi = c[0], c[-1]
-                falls[p].append((eps, hi, lo, falls_towards(hi["Dc"], hi["Dc_err"], lo["Dc"], lo["Dc_err"],
-                                                            data.zero["Dc"])))
-        c = data.curve(p, FLAT_EPS)
-        flat[p] = (c, flatness([d["Dc"] for d in c], [d["Dc_err"] for d in c])) if len(c) >= 2 else None
-    return Fig1Measures(insets, paper_point, falls, flat)
+            m.insets[p] = (hit, inset_line(hit))
+        m.paper_point[p] = at(data, p, PAPER_DC_EPS, PAPER_DC_MASS)
+        m.falls[p] = [(eps, c[-1], c[0], falls_towards(c[-1]["Dc"], c[-1]["Dc_err"], c[0]["Dc"], c[0]["Dc_err"],
+                                                       data.zero["Dc"]))
+                      for eps, c in ((eps, curve(data, p, eps)) for eps in FALL_EPS) if len(c) >= 2]
+        c = curve(data, p, FLAT_EPS)
+        m.flat[p] = (c, flatness([d["Dc"] for d in c], [d["Dc_err"] for d in c])) if len(c) >= 2 else None
+    return m
 
 
 # --------------------------------------------------------------------------- judge
-def judge(data: Fig1Data, m: Fig1Measures) -> list[dict]:
+def judge(data: SimpleNamespace, m: SimpleNamespace) -> list[dict]:
     """Comparisons 1-3 per profile (each rule over all profiles in turn), then comparison 4."""
-    comparisons = []
-    per_profile: dict[str, list[str]] = {p: [] for p in data.profiles}
-    for rule in (_compare_value, _compare_fall, _compare_flat):
-        for p in data.profiles:
-            c = rule(p, data, m)
-            comparisons.append(c)
-            per_profile[p].append(c["verdict"])
-    comparisons.append(_compare_profiles(per_profile, data))
-    return comparisons
+    comparisons = [rule(p, data, m) for rule in (_compare_value, _compare_fall, _compare_flat)
+                   for p in data.profiles]
+    per_profile = {p: [c["verdict"] for c in comparisons[i::len(data.profiles)]] for i, p in enumerate(data.profiles)}
+    return comparisons + [_compare_profiles(per_profile, data)]
 
 
-def _stats_note(data: Fig1Data) -> str:
-    return f"t_f = {data.t_f}, {data.n_traj} trajectories"
+def _why(data, *causes: str) -> str:
+    """The causes named by key: the interaction "form", "t_f", "stats"; any other text as it is."""
+    known = {"form": "the interaction form is a reading of the paper", "t_f": f"finite t_f ({data.t_f})",
+             "stats": f"statistics ({data.n_traj} trajectories)"}
+    return "; ".join(known.get(c, c) for c in causes)
 
 
-def _compare_value(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
+def _compare_value(p: str, data, m) -> dict:
     """1. Dc at m = 1e-3, eps = 2."""
-    q = f"Dc at m = 1e-3, eps = 2 ({p})"
-    paper = f"Dc = {PAPER_DC} (Fig. 1 inset)"
-    d = m.paper_point[p]
+    q, paper, d = f"Dc at m = 1e-3, eps = 2 ({p})", f"Dc = {PAPER_DC} (Fig. 1 inset)", m.paper_point[p]
+    stats = f"t_f = {data.t_f}, {data.n_traj} trajectories"
     if d is None:
-        return comparison(q, paper, f"not run ({_stats_note(data)})", "not compared",
-                          "m = 1e-3 or eps = 2 is not in this variant")
-    v = value_verdict(PAPER_DC, d["Dc"], d["Dc_err"], d["slope_late"], d["slope_fit"], d["slope_fit_err"])
-    return comparison(
+        return comparison(q, paper, f"not run ({stats})", "not compared", "m = 1e-3 or eps = 2 is not in this variant")
+    return judged(
         q, paper,
         f"Dc = {pm(d['Dc'], d['Dc_err'], 1)}, slope_fit = {pm(d['slope_fit'], d['slope_fit_err'], 1)}, "
-        f"slope_late = {num(d['slope_late'])} ({_stats_note(data)}); rule: agrees if |Dc - {PAPER_DC}| <= 2 Dc_err, "
+        f"slope_late = {num(d['slope_late'])} ({stats}); rule: agrees if |Dc - {PAPER_DC}| <= 2 Dc_err, "
         f"partly if only a slope is within 2 sigma",
-        v, "" if v == "agrees" else
-        ("finite t_f: <p1^2>(t_f)/t_f includes the slow early growth; the interaction form is a "
-         f"reading of the paper; statistics ({data.n_traj} trajectories)"))
+        value_verdict(PAPER_DC, d["Dc"], d["Dc_err"], d["slope_late"], d["slope_fit"], d["slope_fit_err"]),
+        _why(data, "finite t_f: <p1^2>(t_f)/t_f includes the slow early growth", "form", "stats"))
 
 
-def _compare_fall(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
+def _compare_fall(p: str, data, m) -> dict:
     """2. Dc falls with m towards Dc0 at eps = 2, 4."""
     q = f"Dc falls with m towards the eps = 0 value, eps = 2, 4 ({p})"
     paper = "Dc decreases with m to a saturation level almost equal to Dc(eps = 0)"
@@ -294,18 +254,14 @@ def _compare_fall(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
              f"{pm(lo['Dc'], lo['Dc_err'], 1)} (m={float(lo['mass_ratio']):g}), "
              f"falls {'yes' if chk['falls'] else 'no'}, towards {'yes' if chk['towards'] else 'no'}"
              for eps, hi, lo, chk in m.falls[p]]
-    zero = data.zero
-    return comparison(
+    return judged(
         q, paper,
-        f"Dc0 = {pm(zero['Dc'], zero['Dc_err'], 1)}; " + "; ".join(parts)
+        f"Dc0 = {pm(data.zero['Dc'], data.zero['Dc_err'], 1)}; " + "; ".join(parts)
         + "; rule: falls if Dc(m_max) - Dc(m_min) > 2 combined sigma, towards if "
-          "|Dc(m_min) - Dc0| < |Dc(m_max) - Dc0|, agrees if both at every eps",
-        v, "" if v == "agrees" else
-        (f"the interaction form is a reading of the paper; finite t_f ({data.t_f}); "
-         f"statistics ({data.n_traj} trajectories)"))
+          "|Dc(m_min) - Dc0| < |Dc(m_max) - Dc0|, agrees if both at every eps", v, _why(data, "form", "t_f", "stats"))
 
 
-def _compare_flat(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
+def _compare_flat(p: str, data, m) -> dict:
     """3. Little m dependence at eps = 0.1."""
     q = f"little m dependence of Dc at eps = 0.1 ({p})"
     paper = "Dc at eps = 0.1 differs only slightly from Dc(eps = 0) as m varies"
@@ -313,21 +269,16 @@ def _compare_flat(p: str, data: Fig1Data, m: Fig1Measures) -> dict:
         return comparison(q, paper, "eps = 0.1 with two masses not run", "not compared",
                           "eps = 0.1 with at least two m is not in this variant")
     c, flat = m.flat[p]
-    v = flat_verdict(flat)
-    zero = data.zero
-    return comparison(
+    return judged(
         q, paper,
         f"Dc from {num(min(d['Dc'] for d in c))} to {num(max(d['Dc'] for d in c))} over "
-        f"{len(c)} m, mean {num(flat['mean'])} (Dc0 = {pm(zero['Dc'], zero['Dc_err'], 1)}), "
+        f"{len(c)} m, mean {num(flat['mean'])} (Dc0 = {pm(data.zero['Dc'], data.zero['Dc_err'], 1)}), "
         f"chi2/dof = {flat['chi2']:.3g}/{flat['dof']}, p = {flat['p_value']:.2g}, "
         f"spread {100 * flat['rel_spread']:.2g}%; rule: agrees if p > {FLAT_P_VALUE}, "
-        f"partly if spread <= {100 * FLAT_REL_SPREAD:g}%",
-        v, "" if v == "agrees" else
-        (f"statistics ({data.n_traj} trajectories); finite t_f ({data.t_f}); "
-         "the interaction form is a reading of the paper"))
+        f"partly if spread <= {100 * FLAT_REL_SPREAD:g}%", flat_verdict(flat), _why(data, "stats", "t_f", "form"))
 
 
-def _compare_profiles(per_profile: dict[str, list[str]], data: Fig1Data) -> dict:
+def _compare_profiles(per_profile: dict[str, list[str]], data) -> dict:
     """4. Which profile matches better; the verdict is the better profile's agreement (of either
     one when they tie)."""
     best, score = best_profile(per_profile)
@@ -336,9 +287,7 @@ def _compare_profiles(per_profile: dict[str, list[str]], data: Fig1Data) -> dict
         v4, cause4 = "not compared", "none of comparisons 1-3 could be made in this variant"
     else:
         v4 = overall_verdict(per_profile[best or max(score, key=lambda p: score[p])])
-        cause4 = "" if v4 == "agrees" else (
-            f"the interaction form is a reading of the paper; finite t_f ({data.t_f}); "
-            f"statistics ({data.n_traj} trajectories)")
+        cause4 = "" if v4 == "agrees" else _why(data, "form", "t_f", "stats")
     return comparison(
         "which interaction profile matches the paper better",
         "the paper's statements 1-3 (its interaction formula was lost in extraction)",
@@ -359,40 +308,36 @@ def make(plan: dict, out_dir: Path) -> dict:
                    [resolution_row(r) for r in data.runs], [], comparisons, _notes(data), TABLES, "fig1.png")
 
 
-def write_tables(out_dir: Path, data: Fig1Data, m: Fig1Measures) -> None:
-    rows = []
-    for d in data.coupled + [data.zero]:
-        rows.append({"interaction": d["interaction"] or "any", "eps": d["eps"],
-                     "mass_ratio": d["mass_ratio"] if d["mass_ratio"] is not None else "any",
-                     "Dc": d["Dc"], "Dc_err": d["Dc_err"], "slope_fit": d["slope_fit"],
-                     "slope_fit_err": d["slope_fit_err"], "slope_late": d["slope_late"],
-                     "slope_full": d["slope_full"], "n_kicks": d["n_kicks"],
-                     "trajectories": d["trajectories"]})
-    write_table(out_dir / "fig1.csv", rows)
-    inset_rows = []
-    for p, (d, line) in m.insets.items():
-        for t, y, e in zip(d["t"], d["p1_sq"], d["p1_sq_sem"]):
-            inset_rows.append({"interaction": p, "t": float(t), "p1_sq": float(y), "p1_sq_sem": float(e),
-                               "fit": line.intercept + line.slope * float(t), "Dc_t": d["Dc"] * float(t)})
-    write_table(out_dir / "fig1_inset.csv", inset_rows)
+_COLUMNS = ("Dc", "Dc_err", "slope_fit", "slope_fit_err", "slope_late", "slope_full", "n_kicks", "trajectories")
 
 
-def _parameters(data: Fig1Data) -> dict:
+def write_tables(out_dir: Path, data: SimpleNamespace, m: SimpleNamespace) -> None:
+    write_table(out_dir / "fig1.csv", [
+        {"interaction": d["interaction"] or "any", "eps": d["eps"],
+         "mass_ratio": d["mass_ratio"] if d["mass_ratio"] is not None else "any", **{k: d[k] for k in _COLUMNS}}
+        for d in data.coupled + [data.zero]])
+    write_table(out_dir / "fig1_inset.csv", [
+        {"interaction": p, "t": float(t), "p1_sq": float(y), "p1_sq_sem": float(e),
+         "fit": line.intercept + line.slope * float(t), "Dc_t": d["Dc"] * float(t)}
+        for p, (d, line) in m.insets.items() for t, y, e in zip(d["t"], d["p1_sq"], d["p1_sq_sem"])])
+
+
+def _parameters(data: SimpleNamespace) -> dict:
     zero, phys = data.zero, data.zero["physics"]
     return {
         "mass_ratio": data.masses, "eps": data.eps_values, "interaction": data.profiles,
         "n_kicks (t_f)": data.t_f, "trajectories": data.n_traj,
-        "K1": phys.get("K1"), "K2": phys.get("K2"), "lam": phys.get("lam"), "L": phys.get("L"),
+        **{k: phys.get(k) for k in ("K1", "K2", "lam", "L")},
         "fit window": [round(zero["fit_lo"], 6), round(zero["fit_hi"], 6)],
         "inset_mass_ratio": data.inset_m, "inset_eps": data.inset_eps,
     }
 
 
-def _notes(data: Fig1Data) -> list[str]:
-    zero, t_f, n_traj = data.zero, data.t_f, data.n_traj
+def _notes(data: SimpleNamespace) -> list[str]:
+    zero = data.zero
     return [
-        f"Dc = <p1^2>(t_f)/t_f with t_f = {t_f} (the paper's definition); error from the spread of "
-        f"{n_traj} trajectories at t_f (the paper used 1e4).",
+        f"Dc = <p1^2>(t_f)/t_f with t_f = {data.t_f} (the paper's definition); error from the spread of "
+        f"{data.n_traj} trajectories at t_f (the paper used 1e4).",
         f"slope_fit: least squares over t in [{zero['fit_lo']:g}, {zero['fit_hi']:g}]; slope_late: over "
         f"[t_f/2, t_f]; they differ from Dc where <p1^2>(t) grows slowly at first (small m).",
         "eps = 0: the particles are independent, so one run serves every m and both profiles.",
@@ -404,27 +349,21 @@ def _notes(data: Fig1Data) -> list[str]:
 
 
 # --------------------------------------------------------------------------- draw
-def draw(path: Path, data: Fig1Data, m: Fig1Measures) -> None:
+def draw(path: Path, data: SimpleNamespace, m: SimpleNamespace) -> None:
     """Dc(m) per profile (top), the inset <p1^2>(t) per profile (bottom)."""
-    import matplotlib.pyplot as plt
-
     ncol = max(len(data.profiles), 1)
-    fig, axes = plt.subplots(2, ncol, figsize=(5.2 * ncol, 7.4), squeeze=False,
-                             gridspec_kw={"height_ratios": [1.4, 1.0]})
-    for j, p in enumerate(data.profiles):
-        if j:
-            axes[0, j].sharey(axes[0, 0])
-        _draw_dc(axes[0, j], p, j, data)
-        _draw_inset(axes[1, j], m.insets.get(p), j, ncol, data)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    with panels(path, 2, ncol, (5.2 * ncol, 7.4), squeeze=False, gridspec_kw={"height_ratios": [1.4, 1.0]}) as axes:
+        for j, p in enumerate(data.profiles):
+            if j:
+                axes[0, j].sharey(axes[0, 0])
+            _draw_dc(axes[0, j], p, j, data)
+            _draw_inset(axes[1, j], m.insets.get(p), j, ncol, data)
 
 
-def _draw_dc(ax, p: str, j: int, data: Fig1Data) -> None:
+def _draw_dc(ax, p: str, j: int, data: SimpleNamespace) -> None:
     zero = data.zero
     for eps in data.eps_values:
-        c = data.curve(p, eps)
+        c = curve(data, p, eps)
         mass = np.array([float(d["mass_ratio"]) for d in c])
         mk = _MARKERS.get(eps, "D")
         h = ax.errorbar(mass, [d["Dc"] for d in c], yerr=[d["Dc_err"] for d in c], marker=mk,
@@ -434,14 +373,12 @@ def _draw_dc(ax, p: str, j: int, data: Fig1Data) -> None:
     ax.axhline(zero["Dc"], color="red", ls="--", label="ε = 0")
     ax.axhspan(zero["Dc"] - zero["Dc_err"], zero["Dc"] + zero["Dc_err"], color="red", alpha=0.12)
     ax.plot([], [], color="gray", marker="o", mfc="none", ls=":", lw=0.8, label="late slope")
-    ax.set_xscale("log")
-    ax.set_xlabel("m")
-    ax.set_ylabel(r"$D_c = \langle p_1^2\rangle(t_f)/t_f$")
-    ax.set_title(f"({chr(97 + j)}) {p}: " + ("ε exp(-λ d²)" if p == "gaussian" else "ε exp(-d²/λ)"))
+    ax.set(xscale="log", xlabel="m", ylabel=r"$D_c = \langle p_1^2\rangle(t_f)/t_f$",
+           title=f"({chr(97 + j)}) {p}: " + ("ε exp(-λ d²)" if p == "gaussian" else "ε exp(-d²/λ)"))
     ax.legend(fontsize=8)
 
 
-def _draw_inset(ax2, inset: tuple | None, j: int, ncol: int, data: Fig1Data) -> None:
+def _draw_inset(ax2, inset: tuple | None, j: int, ncol: int, data: SimpleNamespace) -> None:
     if inset is not None:
         d, line = inset
         ax2.plot(d["t"], d["p1_sq"], color="k", lw=1.2, label=r"$\langle p_1^2\rangle$")
@@ -451,6 +388,5 @@ def _draw_inset(ax2, inset: tuple | None, j: int, ncol: int, data: Fig1Data) -> 
                  label=f"fit [{d['fit_lo']:g}, {d['fit_hi']:g}]: slope {line.slope:.3g}")
         ax2.plot(d["t"], d["Dc"] * d["t"], color="tab:blue", ls=":", label=f"$D_c t$, $D_c$ = {d['Dc']:.3g}")
         ax2.legend(fontsize=8)
-    ax2.set_xlabel("t")
-    ax2.set_ylabel(r"$\langle p_1^2\rangle$")
-    ax2.set_title(f"({chr(97 + ncol + j)}) inset of ({chr(97 + j)}): m = {data.inset_m:g}, ε = {data.inset_eps:g}")
+    ax2.set(xlabel="t", ylabel=r"$\langle p_1^2\rangle$",
+            title=f"({chr(97 + ncol + j)}) inset of ({chr(97 + j)}): m = {data.inset_m:g}, ε = {data.inset_eps:g}")

@@ -159,6 +159,11 @@ def comparison(quantity: str, paper: str, project: str, verdict: str, cause: str
     return {"quantity": quantity, "paper": paper, "project": project, "verdict": verdict, "cause": cause}
 
 
+def judged(quantity: str, paper: str, project: str, verdict: str, cause: str) -> dict:
+    """:func:`comparison` naming ``cause`` only when the verdict is not "agrees"."""
+    return comparison(quantity, paper, project, verdict, "" if verdict == "agrees" else cause)
+
+
 def summary(title: str, parameters: dict, resolution: list, convergence: list, comparisons: list,
             notes: list, tables: Sequence[str], image: str) -> dict:
     """A figure's summary (see :mod:`kickedpair.reproduce.common`), keys in their order."""
