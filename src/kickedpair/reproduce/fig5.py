@@ -15,15 +15,15 @@ called the better one, unless the two rms differ by less than a factor ``INDISTI
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .common import (convergence_notes, convergence_row, fit_line, flag_unaccepted, read_result, resolution_row,
                      save_figure, write_table)
-from .figkit import comparison, num, pm, sci, span, summary
+from .figkit import comparison, judged, num, panels, pm, sci, span, summary, variant_note
 
 TABLES = ("fig5_purity.csv", "fig5_fits.csv")
 
@@ -158,24 +158,6 @@ def gamma_difference(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[fl
 
 
 # --------------------------------------------------------------------------- load
-@dataclass
-class Fig5Data:
-    """The variant and, per K2 (ascending), the run with its purity curve as read."""
-
-    variant: dict
-    curves: list[dict]          # K2, run, config, attrs, t, purity (sorted in t)
-    convergence: list[dict]
-    resolution: list[dict]
-
-    @property
-    def n_kicks(self) -> int:
-        return int(self.variant["n_kicks"])
-
-    @property
-    def windows(self) -> tuple[list, list]:
-        return list(self.variant["power_window"]), list(self.variant["exp_window"])
-
-
 def _curve(run: Mapping[str, Any]) -> dict:
     res = read_result(run["result"])
     t = np.asarray(res.series["t"], float)
@@ -185,25 +167,19 @@ def _curve(run: Mapping[str, Any]) -> dict:
             "t": t[order], "purity": p[order]}
 
 
-def load(plan: Mapping[str, Any]) -> Fig5Data:
+def load(plan: Mapping[str, Any]) -> SimpleNamespace:
+    """Per K2 (ascending) the run with its purity curve as read (K2, run, config, attrs, t, purity
+    sorted in t); the fit windows; the convergence and resolution rows."""
+    v = plan["variant"]
     runs = sorted((r for r in plan["runs"] if r["engine"] == "quantum"), key=lambda r: float(r["role"]["K2"]))
     curves = [_curve(r) for r in runs]
-    return Fig5Data(plan["variant"], curves, [convergence_row(r) for r in runs if r.get("convergence")],
-                    [resolution_row(r) for r in runs])
+    return SimpleNamespace(variant=v, n_kicks=int(v["n_kicks"]), curves=curves,
+                           windows=(list(v["power_window"]), list(v["exp_window"])),
+                           convergence=[convergence_row(r) for r in runs if r.get("convergence")],
+                           resolution=[resolution_row(r) for r in runs])
 
 
 # --------------------------------------------------------------------------- measure
-@dataclass
-class Fig5Measures:
-    entries: list[dict]         # the curves with their fits, fit masks, purity(t_f), t_half
-    hbar: float
-    eps: float
-    scales: bool                # coupling_scales_with_hbar
-    coupling: float             # eps * hbar (or eps)
-    paper_coupling: float       # the same at the paper's hbar
-    conv_max: float             # largest purity change in the convergence checks
-
-
 def _fitted(c: dict, n_kicks: int, power_window, exp_window) -> dict:
     t, p = c["t"], c["purity"]
     return {**c, **decay_fits(t, p, n_kicks, power_window, exp_window),
@@ -222,17 +198,21 @@ def convergence_max(rows: Sequence[Mapping[str, Any]]) -> float:
                              if math.isfinite(float(row.get(k, float("nan"))))])
 
 
-def measure(data: Fig5Data) -> Fig5Measures:
+def measure(data: SimpleNamespace) -> SimpleNamespace:
+    """The curves with their fits, fit masks, purity(t_f), t_half (``entries``); hbar, eps, whether
+    the coupling scales with hbar, the coupling here and at the paper's hbar; the largest purity
+    change in the convergence checks (``conv_max``)."""
     entries = [_fitted(c, data.n_kicks, *data.windows) for c in data.curves]
     phys = entries[0]["config"].get("physics", {}) if entries else {}
     hbar = float(entries[0]["run"]["role"]["hbar"]) if entries else float(data.variant["hbar"])
     eps = float(phys.get("eps", float("nan")))
     scales = bool(phys.get("coupling_scales_with_hbar", False))
-    return Fig5Measures(entries, hbar, eps, scales, eps * hbar if scales else eps,
-                        eps * PAPER_HBAR if scales else eps, convergence_max(data.convergence))
+    return SimpleNamespace(entries=entries, phys=phys, hbar=hbar, eps=eps, scales=scales,
+                           coupling=eps * hbar if scales else eps, paper_coupling=eps * PAPER_HBAR if scales else eps,
+                           conv_max=convergence_max(data.convergence))
 
 
-# --------------------------------------------------------------------------- text
+# --------------------------------------------------------------------------- judge
 def _k(K2: float) -> str:
     return f"{K2:g}"
 
@@ -249,14 +229,7 @@ def _cause(hbar: float, coupling: float, paper_coupling: float, n_kicks: int, co
     return "; ".join(parts)
 
 
-def _form_list(entries: list[dict]) -> str:
-    return "; ".join(f"K2={_k(e['K2'])}: {e['better']} (rms {num(e['rms_power'], 2)} vs {num(e['rms_exp'], 2)}, "
-                     f"beta {pm(e['beta'], e['beta_err'])}, gamma {pm(e['gamma'], e['gamma_err'])})"
-                     for e in entries)
-
-
-# --------------------------------------------------------------------------- judge
-def judge(data: Fig5Data, m: Fig5Measures) -> list[dict]:
+def judge(data: SimpleNamespace, m: SimpleNamespace) -> list[dict]:
     cause = _cause(m.hbar, m.coupling, m.paper_coupling, data.n_kicks, m.conv_max)
     used = f"hbar={m.hbar:g}, eps*hbar={m.coupling:g}, t_f={data.n_kicks}"
     small = [e for e in m.entries if e["K2"] <= SMALL_K2_MAX + 1e-12]
@@ -275,13 +248,13 @@ def judge(data: Fig5Data, m: Fig5Measures) -> list[dict]:
 
 def _compare_form(group: list[dict], expected: str, paper_text: str, label: str, used: str, cause: str) -> dict:
     """1, 2: the preferred form of one group of K2."""
-    verdict = group_verdict([e["better"] for e in group], expected)
-    hits = sum(e["better"] == expected for e in group)
-    project = (f"{used}: {hits}/{len(group)} prefer {expected} [{_form_list(group)}]; rule: smaller rms of "
-               f"ln purity, within x{INDISTINGUISHABLE:g} indistinguishable; agrees if all, differs if none"
-               if group else f"{used}: no run with {label}")
-    return comparison(f"purity decay form, {label}", paper_text, project, verdict,
-                      "" if verdict == "agrees" else (cause if group else f"the variant has no K2 with {label}"))
+    forms = "; ".join(f"K2={_k(e['K2'])}: {e['better']} (rms {num(e['rms_power'], 2)} vs {num(e['rms_exp'], 2)}, "
+                      f"beta {pm(e['beta'], e['beta_err'])}, gamma {pm(e['gamma'], e['gamma_err'])})" for e in group)
+    project = (f"{used}: {sum(e['better'] == expected for e in group)}/{len(group)} prefer {expected} [{forms}]; "
+               f"rule: smaller rms of ln purity, within x{INDISTINGUISHABLE:g} indistinguishable; agrees if all, "
+               "differs if none" if group else f"{used}: no run with {label}")
+    return judged(f"purity decay form, {label}", paper_text, project, group_verdict([e["better"] for e in group],
+                  expected), cause if group else f"the variant has no K2 with {label}")
 
 
 def _compare_same_decay(large: list[dict], used: str, cause: str) -> dict:
@@ -294,19 +267,17 @@ def _compare_same_decay(large: list[dict], used: str, cause: str) -> dict:
     a, b = large[0], large[-1]
     rel_gamma, z = gamma_difference(a, b)
     rel_curve = curve_difference(a["t"], a["purity"], b["t"], b["purity"], a["t"][a["mask_exp"]])
-    verdict = same_decay_verdict(rel_gamma, z, rel_curve)
-    project = (f"{used}: gamma(K2={_k(a['K2'])}) = {pm(a['gamma'], a['gamma_err'])}, "
-               f"gamma(K2={_k(b['K2'])}) = {pm(b['gamma'], b['gamma_err'])}: differ by {num(100 * rel_gamma, 2)}% "
-               f"({num(z, 2)} sigma); purity curves by up to {num(100 * rel_curve, 2)}%; "
-               f"rule: agrees if gamma within "
-               f"{SAME_TOL:.0%} or {Z_AGREE:g} sigma and curves within {SAME_TOL:.0%}")
-    return comparison(quantity, paper, project, verdict, "" if verdict == "agrees" else cause)
+    return judged(quantity, paper,
+                  f"{used}: gamma(K2={_k(a['K2'])}) = {pm(a['gamma'], a['gamma_err'])}, "
+                  f"gamma(K2={_k(b['K2'])}) = {pm(b['gamma'], b['gamma_err'])}: differ by {num(100 * rel_gamma, 2)}% "
+                  f"({num(z, 2)} sigma); purity curves by up to {num(100 * rel_curve, 2)}%; rule: agrees if gamma "
+                  f"within {SAME_TOL:.0%} or {Z_AGREE:g} sigma and curves within {SAME_TOL:.0%}",
+                  same_decay_verdict(rel_gamma, z, rel_curve), cause)
 
 
 def _compare_contrast(small: list[dict], large: list[dict], used: str, cause: str) -> dict:
     """4: the overall contrast at the hbar used."""
     ordered = bool(small and large and max(e["purity_tf"] for e in large) < min(e["purity_tf"] for e in small))
-    verdict = contrast_verdict([e["better"] for e in small], [e["better"] for e in large], ordered)
     if small and large:
         project = (f"{used}: small K2 prefer [{', '.join(e['better'] for e in small)}], large K2 prefer "
                    f"[{', '.join(e['better'] for e in large)}]; purity(t_f) small K2 "
@@ -315,10 +286,10 @@ def _compare_contrast(small: list[dict], large: list[dict], used: str, cause: st
                    "exponential and every large-K2 curve ends below every small-K2 one, partly if one holds")
     else:
         project = f"{used}: needs runs with K2 <= {SMALL_K2_MAX:g} and K2 >= {LARGE_K2_MIN:g}"
-    return comparison("power-law vs exponential contrast at the hbar used",
-                      "power law for regular particle 2 (small K2), exponential for chaotic (large K2), hbar = 1e-4",
-                      project, verdict, "" if verdict == "agrees" else
-                      (cause if small and large else "the variant lacks one of the two K2 groups"))
+    return judged("power-law vs exponential contrast at the hbar used",
+                  "power law for regular particle 2 (small K2), exponential for chaotic (large K2), hbar = 1e-4",
+                  project, contrast_verdict([e["better"] for e in small], [e["better"] for e in large], ordered),
+                  cause if small and large else "the variant lacks one of the two K2 groups")
 
 
 # --------------------------------------------------------------------------- make
@@ -330,25 +301,26 @@ def make(plan: Mapping[str, Any], out_dir: Path) -> dict:
     m = measure(data)
     comparisons = judge(data, m)
     write_tables(out_dir, m.entries)
-    _draw(m.entries, out_dir / "fig5.png", m.hbar, m.coupling, data.n_kicks)
+    draw(out_dir / "fig5.png", data, m)
     return summary("Fig. 5: purity of particle 1 versus time for several K2 (coupling eps*hbar)",
                    _parameters(data, m), data.resolution, data.convergence, comparisons, _notes(data, m),
                    TABLES, "fig5.png")
 
 
+_FIT_COLUMNS = ("K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better", "purity_tf", "t_half")
+
+
 def write_tables(out_dir: Path, entries: list[dict]) -> None:
     write_table(out_dir / TABLES[0], [{"K2": e["K2"], "t": float(tt), "purity": float(pp)}
                                       for e in entries for tt, pp in zip(e["t"], e["purity"])])
-    fit_cols = ("K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better",
-                "purity_tf", "t_half")
-    write_table(out_dir / TABLES[1], [{c: e[c] for c in fit_cols} for e in entries])
+    write_table(out_dir / TABLES[1], [{c: e[c] for c in _FIT_COLUMNS} for e in entries])
 
 
-def _notes(data: Fig5Data, m: Fig5Measures) -> list[str]:
+def _notes(data: SimpleNamespace, m: SimpleNamespace) -> list[str]:
     power_window, exp_window = data.windows
     N2 = [int(e["attrs"].get("N2", 0)) for e in m.entries if e["attrs"].get("N2")]
     p_min = min((float(np.min(e["purity"])) for e in m.entries), default=float("nan"))
-    notes = [
+    return [
         f"hbar = {m.hbar:g} with coupling eps*hbar = {m.coupling:g} (eps = {m.eps:g}); the paper uses hbar = "
         f"{sci(PAPER_HBAR)} (eps*hbar = {m.paper_coupling:g}), cluster scale: the 'paper' variant.",
         f"Fits in ln purity over t >= 1: power law on ln t over {power_window} x t_f, exponential on t over "
@@ -356,48 +328,48 @@ def _notes(data: Fig5Data, m: Fig5Measures) -> list[str]:
         f"than x{INDISTINGUISHABLE:g}.",
         f"Groups as in the paper's text: small K2 <= {SMALL_K2_MAX:g}, large K2 >= {LARGE_K2_MIN:g}.",
         "t_half: first time purity < 1/2 (entangling time), interpolated in ln purity; nan if not reached.",
-    ]
-    if N2:
-        notes.append(f"Purity cannot fall below 1/N2 = {1 / min(N2):.3g} (rank of rho1 <= N2); lowest purity "
-                     f"reached {num(p_min)}: a decay that levels off near it is saturation, not the decay law.")
-    if power_window != exp_window:
-        notes.append("The two fits use different windows: their rms residuals are taken over different points.")
-    if data.variant.get("description"):
-        notes.append(f"Variant: {data.variant['description']}")
-    return notes + convergence_notes(data.convergence)
+        *([f"Purity cannot fall below 1/N2 = {1 / min(N2):.3g} (rank of rho1 <= N2); lowest purity reached "
+           f"{num(p_min)}: a decay that levels off near it is saturation, not the decay law."] if N2 else []),
+        *(["The two fits use different windows: their rms residuals are taken over different points."]
+          if power_window != exp_window else []),
+        *variant_note(data.variant, "Variant"), *convergence_notes(data.convergence)]
 
 
-def _parameters(data: Fig5Data, m: Fig5Measures) -> dict:
-    phys = m.entries[0]["config"].get("physics", {}) if m.entries else {}
-    power_window, exp_window = data.windows
-    return {"hbar": m.hbar, "coupling eps*hbar": m.coupling, "K1": phys.get("K1"),
-            "mass_ratio": phys.get("mass_ratio"),
+def _parameters(data: SimpleNamespace, m: SimpleNamespace) -> dict:
+    phys = m.phys
+    return {"hbar": m.hbar, "coupling eps*hbar": m.coupling, "K1": phys.get("K1"), "mass_ratio": phys.get("mass_ratio"),
             "eps": m.eps, "lam": phys.get("lam"), "L": phys.get("L"), "interaction": phys.get("interaction"),
             "coupling_scales_with_hbar": m.scales, "K2": [e["K2"] for e in m.entries], "n_kicks": data.n_kicks,
-            "power_window": power_window, "exp_window": exp_window, "indistinguishable_factor": INDISTINGUISHABLE}
+            "power_window": data.windows[0], "exp_window": data.windows[1],
+            "indistinguishable_factor": INDISTINGUISHABLE}
 
 
-# --------------------------------------------------------------------------- figure
-def _draw(entries: list[dict], out: Path, hbar: float, coupling: float, n_kicks: int) -> None:
+# --------------------------------------------------------------------------- draw
+def draw(path: Path, data: SimpleNamespace, m: SimpleNamespace) -> None:
     """Purity vs t per K2 (log y; log-log) with both fits; the rejected form of each K2 drawn faint."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
-    for ax, loglog in zip(axes, (False, True)):
-        _draw_panel(ax, entries, loglog, plt.get_cmap("Dark2"))
-    axes[0].set_title(f"(a) hbar = {hbar:g}, eps*hbar = {coupling:g}, t_f = {n_kicks}", fontsize=10)
-    axes[1].set_title("(b) log-log", fontsize=10)
-    handles, labels = axes[0].get_legend_handles_labels()
-    handles += [Line2D([], [], ls="--", color="tab:blue"), Line2D([], [], ls="-.", color="tab:red")]
-    labels += [r"power law $t^{-\beta}$", r"exponential $e^{-\gamma t}$"]
-    axes[1].legend(handles, labels, fontsize=8, loc="lower left")
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    with panels(path, 1, 2, (11.5, 4.4)) as axes:
+        for ax, loglog in zip(axes, (False, True)):
+            _draw_panel(ax, m.entries, loglog, plt.get_cmap("Dark2"))
+        axes[0].set_title(f"(a) hbar = {m.hbar:g}, eps*hbar = {m.coupling:g}, t_f = {data.n_kicks}", fontsize=10)
+        axes[1].set_title("(b) log-log", fontsize=10)
+        handles, labels = axes[0].get_legend_handles_labels()
+        handles += [Line2D([], [], ls="--", color="tab:blue"), Line2D([], [], ls="-.", color="tab:red")]
+        labels += [r"power law $t^{-\beta}$", r"exponential $e^{-\gamma t}$"]
+        axes[1].legend(handles, labels, fontsize=8, loc="lower left")
 
 
 _MARKERS = ["o", "^", "D", "*", "s", "v", "P", "X", "h", "<"]
+
+
+def _draw_fit(ax, t, mask, ok: bool, y, style: str, colour: str, faint: bool) -> None:
+    """One fitted form over its window (faint when it is the rejected one)."""
+    tw = t[mask]
+    if len(tw) >= 2 and ok:
+        tt = np.linspace(tw.min(), tw.max(), 100)
+        ax.plot(tt, y(tt), style, color=colour, lw=1, alpha=0.35 if faint else 1.0)
 
 
 def _draw_panel(ax, entries: list[dict], loglog: bool, colors) -> None:
@@ -410,27 +382,18 @@ def _draw_panel(ax, entries: list[dict], loglog: bool, colors) -> None:
     for i, e in enumerate(entries):
         t, p = e["t"], e["purity"]
         keep = (p > 0) & ((t >= 1) if loglog else np.ones_like(t, bool))
-        every = max(1, int(keep.sum()) // 40)
         ax.plot(t[keep], p[keep], linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=5,
-                markerfacecolor="none", color=colors(i % 8), markevery=every, label=f"K2 = {_k(e['K2'])}")
-        tp = t[e["mask_power"]]
-        if len(tp) >= 2 and math.isfinite(e["beta"]):
-            tt = np.linspace(tp.min(), tp.max(), 100)
-            ax.plot(tt, np.exp(e["ln_A_power"]) * tt ** (-e["beta"]), "--", color="tab:blue", lw=1,
-                    alpha=0.35 if e["better"] == "exponential" else 1.0)
-        te = t[e["mask_exp"]]
-        if len(te) >= 2 and math.isfinite(e["gamma"]):
-            tt = np.linspace(te.min(), te.max(), 100)
-            ax.plot(tt, np.exp(e["ln_A_exp"] - e["gamma"] * tt), "-.", color="tab:red", lw=1,
-                    alpha=0.35 if e["better"] == "power" else 1.0)
+                markerfacecolor="none", color=colors(i % 8), markevery=max(1, int(keep.sum()) // 40),
+                label=f"K2 = {_k(e['K2'])}")
+        _draw_fit(ax, t, e["mask_power"], math.isfinite(e["beta"]),
+                  lambda tt: np.exp(e["ln_A_power"]) * tt ** (-e["beta"]), "--", "tab:blue", e["better"] == "exponential")
+        _draw_fit(ax, t, e["mask_exp"], math.isfinite(e["gamma"]),
+                  lambda tt: np.exp(e["ln_A_exp"] - e["gamma"] * tt), "-.", "tab:red", e["better"] == "power")
     ax.set_yscale("log")
-    axes_log = [ax.yaxis]
     if loglog:
         ax.set_xscale("log")
-        axes_log.append(ax.xaxis)
-    for axis in axes_log:
+    for axis in [ax.yaxis] + ([ax.xaxis] if loglog else []):
         axis.set_major_formatter(plain)
         axis.set_minor_formatter(sparse)
-    ax.set_xlabel("t")
-    ax.set_ylabel(r"purity $\mathrm{Tr}\,\rho_1^2$")
+    ax.set(xlabel="t", ylabel=r"purity $\mathrm{Tr}\,\rho_1^2$")
     ax.grid(True, which="both", alpha=0.25)
