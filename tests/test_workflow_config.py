@@ -176,7 +176,7 @@ def test_a_launcher_string_becomes_its_words():
 
 # --------------------------------------------------------------------------- refused, the key named
 @pytest.mark.parametrize("key, value, pattern", [
-    # the messages the workflow tests expect (tests/test_sweep_dryrun.py and tests/faults)
+    # the messages the workflow tests expect (tests/sweep/test_dryrun.py and tests/faults)
     ("bogus", 1, r"bogus: unknown key \(known keys: allow_missing, analysis, classical, "),
     ("presets.demo.hbar", [0.02, -0.04], r"presets\.demo\.hbar\[1\]: must be > 0, got -0\.04$"),
     ("presets.demo.hbar", [], r"presets\.demo\.hbar: the axis is empty"),

@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from test_sweep_dryrun import BIN, copy_workflow, engine_counts, job_counts, snakemake_exe  # noqa: E402,F401
+from workflowlib import BIN, copy_workflow, engine_counts, job_counts, snakemake_exe  # noqa: E402,F401
 
 #: every Snakemake run here ends within this (a regression fails instead of hanging)
 TIMEOUT_S = 600

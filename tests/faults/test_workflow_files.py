@@ -202,7 +202,8 @@ def test_replaced_together_leaves_the_previous_files_on_failure(tmp_path):
 
 def _sweep_with_tables(root: Path) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_sweep_aggregate import make_sweep
+    sys.path.insert(0, str(ROOT / "tests" / "sweep"))
+    from test_aggregate import make_sweep
 
     d = make_sweep(root)
     agg.aggregate_sweep(d)

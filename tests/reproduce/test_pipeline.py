@@ -21,7 +21,7 @@ from kickedpair.reproduce.plan import FIGURE_TABLES, FIGURES
 from tiny_figures import ROOT, tiny_config
 
 sys.path.insert(0, str(ROOT / "tests"))
-from test_sweep_dryrun import BIN, copy_workflow, snakemake_exe  # noqa: E402
+from workflowlib import BIN, copy_workflow, snakemake_exe  # noqa: E402
 
 
 def _env():

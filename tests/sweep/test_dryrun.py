@@ -6,71 +6,21 @@ nothing is executed, no Slurm needed).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "cluster")
-
-
-def snakemake_exe() -> str:
-    exe = BIN / "snakemake"
-    if exe.exists():
-        return str(exe)
-    found = shutil.which("snakemake")
-    if found is None:
-        pytest.skip("snakemake is not installed")
-    return found
-
-
-def copy_workflow(dest: Path) -> Path:
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from workflowlib import (ROOT, copy_workflow, engine_counts, job_counts, snakemake,  # noqa: E402,F401
+                         snakemake_exe)
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path)
-
-
-def snakemake(workdir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([snakemake_exe(), *args], cwd=workdir, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The 'Job stats' table of a (dry) run: rule -> number of jobs."""
-    at = output.rfind("Job stats:")
-    assert at >= 0, output[-3000:]
-    counts = {}
-    for line in output[at:].splitlines()[3:]:
-        m = re.match(r"^(\S+)\s+(\d+)$", line.strip())
-        if not m:
-            break
-        counts[m.group(1)] = int(m.group(2))
-    return counts
-
-
-def engine_counts(output: str) -> dict[str, int]:
-    """Jobs of the engine-run rule of a dry run printed in full (not --quiet): engine -> number."""
-    counts: dict[str, int] = {}
-    for m in re.finditer(r"rule engine_run:\n(?:\s+\S.*\n)*?\s+wildcards: run=[^\n]*, engine=(\w+)", output):
-        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-    return counts
 
 
 # 7 classical runs (one per mass ratio) and 84 quantum cells

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from test_sweep_dryrun import BIN, copy_workflow, job_counts, snakemake_exe  # noqa: E402
+from workflowlib import BIN, copy_workflow, job_counts, snakemake_exe  # noqa: E402
 
 BLOCKER = "raise ImportError('{name} is blocked: planning must not import it')\n"
 

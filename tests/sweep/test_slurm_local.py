@@ -35,7 +35,8 @@ from kickedpair import checkpoint
 from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan, status
 
-from test_sweep_dryrun import BIN, ROOT, copy_workflow, snakemake_exe
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from workflowlib import BIN, ROOT, copy_workflow, snakemake_exe
 
 pytestmark = [pytest.mark.mpi, pytest.mark.slurm]
 
@@ -290,7 +291,7 @@ GUARD_CELL = "m=0.001,hbar=0.05"   # N1 = 127 is too small at hbar = 0.05: the t
 
 
 def test_guard_failure_and_sigkill_under_slurm(slurm, reference, tmp_path):
-    from test_sweep_workflow import _pids_of
+    from workflowlib import pids_of as _pids_of
 
     (tmp_path / "faults").mkdir()
     work = copy_workflow(tmp_path / "faults")

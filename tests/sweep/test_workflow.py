@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import json
 import os
 import signal
@@ -26,7 +28,8 @@ from kickedpair import checkpoint
 from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan, status
 
-from test_sweep_dryrun import BIN, copy_workflow, snakemake_exe
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from workflowlib import BIN, copy_workflow, snakemake_exe
 
 pytestmark = pytest.mark.mpi
 
@@ -55,21 +58,6 @@ def _env():
 def _run(workdir: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([snakemake_exe(), "--cores", "2", *args], cwd=workdir, capture_output=True,
                           text=True, timeout=timeout, env=_env())
-
-
-def _pids_of(label: str) -> list[int]:
-    """Processes of the engine running the cell ``label`` (its command line names it)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"quantum" in cmd and label.encode() in cmd and any(c.endswith(b"kickedpair") for c in cmd):
-            pids.append(int(proc.name))
-    return pids
 
 
 def _tiny(tmp_path: Path, name: str) -> Path:
@@ -101,7 +89,7 @@ def test_guard_failure_keep_going_and_resume_after_sigkill(tmp_path):
         if manifest_cells is None and (sweep / plan.MANIFEST).exists():
             manifest_cells = {c["name"]: c for c in json.loads((sweep / plan.MANIFEST).read_text())["cells"]}
         if manifest_cells and checkpoint.exists(sweep / manifest_cells[KILLED_CELL]["checkpoint"]):
-            pids = _pids_of(KILLED_CELL)
+            pids = pids_of(KILLED_CELL)
             if pids:
                 for pid in pids:
                     os.kill(pid, signal.SIGKILL)
