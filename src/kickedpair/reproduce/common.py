@@ -68,24 +68,18 @@ def read_result(path: str | os.PathLike) -> Result:
     except IncompleteResult as exc:  # missing, unreadable or without complete=True
         raise MissingResult(str(exc)) from None
     with f:
-        attrs = {k: _plain(v) for k, v in f.attrs.items()}
-        series = {k: np.asarray(v[()]) for k, v in f["series"].items()} if "series" in f else {}
-        dists: dict[int, np.ndarray] = {}
-        if "distributions" in f:
-            for g in f["distributions"].values():
-                name = "P1" if "P1" in g else "P"
-                dists[int(g.attrs["t"])] = np.asarray(g[name][()])
-        snaps: dict[int, dict[str, np.ndarray]] = {}
-        if "snapshots" in f:
-            for g in f["snapshots"].values():
-                snaps[int(g.attrs["t"])] = {k: np.asarray(v[()]) for k, v in g.items()}
-        momenta = None
-        for key in ("momenta1", "momenta"):
-            if key in f:
-                momenta = np.asarray(f[key][()])
-        estimates = {k: _plain(v) for k, v in f["estimates"].attrs.items()} if "estimates" in f else {}
-        config = json.loads(f["params"].attrs["config_json"]) if "params" in f else {}
-    return Result(path, attrs, series, dists, momenta, snaps, estimates, config)
+        groups = {k: f[k].values() if k in f else [] for k in ("distributions", "snapshots")}
+        return Result(
+            path, _attrs(f), {k: np.asarray(v[()]) for k, v in f["series"].items()} if "series" in f else {},
+            {int(g.attrs["t"]): np.asarray(g["P1" if "P1" in g else "P"][()]) for g in groups["distributions"]},
+            next((np.asarray(f[k][()]) for k in ("momenta", "momenta1") if k in f), None),
+            {int(g.attrs["t"]): {k: np.asarray(v[()]) for k, v in g.items()} for g in groups["snapshots"]},
+            _attrs(f["estimates"]) if "estimates" in f else {},
+            json.loads(f["params"].attrs["config_json"]) if "params" in f else {})
+
+
+def _attrs(obj) -> dict:
+    return {k: _plain(v) for k, v in obj.attrs.items()}
 
 
 def _plain(v: Any) -> Any:
@@ -125,33 +119,29 @@ def convergence_row(run: Mapping[str, Any]) -> dict:
     if not path or not os.path.exists(path):
         raise MissingResult(f"{path or run['name']}: convergence report missing")
     try:
-        a = {k: _plain(v) for k, v in read_file(path, series=False).attrs.items()}
+        a = _attrs(read_file(path, series=False))
     except IncompleteResult as exc:  # unreadable or without complete=True
         raise MissingResult(str(exc)) from None
+    nan, tests = float("nan"), ("half_step", "double_grid")
+
+    def take(*keys: str) -> dict:
+        return {k: a.get(k, nan) for k in keys}
+
     row = {"run": run["name"], "kicks": a["n_kicks"],
-           "base": f"{a['base_N1']} x {a['base_N2']}, {a['base_substeps']} substeps ({a['base_scheme']})"}
-    for test in ("half_step", "double_grid"):
-        for q in ("p1_sq", "p2_sq", "purity"):
-            row[f"{test}_{q}"] = a.get(f"{test}_{q}", float("nan"))
+           "base": f"{a['base_N1']} x {a['base_N2']}, {a['base_substeps']} substeps ({a['base_scheme']})",
+           **take(*(f"{t}_{q}" for t in tests for q in ("p1_sq", "p2_sq", "purity")))}
     if a.get("base_scheme") == "exact map":  # the random-kick model: a grid check, no verdict
         return row
     # the quantum check's verdict over both stretches (kickedpair.quantum.convergence)
-    nan = float("nan")
-    stretches = str(a.get("stretches", "")).split(",")
-    for test in ("half_step", "double_grid"):
-        row[f"start_{test}_purity_abs"] = a.get(f"start_{test}_purity_abs", nan)
-    row["end"] = (f"t = {a['end_t0']}..{a['end_t0'] + a['end_n_kicks']}" if "end" in stretches
-                  else "not checked")
-    for test in ("half_step", "double_grid"):
-        for q in ("p1_sq", "purity_abs"):
-            row[f"end_{test}_{q}"] = a.get(f"end_{test}_{q}", nan)
-    row["tol_p1"], row["tol_purity"] = a.get("tol_p1", nan), a.get("tol_purity", nan)
+    end = "end" in str(a.get("stretches", "")).split(",")
+    row.update(take(*(f"start_{t}_purity_abs" for t in tests)),
+               end=f"t = {a['end_t0']}..{a['end_t0'] + a['end_n_kicks']}" if end else "not checked")
+    row.update(take(*(f"end_{t}_{q}" for t in tests for q in ("p1_sq", "purity_abs")), "tol_p1", "tol_purity"))
     verdict = a.get("verdict", "not judged")
-    row["accepted"] = verdict == "converged" and "end" in stretches
-    row["verdict"] = verdict if "end" in stretches or "verdict" not in a else f"{verdict} (start only)"
+    row["accepted"] = verdict == "converged" and end
+    row["verdict"] = verdict if end or "verdict" not in a else f"{verdict} (start only)"
     if not row["accepted"]:
-        row["verdict_reason"] = (a.get("verdict_reason") or
-                                 ("the end stretch was not checked" if "end" not in stretches else ""))
+        row["verdict_reason"] = a.get("verdict_reason") or ("the end stretch was not checked" if not end else "")
     return row
 
 
@@ -191,23 +181,17 @@ def write_table(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> P
     rows = list(rows)
     if not rows:
         raise ValueError(f"{path}: no rows to write")
-    cols: list[str] = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    return write_text_atomic(path, lambda fh: _csv(fh, cols, rows))
+    cols = list(dict.fromkeys(k for r in rows for k in r))
 
-
-def _csv(fh, cols, rows):
-    w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: _cell(r.get(k, "")) for k in cols})
+    def put(fh) -> None:
+        w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows({k: _cell(r.get(k, "")) for k in cols} for r in rows)
+    return write_text_atomic(path, put)
 
 
 def _cell(v: Any) -> Any:
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.6g}"
-    return v
+    return f"{float(v):.6g}" if isinstance(v, (float, np.floating)) else v
 
 
 def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
@@ -263,9 +247,7 @@ def fit_line(x: Iterable[float], y: Iterable[float]) -> LineFit:
     A = np.vstack([x, np.ones(n)]).T
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
     resid = y - A @ coef
-    dof = max(n - 2, 1)
-    s2 = float(resid @ resid) / dof
-    cov = s2 * np.linalg.inv(A.T @ A)
+    cov = float(resid @ resid) / max(n - 2, 1) * np.linalg.inv(A.T @ A)
     return LineFit(float(coef[0]), float(coef[1]), float(math.sqrt(cov[0, 0])),
                    float(math.sqrt(cov[1, 1])), float(math.sqrt(np.mean(resid**2))), n)
 
