@@ -45,37 +45,24 @@ def _missing_note(meta: Mapping[str, Any]) -> str:
     return f"  [{n} of {int(meta.get('n_cells', 0))} cells missing]" if n else ""
 
 
-def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str | Path],
-                  hbar_grid: Sequence[float], meta: Mapping[str, Any] | None = None,
-                  hbar_scale: str = "linear", ax=None) -> list[Path]:
-    """Draw the phase diagram into every file of ``paths`` (format from the suffix),
-    or into ``ax`` when one is given (then nothing is saved)."""
-    meta = meta or {}
-    rows = sorted(thresholds, key=lambda r: r["m"])
-    m = np.array([r["m"] for r in rows], dtype=float)
-    hc = np.array([r["hbar_c"] for r in rows], dtype=float)
-    hdl = np.array([r["hbar_DL"] for r in rows], dtype=float)
+def _axis_limits(m: np.ndarray, hbar_grid: Sequence[float], hbar_scale: str) -> tuple[float, float, float, float]:
+    """(xlo, xhi, ylo, yhi) of the phase diagram: the masses and the hbar grid with a margin."""
     hmin, hmax = float(min(hbar_grid)), float(max(hbar_grid))
     if hbar_scale == "log":
         ylo, yhi = hmin / 1.3, hmax * 1.3
     else:
         pad = 0.05 * (hmax - hmin or hmax)
         ylo, yhi = max(0.0, hmin - pad), hmax + pad
+    xlo, xhi = (m.min() / 1.6, m.max() * 1.6) if m.size else (1e-3, 1.0)
+    return xlo, xhi, ylo, yhi
 
-    fig = None
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    ax.set_xscale("log")
-    ax.set_yscale(hbar_scale)
-    if m.size:
-        xlo, xhi = m.min() / 1.6, m.max() * 1.6
-    else:
-        xlo, xhi = 1e-3, 1.0
-    ax.set_xlim(xlo, xhi)
-    ax.set_ylim(ylo, yhi)
 
-    # Regions: a threshold beyond the grid bounds its region at the plot's edge (shading
-    # only; the tables keep NaN and the flag); a threshold not bracketed leaves a gap.
+def _region_bounds(rows, m, hc, hdl, lims) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x and the two threshold curves extended flat to the plot's sides. A threshold beyond the
+    grid bounds its region at the plot's edge (shading only; the tables keep NaN and the flag);
+    a threshold not bracketed leaves a gap."""
+    xlo, xhi, ylo, yhi = lims
+
     def shading_curve(values, key):
         out = values.copy()
         for i, r in enumerate(rows):
@@ -85,12 +72,14 @@ def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str |
                 out[i] = yhi
         return out
 
-    x = np.concatenate([[xlo], m, [xhi]]) if m.size else np.array([xlo, xhi])
-
-    def edge(v):  # the curve extended flat to the plot's sides
+    def edge(v):
         return np.concatenate([[v[0]], v, [v[-1]]]) if v.size else np.array([np.nan, np.nan])
 
-    c_line, dl_line = edge(shading_curve(hc, "hbar_c")), edge(shading_curve(hdl, "hbar_DL"))
+    x = np.concatenate([[xlo], m, [xhi]]) if m.size else np.array([xlo, xhi])
+    return x, edge(shading_curve(hc, "hbar_c")), edge(shading_curve(hdl, "hbar_DL"))
+
+
+def _shade(ax, x, c_line, dl_line, ylo, yhi) -> None:
     ok_c, ok_dl = np.isfinite(c_line), np.isfinite(dl_line)
     ax.fill_between(x, ylo, np.where(ok_c, c_line, ylo), where=ok_c,
                     color=REGION_COLOURS["classical diffusion"], lw=0)
@@ -99,9 +88,12 @@ def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str |
     ax.fill_between(x, np.where(ok_dl, dl_line, yhi), yhi, where=ok_dl,
                     color=REGION_COLOURS["dynamical localisation"], lw=0)
 
+
+def _thresholds(ax, rows, m, hc, hdl, hbar_grid, meta) -> None:
+    """The two threshold curves; those the grid does not bracket as open arrows at its edge."""
+    hmin, hmax = float(min(hbar_grid)), float(max(hbar_grid))
     ax.plot(m, hc, "o-", color="tab:blue", label=r"$\hbar_c$ ($\eta = %g$)" % _level(meta, "eta_c", 0.9))
     ax.plot(m, hdl, "^-", color="tab:red", label=r"$\hbar_{DL}$ ($\eta = %g$)" % _level(meta, "eta_dl", 0.1))
-    # Thresholds the grid does not bracket: open arrows at the grid's edge.
     for r in rows:
         for key, colour in (("hbar_c", "tab:blue"), ("hbar_DL", "tab:red")):
             flag = r[f"{key}_flag"]
@@ -111,8 +103,11 @@ def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str |
                 ax.plot([r["m"]], [hmin], marker="v", mfc="none", mec=colour, ms=9, ls="none")
     ax.plot([], [], marker="^", mfc="none", mec="grey", ls="none", label="threshold beyond the grid")
 
-    # Region labels in the middle of each region, at a mass ratio where both bounds are
-    # known (the middle one of those), else in the middle of the plot.
+
+def _region_labels(ax, m, c_line, dl_line, lims, hbar_scale) -> None:
+    """Each region's name in its middle, at a mass ratio where both bounds are known (the middle
+    one of those), else in the middle of the plot; near a side, anchored at that side."""
+    xlo, xhi, ylo, yhi = lims
     known = np.flatnonzero(np.isfinite(c_line[1:-1]) & np.isfinite(dl_line[1:-1])) if m.size else []
     if len(known):
         k = known[len(known) // 2]
@@ -120,25 +115,44 @@ def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str |
     else:
         xm = math.sqrt(xlo * xhi)
         yc, ydl = ylo + (yhi - ylo) / 3, ylo + 2 * (yhi - ylo) / 3
+
     def mid(a, b):
         return math.sqrt(a * b) if hbar_scale == "log" and a > 0 and b > 0 else 0.5 * (a + b)
-    # near a side, anchor the text at that side (the regions extend flat to the sides)
+
     fx = (math.log(xm) - math.log(xlo)) / (math.log(xhi) - math.log(xlo))
     ha = "left" if fx < 0.3 else "right" if fx > 0.7 else "center"
     xm = xlo * 1.15 if ha == "left" else xhi / 1.15 if ha == "right" else xm
     style = dict(ha=ha, va="center", fontsize=9, style="italic", clip_on=True)
-    if yc > ylo:
-        ax.text(xm, mid(ylo, yc), "classical diffusion", **style)
-    if ydl > yc:
-        ax.text(xm, mid(yc, ydl), "transition", **style)
-    if yhi > ydl:
-        ax.text(xm, mid(ydl, yhi), "dynamical localisation", **style)
+    for lo, hi, name in ((ylo, yc, "classical diffusion"), (yc, ydl, "transition"), (ydl, yhi, "dynamical localisation")):
+        if hi > lo:
+            ax.text(xm, mid(lo, hi), name, **style)
 
+
+def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str | Path],
+                  hbar_grid: Sequence[float], meta: Mapping[str, Any] | None = None,
+                  hbar_scale: str = "linear", ax=None) -> list[Path]:
+    """Draw the phase diagram into every file of ``paths`` (format from the suffix),
+    or into ``ax`` when one is given (then nothing is saved)."""
+    meta = meta or {}
+    rows = sorted(thresholds, key=lambda r: r["m"])
+    m, hc, hdl = (np.array([r[k] for r in rows], dtype=float) for k in ("m", "hbar_c", "hbar_DL"))
+    lims = _axis_limits(m, hbar_grid, hbar_scale)
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.set_xscale("log")
+    ax.set_yscale(hbar_scale)
+    ax.set_xlim(*lims[:2])
+    ax.set_ylim(*lims[2:])
+    x, c_line, dl_line = _region_bounds(rows, m, hc, hdl, lims)
+    _shade(ax, x, c_line, dl_line, *lims[2:])
+    _thresholds(ax, rows, m, hc, hdl, hbar_grid, meta)
+    _region_labels(ax, m, c_line, dl_line, lims, hbar_scale)
     ax.set_xlabel(r"mass ratio $m$")
     ax.set_ylabel(r"$\hbar_{\rm eff}$")
-    title = f"phase diagram, preset {meta.get('preset', '')}".rstrip()
     note = _missing_note(meta)
-    ax.set_title(title + note, fontsize=10, color="firebrick" if note else "black")
+    ax.set_title(f"phase diagram, preset {meta.get('preset', '')}".rstrip() + note, fontsize=10,
+                 color="firebrick" if note else "black")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
     return _save(fig, paths) if fig is not None else []
 
