@@ -86,9 +86,7 @@ def md_table(rows: list[Mapping[str, Any]], columns: list[str] | None = None) ->
     if not rows:
         return "_none_\n"
     if columns is None:
-        columns = []
-        for r in rows:
-            columns += [k for k in r if k not in columns]
+        columns = list(dict.fromkeys(k for r in rows for k in r))
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     return head + "".join("| " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |\n" for r in rows)
 
@@ -97,15 +95,10 @@ def _verdict(v: str) -> str:
     return {"agrees": "agrees", "partly": "**partly**", "differs": "**differs**"}.get(v, v)
 
 
-def _estimate_rows(rows: list[dict], figure: str | None = None) -> list[dict]:
-    out = []
-    for r in rows:
-        if figure and r["figure"] != figure:
-            continue
-        out.append({"figure": r["figure"], "run": r["run"], "N1 x N2": f"{r['N1']} x {r['N2']}",
-                    "scheme": r["scheme"], "substeps": r["substeps"], "kicks": r["n_kicks"],
-                    "memory (GB)": r["memory_mb"] / 1024, "core-hours": r["core_hours"]})
-    return out
+def _estimate_rows(rows: list[dict]) -> list[dict]:
+    return [{"figure": r["figure"], "run": r["run"], "N1 x N2": f"{r['N1']} x {r['N2']}", "scheme": r["scheme"],
+             "substeps": r["substeps"], "kicks": r["n_kicks"], "memory (GB)": r["memory_mb"] / 1024,
+             "core-hours": r["core_hours"]} for r in rows]
 
 
 def render(summaries: dict[str, dict], estimates: dict[str, list[dict]], preset: str,
@@ -215,24 +208,18 @@ def _resources(estimates: dict[str, list[dict]]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- writing
-def _copy_atomic(src: Path, dst: Path) -> None:
-    write_bytes(dst, src.read_bytes())
-
-
 def write_report(summaries: dict[str, dict], estimates: dict[str, list[dict]], out_dir: Path,
                  preset: str) -> Path:
-    from ..io import provenance
-
+    """reproduction.md, after each figure's picture, summary and tables are copied to figures/."""
     from datetime import datetime, timezone
+
+    from ..io import provenance
 
     prov = {**provenance(), "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     text = render(summaries, estimates, preset, prov)
-    figures_dir = out_dir / "figures"
-    for f in FIGURES:
-        s = summaries[f]
-        src = Path(s["_dir"])
+    for f, s in summaries.items():
         for name in [s["image"], f"{f}.json", *s["tables"]]:
-            _copy_atomic(src / name, figures_dir / name)
+            write_bytes(out_dir / "figures" / name, (Path(s["_dir"]) / name).read_bytes())
     return write_text_atomic(out_dir / REPORT_NAME, text)
 
 
