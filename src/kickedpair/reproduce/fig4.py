@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ..sweep.aggregate import OK, read_tables
 from ..sweep.figures import eta_vs_hbar, phase_diagram
 from ..sweep.plan import fmt
-from .common import MissingResult, resolution_row, save_figure, write_table
-from .figkit import comparison, summary
+from .common import MissingResult, resolution_row, write_table
+from .figkit import comparison, judged, panels, summary
 from .plan import FIGURE_TABLES
 
 TABLES = FIGURE_TABLES["fig4"]
@@ -86,39 +85,19 @@ def plateau_verdict(plats: list[dict]) -> str:
 def _resolution(sweep: dict, masses) -> list[dict]:
     """Grid, substeps and cost of every quantum cell of the sweep shown (from its result file)."""
     manifest_path = Path(sweep["manifest"])
-    manifest = json.loads(manifest_path.read_text())
-    keep = {fmt(m) for m in masses}
     rows = []
-    for cell in manifest["cells"]:
-        if cell["kind"] != "quantum" or fmt(float(cell["m"])) not in keep:
-            continue
-        path = manifest_path.parent / cell["result"]
-        if not path.is_file():
-            rows.append({"run": cell["name"], "engine": "quantum", "grid": "missing"})
-            continue
-        rows.append(resolution_row({"name": cell["name"], "engine": "quantum", "result": str(path)}))
+    for cell in _sel(json.loads(manifest_path.read_text())["cells"], masses):
+        if cell["kind"] == "quantum":
+            path = manifest_path.parent / cell["result"]
+            rows.append(resolution_row({"name": cell["name"], "engine": "quantum", "result": str(path)})
+                        if path.is_file() else {"run": cell["name"], "engine": "quantum", "grid": "missing"})
     return rows
 
 
 # --------------------------------------------------------------------------- load
-@dataclass
-class Fig4Data:
-    """The sweep's cells and thresholds at the variant's mass ratios."""
-
-    plan: dict
-    cells: list[dict]
-    thresholds: list[dict]
-    meta: dict
-    masses: list
-    analysis: dict
-    grid: list[float]           # the hbar of the cells
-
-    @property
-    def n_kicks(self) -> int | None:
-        return int(self.meta.get("n_kicks", 0)) if "n_kicks" in self.meta else None
-
-
-def load(plan: dict) -> Fig4Data:
+def load(plan: dict) -> SimpleNamespace:
+    """The sweep's cells and thresholds at the variant's mass ratios, its metadata and analysis
+    settings, the hbar of the cells (``grid``) and t_f."""
     h5 = plan["sweep"]["h5"]
     if not Path(h5).is_file():
         raise MissingResult(f"{h5}: missing (the sweep's tables)")
@@ -127,12 +106,13 @@ def load(plan: dict) -> Fig4Data:
     cells, thresholds = _sel(cells, masses), _sel(thresholds, masses)
     if not thresholds:
         raise MissingResult(f"{h5}: no mass ratio of {masses} in the sweep")
-    return Fig4Data(plan, cells, thresholds, meta, masses, plan["sweep"].get("analysis", {}),
-                    sorted({float(c["hbar"]) for c in cells}))
+    return SimpleNamespace(plan=plan, cells=cells, thresholds=thresholds, meta=meta, masses=masses,
+                           analysis=plan["sweep"].get("analysis", {}), grid=sorted({float(c["hbar"]) for c in cells}),
+                           n_kicks=int(meta.get("n_kicks", 0)) if "n_kicks" in meta else None)
 
 
 # --------------------------------------------------------------------------- measure
-def measure(data: Fig4Data) -> list[tuple[float, dict]]:
+def measure(data: SimpleNamespace) -> list[tuple[float, dict]]:
     """The plateau of eta (:func:`plateau`) per mass ratio, over its cells that ran."""
     plats = []
     for t in data.thresholds:
@@ -143,28 +123,24 @@ def measure(data: Fig4Data) -> list[tuple[float, dict]]:
 
 
 # --------------------------------------------------------------------------- judge
-def judge(data: Fig4Data, plats: list[tuple[float, dict]]) -> list[dict]:
-    thresholds, n_kicks = data.thresholds, data.n_kicks
-    v1 = exponential_verdict(thresholds)
-    v2 = plateau_verdict([p for _, p in plats])
+def judge(data: SimpleNamespace, plats: list[tuple[float, dict]]) -> list[dict]:
+    thresholds = data.thresholds
     v3, text3 = alpha_grows_as_m_falls(thresholds)
     return [
-        comparison("eta decays exponentially in hbar (ln eta = a - alpha hbar over eta in the fit window)",
-                   "exponential decay of eta with hbar",
-                   "; ".join(f"m={t['m']:g}: alpha = {t['alpha']:.3g} +- {t['alpha_err']:.2g} from "
-                             f"{int(t['n_fit'])} points" for t in thresholds) or "no fit",
-                   v1, "" if v1 == "agrees" else "too few grid points inside the fit window at this grid and t_f"),
-        comparison(f"plateau of eta at large hbar (change < {PLATEAU_CHANGE:.0%} between the two largest "
-                   f"hbar, value in [{PLATEAU_BAND[0]}, {PLATEAU_BAND[1]}])",
-                   "eta decays to a plateau near 0.1",
-                   "; ".join(f"m={m:g}: eta(hbar_max) = {p['eta_last']:.3g}, change {p['change']:.0%}"
-                             for m, p in plats),
-                   v2, "" if v2 == "agrees" else
-                   f"finite t_f ({n_kicks} kicks here; the paper's 500): Dq = <p1^2>(t_f)/t_f of a localised state "
-                   "keeps falling as 1/t_f, so eta at large hbar has not settled; the grid may stop short of the "
-                   "plateau"),
-        comparison("alpha grows as m falls (each step in m significant at 2 sigma)", "alpha grows as m falls",
-                   text3, v3, "" if v3 == "agrees" else "few mass ratios and few points per fit at this grid; short t_f"),
+        judged("eta decays exponentially in hbar (ln eta = a - alpha hbar over eta in the fit window)",
+               "exponential decay of eta with hbar",
+               "; ".join(f"m={t['m']:g}: alpha = {t['alpha']:.3g} +- {t['alpha_err']:.2g} from "
+                         f"{int(t['n_fit'])} points" for t in thresholds) or "no fit",
+               exponential_verdict(thresholds), "too few grid points inside the fit window at this grid and t_f"),
+        judged(f"plateau of eta at large hbar (change < {PLATEAU_CHANGE:.0%} between the two largest "
+               f"hbar, value in [{PLATEAU_BAND[0]}, {PLATEAU_BAND[1]}])", "eta decays to a plateau near 0.1",
+               "; ".join(f"m={m:g}: eta(hbar_max) = {p['eta_last']:.3g}, change {p['change']:.0%}" for m, p in plats),
+               plateau_verdict([p for _, p in plats]),
+               f"finite t_f ({data.n_kicks} kicks here; the paper's 500): Dq = <p1^2>(t_f)/t_f of a localised state "
+               "keeps falling as 1/t_f, so eta at large hbar has not settled; the grid may stop short of the "
+               "plateau"),
+        judged("alpha grows as m falls (each step in m significant at 2 sigma)", "alpha grows as m falls",
+               text3, v3, "few mass ratios and few points per fit at this grid; short t_f"),
         comparison("thresholds hbar_c (eta = 0.9) and hbar_DL (eta = 0.1)",
                    "phase diagram Fig. 4b (values not given in the text)",
                    "; ".join(f"m={t['m']:g}: hbar_c = {t['hbar_c']:.3g} ({t['hbar_c_flag']}), "
@@ -193,22 +169,18 @@ def make(plan: dict, out_dir: Path) -> dict:
                    _resolution(plan["sweep"], data.masses), [], comparisons, notes, TABLES, "fig4.png")
 
 
-def draw(path: Path, data: Fig4Data) -> None:
+def draw(path: Path, data: SimpleNamespace) -> None:
     scale = data.analysis.get("hbar_scale", "linear")
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(11, 4.4))
-    eta_vs_hbar(data.cells, data.thresholds, [], data.meta, scale, ax=ax_a)
-    phase_diagram(data.thresholds, [], data.grid, data.meta, scale, ax=ax_b)
-    ax_a.set_title("(a) " + ax_a.get_title(), fontsize=10)
-    ax_b.set_title("(b) " + ax_b.get_title(), fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    with panels(path, 1, 2, (11, 4.4)) as (ax_a, ax_b):
+        eta_vs_hbar(data.cells, data.thresholds, [], data.meta, scale, ax=ax_a)
+        phase_diagram(data.thresholds, [], data.grid, data.meta, scale, ax=ax_b)
+        ax_a.set_title("(a) " + ax_a.get_title(), fontsize=10)
+        ax_b.set_title("(b) " + ax_b.get_title(), fontsize=10)
 
 
-def write_tables(out_dir: Path, data: Fig4Data) -> None:
+def write_tables(out_dir: Path, data: SimpleNamespace) -> None:
     write_table(out_dir / "fig4_eta.csv", (
-        {"mass_ratio": c["m"], "hbar": c["hbar"], "Dc": c["Dc"], "Dc_err": c["Dc_err"], "Dq": c["Dq"],
-         "eta": c["eta"], "eta_err": c["eta_err"], "status": c["status"]}
+        {"mass_ratio": c["m"], **{k: c[k] for k in ("hbar", "Dc", "Dc_err", "Dq", "eta", "eta_err", "status")}}
         for c in sorted(data.cells, key=lambda c: (c["m"], c["hbar"]))))
     write_table(out_dir / "fig4_thresholds.csv", (
         {k: t[k] for k in ("m", "alpha", "alpha_err", "a", "n_fit", "fit_hbar_lo", "fit_hbar_hi",
