@@ -36,7 +36,7 @@ import numpy as np
 from scipy import stats
 
 from .common import fit_line, read_result, resolution_row, save_figure, write_table
-from .figkit import comparison, judged, num, panels, pm, same, summary
+from .figkit import comparison, judged, num, panels, pm, same, summary, verdict_of
 
 TABLES = ("fig1.csv", "fig1_inset.csv")
 
@@ -88,12 +88,7 @@ def falls_towards(D_max: float, err_max: float, D_min: float, err_min: float, D0
 def fall_verdict(checks: Iterable[Mapping[str, Any]]) -> str:
     """``agrees`` if every check falls and moves towards ``Dc0``, ``partly`` if any criterion
     holds somewhere, ``differs`` if none does, ``not compared`` without checks."""
-    flags = [flag for c in checks for flag in (c["falls"], c["towards"])]
-    if not flags:
-        return "not compared"
-    if all(flags):
-        return "agrees"
-    return "partly" if any(flags) else "differs"
+    return verdict_of(flag for c in checks for flag in (c["falls"], c["towards"]))
 
 
 def flatness(values: Iterable[float], errors: Iterable[float]) -> dict:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .common import (convergence_notes, convergence_row, fit_line, flag_unaccepted, read_result, resolution_row,
                      save_figure, write_table)
-from .figkit import comparison, judged, num, panels, pm, sci, span, summary, variant_note
+from .figkit import comparison, judged, num, panels, pm, sci, span, summary, variant_note, verdict_of
 
 TABLES = ("fig5_purity.csv", "fig5_fits.csv")
 
@@ -114,12 +114,7 @@ def curve_difference(t_a: np.ndarray, p_a: np.ndarray, t_b: np.ndarray, p_b: np.
 # --------------------------------------------------------------------------- verdicts
 def group_verdict(forms: Sequence[str], expected: str) -> str:
     """agrees: every run of the group prefers ``expected``; differs: none does; partly otherwise."""
-    if not forms:
-        return "not compared"
-    hits = sum(f == expected for f in forms)
-    if hits == len(forms):
-        return "agrees"
-    return "differs" if hits == 0 else "partly"
+    return verdict_of(f == expected for f in forms)
 
 
 def same_decay_verdict(rel_gamma: float, z_gamma: float, rel_curve: float,
@@ -130,9 +125,7 @@ def same_decay_verdict(rel_gamma: float, z_gamma: float, rel_curve: float,
     curve_same = math.isfinite(rel_curve) and rel_curve <= tol
     if not (math.isfinite(rel_gamma) or math.isfinite(rel_curve)):
         return "not compared"
-    if gamma_same and curve_same:
-        return "agrees"
-    return "partly" if (gamma_same or curve_same) else "differs"
+    return verdict_of([gamma_same, curve_same])
 
 
 def contrast_verdict(small_forms: Sequence[str], large_forms: Sequence[str], ordered: bool) -> str:
@@ -142,9 +135,7 @@ def contrast_verdict(small_forms: Sequence[str], large_forms: Sequence[str], ord
         return "not compared"
     contrast = (sum(f == "power" for f in small_forms) > len(small_forms) / 2
                 and sum(f == "exponential" for f in large_forms) > len(large_forms) / 2)
-    if contrast and ordered:
-        return "agrees"
-    return "partly" if (contrast or ordered) else "differs"
+    return verdict_of([contrast, bool(ordered)])
 
 
 def gamma_difference(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, float]:

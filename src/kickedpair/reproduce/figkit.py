@@ -108,8 +108,7 @@ def late_mask(t: np.ndarray) -> np.ndarray:
 
 def late_slope(t: np.ndarray, E: np.ndarray) -> float:
     """Least-squares slope of ``E(t)`` over the late half."""
-    m = late_mask(t)
-    return common.fit_line(np.asarray(t, float)[m], np.asarray(E, float)[m]).slope
+    return common.fit_line(*(np.asarray(x, float)[late_mask(t)] for x in (t, E))).slope
 
 
 def on_common_times(t_a, E_a, t_b, E_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,8 +131,7 @@ def against_classical(t_q, E_q, t_c, E_c) -> dict[str, float]:
 
 def count_inversions(values: Sequence[float], decreasing: bool = True) -> int:
     """Adjacent pairs out of the expected order (0: monotonic)."""
-    v = np.asarray(values, float)
-    d = np.diff(v)
+    d = np.diff(np.asarray(values, float))
     return int(np.sum(d >= 0) if decreasing else np.sum(d <= 0))
 
 
@@ -141,11 +139,7 @@ def count_inversions(values: Sequence[float], decreasing: bool = True) -> int:
 def verdict_of(checks: Iterable[bool | None]) -> str:
     """All evaluable checks pass: agrees; none: differs; some: partly; none evaluable: not compared."""
     done = [c for c in checks if c is not None]
-    if not done:
-        return "not compared"
-    if all(done):
-        return "agrees"
-    return "partly" if any(done) else "differs"
+    return "not compared" if not done else "agrees" if all(done) else "partly" if any(done) else "differs"
 
 
 def check(value: float, test) -> bool | None:
