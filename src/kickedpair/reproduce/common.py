@@ -32,7 +32,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import h5py
 import numpy as np
 
 from ..io import write_bytes_atomic, write_text_atomic

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from scipy import stats
 
-from .common import fit_line, read_result, resolution_row, save_figure, write_table
+from .common import fit_line, read_result, resolution_row, write_table
 from .figkit import comparison, judged, num, panels, pm, same, summary, verdict_of
 
 TABLES = ("fig1.csv", "fig1_inset.csv")

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import common
-from .figkit import (FOLLOW_TOL, LOCAL_GROWTH, PAPER_T_F, against_classical, classical_energy, comparison,
+from .figkit import (FOLLOW_TOL, LOCAL_GROWTH, against_classical, classical_energy, comparison,
                      count_inversions, final_distribution, finish_distributions, finish_energy, joined, num, panels,
                      run_n_kicks, same, shades, short_run, summary, variant_note, verdict_of)
 from .fits import (FIT_FLOOR, FIT_SKIP_MODES, fit_distribution, hellinger_distance, kolmogorov_distance,

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .common import (convergence_notes, convergence_row, fit_line, flag_unaccepted, read_result, resolution_row,
-                     save_figure, write_table)
+                     write_table)
 from .figkit import comparison, judged, num, panels, pm, sci, span, summary, variant_note, verdict_of
 
 TABLES = ("fig5_purity.csv", "fig5_fits.csv")
