@@ -150,18 +150,19 @@ def convergence_notes(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     judged = [r for r in rows if "accepted" in r]
     if not judged:
         return []
-    tols = sorted({(float(r["tol_p1"]), float(r["tol_purity"])) for r in judged})
-    notes = ["convergence verdict (start and end stretch, twice the substeps and doubled grids): converged when "
-             "every pointwise relative change of <p1^2> is below "
-             + " / ".join(f"{p:g}" for p, _ in tols) + " and every absolute change of the purity below "
-             + " / ".join(f"{q:g}" for _, q in tols) + (f"; {sum(r['accepted'] for r in judged)} of {len(judged)} "
-                                                         "checked runs accepted")]
-    for r in judged:
-        if not r["accepted"]:
-            notes.append(f"NOT ACCEPTED: run {r['run']}: {r['verdict']}"
-                         + (f" ({r['verdict_reason']})" if r.get("verdict_reason") else "")
-                         + "; its curves are shown but are not resolved to the stated tolerances")
-    return notes
+    return [f"convergence verdict (start and end stretch, twice the substeps and doubled grids): converged when "
+            f"{tolerance_rule(judged)}; {sum(r['accepted'] for r in judged)} of {len(judged)} checked runs accepted",
+            *(f"NOT ACCEPTED: run {r['run']}: {r['verdict']}"
+              + (f" ({r['verdict_reason']})" if r.get("verdict_reason") else "")
+              + "; its curves are shown but are not resolved to the stated tolerances"
+              for r in judged if not r["accepted"])]
+
+
+def tolerance_rule(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The rule of the convergence verdict at the tolerances of the judged ``rows`` (each distinct one)."""
+    tols = sorted({(float(r["tol_p1"]), float(r["tol_purity"])) for r in rows})
+    return ("every pointwise relative change of <p1^2> is below " + " / ".join(f"{p:g}" for p, _ in tols)
+            + " and every absolute change of the purity below " + " / ".join(f"{q:g}" for _, q in tols))
 
 
 def flag_unaccepted(comparisons: list[dict], rows: Iterable[Mapping[str, Any]]) -> None:

@@ -76,13 +76,9 @@ def distribution_verdict(better: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- helpers
 def fit_rows(hbar: float, fit, extra: Mapping[str, Any] | None = None) -> list[dict]:
     """One row per form: a, width (zeta or xi) with errors, rms in ln P, and the better form."""
-    rows = []
-    for form in ("gaussian", "exponential"):
-        f = fit.form(form)
-        rows.append({"hbar": hbar, "form": form, "a": f.a, "a_err": f.a_err, "width": f.width,
-                     "width_err": f.width_err, "rms": f.rms, "better": fit.better, **(extra or {}),
-                     "kurtosis": fit.kurtosis, "n_points": f.n, "p_lo": fit.p_lo, "p_hi": fit.p_hi})
-    return rows
+    return [{"hbar": hbar, "form": f.form, "a": f.a, "a_err": f.a_err, "width": f.width, "width_err": f.width_err,
+             "rms": f.rms, "better": fit.better, **(extra or {}), "kurtosis": fit.kurtosis, "n_points": f.n,
+             "p_lo": fit.p_lo, "p_hi": fit.p_hi} for f in (fit.gaussian, fit.exponential)]
 
 
 def classical_shape(result: common.Result, t: int) -> dict | None:

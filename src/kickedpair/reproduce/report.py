@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..io import write_text_atomic
-from .common import SUMMARY_KEYS, VERDICTS, write_bytes
+from .common import SUMMARY_KEYS, VERDICTS, tolerance_rule, write_bytes
 from .plan import FIGURE_TABLES, FIGURES, REPORT_NAME
 
 PAPER = "Zhao & Jie 2020, *Quantum to classical transition induced by a classically small influence*"
@@ -136,15 +136,12 @@ def _convergence(summaries: dict[str, dict]) -> list[str]:
     judged = [(f, r) for f in FIGURES for r in summaries[f].get("convergence", []) if "accepted" in r]
     if not judged:
         return lines + ["No quantum run of these figures has a convergence verdict.\n"]
-    tols = sorted({(float(r["tol_p1"]), float(r["tol_purity"])) for _, r in judged})
     lines.append(
         "Every checked quantum run is evolved again over its first `quantum.convergence_kicks` kicks and over "
         "as many kicks on from its final state, at twice the substeps and on doubled grids (its own "
-        "substeps are the ones its pilot self-check accepted). A run is accepted only when every pointwise "
-        "relative change of <p1^2> is below "
-        + " / ".join(f"{p:g}" for p, _ in tols) + " and every absolute change of the purity below "
-        + " / ".join(f"{q:g}" for _, q in tols)
-        + f" (verdict 'converged'): {sum(bool(r['accepted']) for _, r in judged)} of {len(judged)} accepted.\n")
+        f"substeps are the ones its pilot self-check accepted). A run is accepted only when "
+        f"{tolerance_rule(r for _, r in judged)} (verdict 'converged'): "
+        f"{sum(bool(r['accepted']) for _, r in judged)} of {len(judged)} accepted.\n")
     bad = [(f, r) for f, r in judged if not r["accepted"]]
     for f, r in bad:
         lines.append(f"- **{f}, run {r['run']}: NOT ACCEPTED** ({r['verdict']}"
