@@ -57,9 +57,7 @@ _MARKERS = {0.1: "^", 2.0: "s", 4.0: "o"}  # the paper's triangles, squares, cir
 # --------------------------------------------------------------------------- verdict helpers
 def within_sigma(value: float, reference: float, sigma: float, n_sigma: float = N_SIGMA) -> bool:
     """``|value - reference| <= n_sigma * sigma`` (False when anything is not finite)."""
-    if not all(math.isfinite(v) for v in (value, reference, sigma)):
-        return False
-    return abs(value - reference) <= n_sigma * sigma
+    return all(math.isfinite(v) for v in (value, reference, sigma)) and abs(value - reference) <= n_sigma * sigma
 
 
 def value_verdict(reference: float, Dc: float, Dc_err: float, slope_late: float,
@@ -69,9 +67,7 @@ def value_verdict(reference: float, Dc: float, Dc_err: float, slope_late: float,
     if within_sigma(Dc, reference, Dc_err, n_sigma):
         return "agrees"
     sigma = max(Dc_err, slope_fit_err) if math.isfinite(slope_fit_err) else Dc_err
-    if within_sigma(slope_late, reference, sigma, n_sigma) or within_sigma(slope_fit, reference, sigma, n_sigma):
-        return "partly"
-    return "differs"
+    return "partly" if any(within_sigma(s, reference, sigma, n_sigma) for s in (slope_late, slope_fit)) else "differs"
 
 
 def falls_towards(D_max: float, err_max: float, D_min: float, err_min: float, D0: float,
@@ -107,9 +103,7 @@ def flatness(values: Iterable[float], errors: Iterable[float]) -> dict:
 def flat_verdict(flat: Mapping[str, float], p_min: float = FLAT_P_VALUE,
                  rel_max: float = FLAT_REL_SPREAD) -> str:
     """``agrees`` if ``p_value > p_min``; ``partly`` if not but ``rel_spread <= rel_max``."""
-    if flat["p_value"] > p_min:
-        return "agrees"
-    return "partly" if flat["rel_spread"] <= rel_max else "differs"
+    return "agrees" if flat["p_value"] > p_min else "partly" if flat["rel_spread"] <= rel_max else "differs"
 
 
 def best_profile(verdicts: Mapping[str, list[str]]) -> tuple[str | None, dict]:
@@ -146,10 +140,8 @@ def load_run(run: Mapping[str, Any]) -> dict:
             "mass_ratio": role.get("mass_ratio"),
             "Dc": float(r.attrs["Dc"]), "Dc_err": float(r.attrs["Dc_err"]),
             **{k: float(est.get(k, math.nan)) for k in ("slope_fit", "slope_fit_err", "slope_full", "slope_late")},
-            "fit_lo": float(est.get("fit_window_lo", math.nan)),
-            "fit_hi": float(est.get("fit_window_hi", math.nan)),
-            "n_kicks": int(cfg["classical"]["n_kicks"]),
-            "trajectories": int(cfg["classical"]["n_trajectories"]),
+            "fit_lo": float(est.get("fit_window_lo", math.nan)), "fit_hi": float(est.get("fit_window_hi", math.nan)),
+            "n_kicks": int(cfg["classical"]["n_kicks"]), "trajectories": int(cfg["classical"]["n_trajectories"]),
             "physics": cfg.get("physics", {}),
             **{k: np.asarray(s[k], float) for k in ("t", "p1_sq", "p1_sq_sem")}}
 
