@@ -27,7 +27,7 @@ import numpy as np
 from . import common
 from .figkit import (FOLLOW_TOL, LOCAL_GROWTH, PAPER_T_F, against_classical, check, classical_energy, comparison,
                      count_inversions, final_distribution, finish_distributions, finish_energy, joined, late_mask,
-                     num, panels, run_n_kicks, same, shades, short_run, summary, variant_note, verdict_of)
+                     num, panels, run_at, run_n_kicks, same, shades, short_run, summary, variant_note, verdict_of)
 from .fits import FIT_FLOOR, FIT_SKIP_MODES, fit_distribution, mirror
 
 TABLES = ("fig2_energy.csv", "fig2_distributions.csv", "fig2_fits.csv")
@@ -120,9 +120,7 @@ def convergence_note(rows: Sequence[Mapping[str, Any]]) -> str | None:
 def _final_distributions(variant, quantum_runs, qres) -> list[tuple[float, int, np.ndarray, np.ndarray]]:
     out = []
     for h in variant["distribution_hbar"]:
-        run = next((r for r in quantum_runs if same(r["role"]["hbar"], h)), None)
-        if run is None:
-            raise common.MissingResult(f"fig2: no quantum run at distribution_hbar = {h}")
+        run = run_at(quantum_runs, f"fig2: no quantum run at distribution_hbar = {h}", hbar=h)
         res = qres[run["name"]]
         t, P = final_distribution(res, run_n_kicks(run), run["result"])
         out.append((float(h), t, np.asarray(res.momenta, float), P))

@@ -25,7 +25,7 @@ import numpy as np
 from . import common
 from .figkit import (FOLLOW_TOL, LOCAL_GROWTH, against_classical, classical_energy, comparison,
                      count_inversions, final_distribution, finish_distributions, finish_energy, joined, num, panels,
-                     run_n_kicks, same, shades, short_run, summary, variant_note, verdict_of)
+                     run_at, run_n_kicks, same, shades, short_run, summary, variant_note, verdict_of)
 from .fits import (FIT_FLOOR, FIT_SKIP_MODES, fit_distribution, hellinger_distance, kolmogorov_distance,
                    mirror)
 
@@ -79,18 +79,13 @@ def hbar_checks(ratios: list[float]) -> list[bool | None]:
 
 # --------------------------------------------------------------------------- load
 def _noise_run(noise_runs, h: float, W: float) -> dict:
-    r = next((r for r in noise_runs if same(r["role"]["hbar"], h) and same(r["role"]["W"], W)), None)
-    if r is None:
-        raise common.MissingResult(f"fig3: no random-kick run at hbar = {h}, W = {W}")
-    return r
+    return run_at(noise_runs, f"fig3: no random-kick run at hbar = {h}, W = {W}", hbar=h, W=W)
 
 
 def _pair(h: float, rk: dict, two_runs, nres, tres) -> dict:
     """The random-kick run and Fig. 2's two-particle run at ``h``, with their distributions at
     one time (the random-kick run records one at Fig. 2's t_f as well)."""
-    two = next((r for r in two_runs if same(r["role"]["hbar"], h)), None)
-    if two is None:
-        raise common.MissingResult(f"fig3: no two-particle run (Fig. 2) at hbar = {h}")
+    two = run_at(two_runs, f"fig3: no two-particle run (Fig. 2) at hbar = {h}", hbar=h)
     rres, qres = nres[rk["name"]], tres[two["name"]]
     t_2p, P_2p = final_distribution(qres, run_n_kicks(two), two["result"])
     t_rk, P_rk = final_distribution(rres, t_2p if t_2p in rres.distributions else run_n_kicks(rk), rk["result"])

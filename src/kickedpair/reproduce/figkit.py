@@ -79,6 +79,14 @@ def same(a: float, b: float, rel_tol: float = 1e-9) -> bool:
     return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=1e-12)
 
 
+def run_at(runs: Iterable[Mapping[str, Any]], missing: str, **role: float) -> dict:
+    """The first run whose role has these values; :class:`MissingResult` ``missing`` if none has."""
+    run = next((r for r in runs if all(same(r["role"][k], v) for k, v in role.items())), None)
+    if run is None:
+        raise common.MissingResult(missing)
+    return run
+
+
 def run_n_kicks(run: Mapping[str, Any]) -> int:
     cfg = run["config"]
     return int(cfg[run["engine"]]["n_kicks"])
