@@ -1,37 +1,21 @@
 """The workflow config (config.yaml, a profile's site.yaml, ``--config``): every key declared once.
 
-Each key of the Snakemake workflow's config is declared below, in the style of
-:mod:`kickedpair.params` (the same :func:`~kickedpair.params._spec` fields and checks), with its
-kind, its default, its bounds or pattern and a doc string::
+Each key is declared below in the style of :mod:`kickedpair.params` (the same
+:func:`~kickedpair.params._spec` fields and checks) with its kind, default, bounds or pattern
+and doc; :func:`workflow_keys` lists them.  :func:`check_workflow_config` checks a whole config
+and returns it normalized: defaults filled in (not inside overrides: a preset's ``analysis`` /
+``resources`` / ``physics`` ... keep only what is given), numbers written as strings read once
+(YAML 1.1 reads ``1e-3`` as a string; ``--config`` gives strings), ``true`` / ``false`` strings
+as booleans, the launcher as a list of words, trailing '/' dropped from folders.  A bad config
+raises :class:`~kickedpair.params.ConfigError` naming the key (``presets.demo.hbar[1]: must be
+> 0, got -0.04``).  Run-config sections are checked key by key against kickedpair.params and
+kept as given; rules on a whole run config or the expanded plan stay with
+:mod:`kickedpair.sweep.plan` and :mod:`kickedpair.reproduce.plan`.
 
-    preset, results, launcher, node_mem_mb, allow_missing, keep_checkpoints, seed
-    physics / classical / quantum / noise      the engines' sections (kickedpair.params' specs)
-    analysis.*                                 fit window and eta levels of the sweep
-    resources.{default,classical,quantum,noise,aggregate}.*, resources.quantum_memory.*
-    presets.NAME.*                             the grid (hbar, mass_ratio axes), n_kicks, ...
-    reproduction.report.PRESET                 where a preset's reproduction report goes
-    reproduction.figN.PRESET.*                 the figure variants (kickedpair.reproduce.plan)
-
-:func:`check_workflow_config` checks a whole config against them and returns it normalized:
-defaults filled in (not inside overrides: a preset's ``analysis`` / ``resources`` /
-``physics`` ... override the top-level sections, so only what is given there is kept), numbers
-written as strings read once as numbers (YAML 1.1 reads ``1e-3`` as a string, and Snakemake's
-``--config`` may give nested values as strings), ``true`` / ``false`` strings as booleans where
-a boolean is expected, the launcher as a list of words.  A bad config raises
-:class:`~kickedpair.params.ConfigError` naming the key: ``presets.demo.hbar[1]: must be > 0,
-got -0.04``; the workflow shows it as ``invalid config: KEY: problem``.
-
-The run-config sections (``physics``, ``classical``, ``quantum``, ``noise``, at the top, in a
-preset or in a figure variant) are checked key by key against :mod:`kickedpair.params` and kept
-as given (the complete run config of every cell and figure run is parsed again by the plans);
-what only a whole run config can tell (snapshot times beyond n_kicks, grid sizes against hbar)
-and what only the expanded plan can tell (a figure's inset mass among its masses, run names)
-stays with :mod:`kickedpair.sweep.plan` and :mod:`kickedpair.reproduce.plan`.
-
-Names that become part of a path (preset names, ``results``, report folders) and the MPI
-launcher, which becomes part of every cell job's command line, are checked against
-:data:`NAME_PATTERN`, :data:`PATH_PATTERN` and :data:`WORD_PATTERN`: a config can neither write
-outside its results folder nor reach a shell with anything but plain words.
+Names that become paths (preset names, ``results``, report folders) and the words of the MPI
+launcher must match :data:`NAME_PATTERN`, :data:`PATH_PATTERN` and :data:`WORD_PATTERN`: a
+config can neither write outside its results folder nor reach a shell with anything but plain
+words.
 """
 
 from __future__ import annotations
@@ -41,42 +25,16 @@ import math
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
-from .params import (
-    INT_LIMIT,
-    INTERACTION_PROFILES,
-    SEED_LIMIT,
-    ClassicalNumerics,
-    ConfigError,
-    NoiseNumerics,
-    Physics,
-    QuantumNumerics,
-    _check_number,
-    _coerce,
-    _power_text,
-    _spec,
-    at_least,
-    non_negative,
-    one_of,
-    positive,
-    short_repr,
-)
+from .params import (INT_LIMIT, INTERACTION_PROFILES, SEED_LIMIT, ClassicalNumerics, ConfigError, NoiseNumerics,
+                     Physics, QuantumNumerics, _check_number, _coerce, _power_text, _spec, at_least, non_negative,
+                     one_of, positive, short_repr)
 
-__all__ = [
-    "check_workflow_config",
-    "workflow_keys",
-    "WorkflowConfig",
-    "NAME_PATTERN",
-    "PATH_PATTERN",
-    "WORD_PATTERN",
-    "check_name",
-    "check_path",
-    "parse_launcher",
-]
+__all__ = ["check_workflow_config", "workflow_keys", "WorkflowConfig", "NAME_PATTERN", "PATH_PATTERN",
+           "WORD_PATTERN", "check_name", "check_path", "parse_launcher"]
 
 
-# --------------------------------------------------------------------------- defaults
 class _Marker:
     def __init__(self, name: str):
         self.name = name
@@ -92,7 +50,6 @@ UNSET = _Marker("UNSET")
 #: a sub-section: its own defaults filled in when not given
 SECTION = _Marker("SECTION")
 
-
 # --------------------------------------------------------------------------- names and words
 NAME_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]+$"
 _COMPONENT = r"(?!\.\.(?:/|$))[A-Za-z0-9_.-]+"
@@ -101,13 +58,8 @@ WORD_PATTERN = r"^[A-Za-z0-9_./=:,+-]+$"
 NAME_RULE = "letters, digits and _ . - only, not '.' or '..'"
 PATH_RULE = "folder names of letters, digits and _ . - joined by '/' (relative or absolute), no '..'"
 WORD_RULE = "plain words of letters, digits and _ . / = : , + -"
-
 #: significant digits of grid values in paths (kickedpair.sweep.plan.SIG_DIGITS)
 SIG_DIGITS = 4
-
-
-def _fmt(value: float) -> str:
-    return f"{float(value):.{SIG_DIGITS}g}"
 
 
 def check_name(value: Any, key: str) -> str:
@@ -128,42 +80,37 @@ def check_path(value: Any, key: str) -> str:
 def parse_launcher(value: Any, key: str = "launcher") -> list[str]:
     """The MPI launcher as a list of words: a list of strings, or a string split like a shell
     would (:func:`shlex.split`); every word must match :data:`WORD_PATTERN`."""
+    listed = isinstance(value, (list, tuple))
     if isinstance(value, str):
         try:
             words = shlex.split(value)
         except ValueError as exc:
             raise ConfigError(f"{key}: {short_repr(value)} cannot be split into words ({exc})") from None
-        where: Callable[[int], str] = lambda i: key  # noqa: E731
-    elif isinstance(value, (list, tuple)):
+    elif listed:
         words = list(value)
-        where = lambda i: f"{key}[{i}]"  # noqa: E731
     else:
         raise ConfigError(f"{key}: expected a list of words such as [srun, --mpi=pmi2], got {short_repr(value)}")
     if not words:
         raise ConfigError(f"{key}: empty; give the launcher command, e.g. [mpiexec] or [srun, --mpi=pmi2]")
     for i, w in enumerate(words):
         if not isinstance(w, str) or not re.fullmatch(WORD_PATTERN, w):
-            raise ConfigError(f"{where(i)}: {short_repr(w)} is not a plain word: the launcher is a list of "
-                              f"{WORD_RULE} (e.g. [srun, --mpi=pmi2]), never shell text")
+            raise ConfigError(f"{f'{key}[{i}]' if listed else key}: {short_repr(w)} is not a plain word: the "
+                              f"launcher is a list of {WORD_RULE} (e.g. [srun, --mpi=pmi2]), never shell text")
     return words
 
 
-def _name_text(key: Any) -> str:
-    """A mapping key as messages show it: a printable string as is (cut at 200 characters)."""
-    if isinstance(key, str) and key.isprintable():
-        return key if len(key) <= 200 else key[:200] + "..."
-    return short_repr(key, 60)
-
-
 def _join(where: str, name: Any) -> str:
-    return f"{where}.{_name_text(name)}" if where else _name_text(name)
+    """``where.name`` as messages show it: a printable name as is (cut at 200 characters)."""
+    if isinstance(name, str) and name.isprintable():
+        text = name if len(name) <= 200 else name[:200] + "..."
+    else:
+        text = short_repr(name, 60)
+    return f"{where}.{text}" if where else text
 
 
 # --------------------------------------------------------------------------- numbers as text
 _NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 _INTEGER = re.compile(r"^[-+]?[0-9]+$")
-_SCALAR_NUMBER_KINDS = {"float", "int", "float?", "int?", "int|auto", "int_or_auto", "length"}
-_LIST_NUMBER_KINDS = {"float_pair", "int_list", "numbers", "window"}
 
 
 def _number(value: Any) -> Any:
@@ -175,25 +122,27 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _each(value: Any, scalar=lambda v: v) -> Any:
+    """A list's items read by :func:`_number`; anything else by ``scalar``."""
+    return [_number(v) for v in value] if isinstance(value, (list, tuple)) else scalar(value)
+
+
 def _boolean(value: Any) -> Any:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return value
 
 
-def _read_numbers(value: Any, kind: str) -> Any:
+#: how each kind reads numbers (booleans) written as strings
+_READ = {**dict.fromkeys(("float", "int", "float?", "int?", "int|auto", "int_or_auto", "length"), _number),
+         **dict.fromkeys(("float_pair", "int_list", "numbers", "window"), lambda v: _each(v, _number)),
+         "bool": _boolean,
+         "axis": lambda v: {k: _each(a) for k, a in v.items()} if isinstance(v, Mapping) else _each(v)}
+
+
+def _read(value: Any, kind: str) -> Any:
     """``value`` with the numbers (booleans) written as strings read, for a key of ``kind``."""
-    if kind in _SCALAR_NUMBER_KINDS:
-        return _number(value)
-    if kind in _LIST_NUMBER_KINDS:
-        return [_number(v) for v in value] if isinstance(value, (list, tuple)) else _number(value)
-    if kind == "bool":
-        return _boolean(value)
-    if kind == "axis":
-        if isinstance(value, Mapping):
-            return {k: [_number(v) for v in a] if isinstance(a, (list, tuple)) else a for k, a in value.items()}
-        return [_number(v) for v in value] if isinstance(value, (list, tuple)) else value
-    return value
+    return _READ[kind](value) if kind in _READ else value
 
 
 def _listed(value: Any) -> Any:
@@ -218,72 +167,55 @@ def _bounded(item: Any, key: str, meta: Mapping, shown: Any) -> None:
         raise ConfigError(f"{key}: {problem}, got {short_repr(shown)}")
 
 
+def _parsed(value: Any, key: str, meta: Mapping, shown: Any) -> Any:
+    """``value`` as its kickedpair.params kind (float, int, bool, str, float_pair, ...), each item bounded."""
+    parsed = _coerce(value, key, meta["kind"])
+    for item in parsed if isinstance(parsed, tuple) else (parsed,):
+        if item is not None:
+            _bounded(item, key, meta, shown)
+    return parsed
+
+
+def _distinct(values: list, key: str, shown: Any) -> None:
+    if len({f"{float(v):.{SIG_DIGITS}g}" for v in values}) != len(values):
+        raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {short_repr(shown)}")
+
+
+def _several(value: Any, key: str, meta: Mapping, kind: str, empty: str = "empty") -> Any:
+    """One item or a non-empty list of them, each a ``kind`` passing ``meta``'s check; numbers none twice."""
+    listed = isinstance(value, (list, tuple))
+    items = list(value) if listed else [value]
+    if not items:
+        raise ConfigError(f"{key}: {empty}; give at least one value")
+    for i, v in enumerate(items):
+        where = f"{key}[{i}]" if listed else key
+        _bounded(_coerce(v, where, kind), where, meta, v)
+    if kind == "float":
+        _distinct(items, key, value)
+    return items if listed else value
+
+
 def _axis(value: Any, key: str) -> Any:
     """A grid axis: a non-empty list of numbers > 0, or ``{log: [lo, hi, n]}`` / ``{linear: ...}``."""
     form = f"expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, got {short_repr(value)}"
-    if isinstance(value, Mapping):
-        if len(value) != 1 or next(iter(value)) not in ("log", "linear"):
-            raise ConfigError(f"{key}: {form}")
-        kind, args = next(iter(value.items()))
-        where = f"{key}.{kind}"
-        if not isinstance(args, (list, tuple)) or len(args) != 3:
-            raise ConfigError(f"{where}: expected [lo, hi, n], got {short_repr(args)}")
-        lo, hi = (_check_number(v, f"{where}[{i}]", integer=False) for i, v in enumerate(args[:2]))
-        n = _check_number(args[2], f"{where}[2]", integer=True)
-        for i, v in enumerate((lo, hi)):
-            _bounded(v, f"{where}[{i}]", {"check": positive}, args[i])
-        _bounded(n, f"{where}[2]", {"check": at_least(1), "below": 10**6}, args[2])
-        if lo > hi:
-            raise ConfigError(f"{where}: need lo <= hi, got {short_repr(args)}")
-        if n == 1 and lo != hi:
-            raise ConfigError(f"{where}: n = 1 needs lo == hi, got {short_repr(args)}")
-        if n == 1:
-            values = [lo]
-        elif kind == "log":
-            values = [lo * (hi / lo) ** (i / (n - 1)) for i in range(n)]
-        else:
-            values = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
-        out: Any = {kind: [args[0], args[1], n]}
-    elif isinstance(value, (list, tuple)):
-        if not value:
-            raise ConfigError(f"{key}: the axis is empty; give at least one value")
-        values = []
-        for i, v in enumerate(value):
-            x = _check_number(v, f"{key}[{i}]", integer=False)
-            _bounded(x, f"{key}[{i}]", {"check": positive}, v)
-            values.append(x)
-        out = list(value)
-    else:
+    if isinstance(value, (list, tuple)):
+        return _several(value, key, {"check": positive}, "float", "the axis is empty")
+    if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in ("log", "linear"):
         raise ConfigError(f"{key}: {form}")
-    if len({_fmt(v) for v in values}) != len(values):
-        raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {short_repr(value)}")
-    return out
-
-
-def _numbers(value: Any, key: str, meta: Mapping) -> Any:
-    """One number or a non-empty list of them, each passing ``meta``'s check, none twice."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    if not items:
-        raise ConfigError(f"{key}: empty; give at least one value")
-    listed = isinstance(value, (list, tuple))
-    for i, v in enumerate(items):
-        where = f"{key}[{i}]" if listed else key
-        _bounded(_check_number(v, where, integer=False), where, meta, v)
-    if len({_fmt(v) for v in items}) != len(items):
-        raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {short_repr(value)}")
-    return list(value) if listed else value
-
-
-def _words(value: Any, key: str, meta: Mapping) -> Any:
-    """One string or a non-empty list of them, each passing ``meta``'s check."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    if not items:
-        raise ConfigError(f"{key}: empty; give at least one value")
-    listed = isinstance(value, (list, tuple))
-    for i, v in enumerate(items):
-        where = f"{key}[{i}]" if listed else key
-        _bounded(_coerce(v, where, "str"), where, meta, v)
-    return list(value) if listed else value
+    (kind, args), = value.items()
+    where = f"{key}.{kind}"
+    if not isinstance(args, (list, tuple)) or len(args) != 3:
+        raise ConfigError(f"{where}: expected [lo, hi, n], got {short_repr(args)}")
+    lo, hi, n = (_check_number(v, f"{where}[{i}]", integer=i == 2) for i, v in enumerate(args))
+    for i, (v, check) in enumerate(((lo, positive), (hi, positive), (n, at_least(1)))):
+        _bounded(v, f"{where}[{i}]", {"check": check, "below": 10**6}, args[i])
+    if lo > hi:
+        raise ConfigError(f"{where}: need lo <= hi, got {short_repr(args)}")
+    if n == 1 and lo != hi:
+        raise ConfigError(f"{where}: n = 1 needs lo == hi, got {short_repr(args)}")
+    step = (lambda i: lo * (hi / lo) ** (i / (n - 1))) if kind == "log" else (lambda i: lo + (hi - lo) * i / (n - 1))
+    _distinct([lo] if n == 1 else [step(i) for i in range(n)], key, value)
+    return {kind: [args[0], args[1], n]}
 
 
 def _window(value: Any, key: str) -> list:
@@ -296,26 +228,42 @@ def _window(value: Any, key: str) -> list:
     return list(value)
 
 
-def _engine(value: Any, key: str, cls: type) -> dict:
-    """A run-config section (overrides of it): each key checked by :mod:`kickedpair.params`' spec
-    of ``cls``, kept as given (numbers written as strings read)."""
+def _int_or(value: Any, key: str, meta: Mapping) -> Any:
+    """An integer, or None (kind 'int?') / 'auto' (kind 'int_or_auto')."""
+    null = meta["kind"] == "int?"
+    if value is None if null else value == "auto":
+        return value
+    try:
+        number = _coerce(value, key, "int")
+    except ConfigError:
+        raise ConfigError(f"{key}: expected an integer or {'null' if null else repr('auto')}, "
+                          f"got {short_repr(value)}") from None
+    _bounded(number, key, meta, value)
+    return number
+
+
+def _keys(cls: type, value: Any, where: str) -> tuple[Mapping, dict]:
+    """``value`` (None: empty) as a mapping of the keys ``cls`` declares, and those fields by name."""
     if value is None:
         value = {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: expected a mapping of keys to values, got {short_repr(value)}")
+        raise ConfigError(f"{where or 'config'}: expected a mapping of keys to values, got {short_repr(value)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted((k for k in value if k not in fields), key=str)
     if unknown:
-        raise ConfigError(f"{_join(key, unknown[0])}: unknown key (known keys: {', '.join(sorted(fields))})")
+        raise ConfigError(f"{_join(where, unknown[0])}: unknown key (known keys: {', '.join(sorted(fields))})")
+    return value, fields
+
+
+def _engine(value: Any, key: str, cls: type) -> dict:
+    """A run-config section (overrides of it): each key checked by :mod:`kickedpair.params`' spec
+    of ``cls``, kept as given (numbers written as strings read)."""
+    value, fields = _keys(cls, value, key)
     out = {}
     for name, raw in value.items():
         meta = fields[name].metadata
-        where = f"{key}.{name}"
-        given = _read_numbers(raw, meta["kind"])
-        parsed = _coerce(given, where, meta["kind"])
-        if parsed is not None:
-            for item in parsed if isinstance(parsed, tuple) else (parsed,):
-                _bounded(item, where, meta, raw)
+        given = _read(raw, meta["kind"])
+        _parsed(given, f"{key}.{name}", meta, raw)
         out[name] = _listed(given)
     return out
 
@@ -334,47 +282,30 @@ def _mapping(value: Any, key: str, meta: Mapping, fill: bool) -> dict:
     return {name: _value(v, _join(key, name), meta["of"], fill) for name, v in value.items()}
 
 
+#: the checks of the workflow's own kinds, (value, key, meta, fill) -> normalized value
+_KINDS = {
+    "section": lambda v, k, m, fill: _section(m["sub"], v, k, fill and not m.get("override", False)),
+    "engine": lambda v, k, m, fill: _engine(v, k, m["sub"]),
+    "map": _mapping,
+    "name": lambda v, k, m, fill: check_name(v, k),
+    "folder": lambda v, k, m, fill: check_path(v, k),
+    "launcher": lambda v, k, m, fill: parse_launcher(v, k),
+    "axis": lambda v, k, m, fill: _axis(v, k),
+    "window": lambda v, k, m, fill: _window(v, k),
+    "numbers": lambda v, k, m, fill: _several(v, k, m, "float"),
+    "words": lambda v, k, m, fill: _several(v, k, m, "str"),
+    "int?": lambda v, k, m, fill: _int_or(v, k, m),
+    "int_or_auto": lambda v, k, m, fill: _int_or(v, k, m),
+}
+
+
 def _value(value: Any, key: str, meta: Mapping, fill: bool = True) -> Any:
     """``value`` of the key ``key`` checked against its ``meta`` (a field's metadata); normalized."""
     kind = meta["kind"]
-    value = _read_numbers(value, kind)
-    if kind == "section":
-        return _section(meta["sub"], value, key, fill and not meta.get("override", False))
-    if kind == "engine":
-        return _engine(value, key, meta["sub"])
-    if kind == "map":
-        return _mapping(value, key, meta, fill)
-    if kind == "name":
-        return check_name(value, key)
-    if kind == "folder":
-        return check_path(value, key)
-    if kind == "launcher":
-        return parse_launcher(value, key)
-    if kind == "axis":
-        return _axis(value, key)
-    if kind == "numbers":
-        return _numbers(value, key, meta)
-    if kind == "words":
-        return _words(value, key, meta)
-    if kind == "window":
-        return _window(value, key)
-    if kind in ("int?", "int_or_auto"):
-        if value is None and kind == "int?":
-            return None
-        if value == "auto" and kind == "int_or_auto":
-            return "auto"
-        try:
-            number = _coerce(value, key, "int")
-        except ConfigError:
-            other = "null" if kind == "int?" else "'auto'"
-            raise ConfigError(f"{key}: expected an integer or {other}, got {short_repr(value)}") from None
-        _bounded(number, key, meta, value)
-        return number
-    parsed = _coerce(value, key, kind)  # a kind of kickedpair.params: float, int, bool, str, float_pair
-    for item in parsed if isinstance(parsed, tuple) else (parsed,):
-        if item is not None:
-            _bounded(item, key, meta, value)
-    return _listed(parsed)
+    value = _read(value, kind)
+    if kind in _KINDS:
+        return _KINDS[kind](value, key, meta, fill)
+    return _listed(_parsed(value, key, meta, value))  # a kind of kickedpair.params
 
 
 def _default(f: dataclasses.Field) -> Any:
@@ -386,66 +317,68 @@ def _default(f: dataclasses.Field) -> Any:
 def _section(cls: type, value: Any, where: str, fill: bool = True) -> dict:
     """A mapping of the keys declared by ``cls``; unknown keys are named with the known ones.
     ``fill``: defaults filled in and required keys required (else an override: only what is given)."""
-    if value is None:
-        value = {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where or 'config'}: expected a mapping of keys to values, got {short_repr(value)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted((k for k in value if k not in fields), key=str)
-    if unknown:
-        raise ConfigError(f"{_join(where, unknown[0])}: unknown key (known keys: {', '.join(sorted(fields))})")
+    value, fields = _keys(cls, value, where)
     out = {}
     for name, f in fields.items():
         key = _join(where, name)
+        default = _default(f)
         if name in value:
             out[name] = _value(value[name], key, f.metadata, fill)
-            continue
-        default = _default(f)
-        if not fill or default is UNSET:
-            continue
-        if default is REQUIRED:
+        elif default is REQUIRED and fill:
             raise ConfigError(f"{key}: required")
-        out[name] = _value(None, key, f.metadata, fill) if default is SECTION else default
+        elif fill and default is not UNSET:
+            out[name] = _value(None, key, f.metadata, fill) if default is SECTION else default
     return out
 
 
 # --------------------------------------------------------------------------- the keys
-def _engine_spec(cls: type, doc: str):
-    return _spec(SECTION, "engine", doc=doc, sub=cls)
+def _count(doc: str, default: Any = REQUIRED):
+    return _spec(default, "int", at_least(1), doc=doc)
+
+
+def _pos(default: Any, doc: str, kind: str = "float"):
+    return _spec(default, kind, positive, doc=doc)
+
+
+def _flag(default: Any, doc: str):
+    return _spec(default, "bool", doc=doc)
+
+
+def _engine_spec(cls: type, doc: str, default: Any = SECTION):
+    return _spec(default, "engine", doc=doc, sub=cls)
+
+
+def _override(kind: str, cls: type, section: str):
+    return _spec(UNSET, kind, doc=f"overrides of the top-level {section} section", sub=cls,
+                 **({"override": True} if kind == "section" else {}))
 
 
 @dataclass(frozen=True)
 class Analysis:
     """How the sweep turns eta(hbar) into thresholds (kickedpair.sweep.aggregate)."""
 
-    fit_window: tuple = _spec((0.12, 1.0), "float_pair", positive,
-                              doc="eta window [lo, hi] of the exponential fit ln eta = a - alpha*hbar "
-                                  "(the points with lo <= eta <= hi)")
-    eta_c: float = _spec(0.9, "float", positive, doc="eta level defining hbar_c (classical diffusion below)")
-    eta_dl: float = _spec(0.1, "float", positive,
-                          doc="eta level defining hbar_DL (dynamical localisation above); below eta_c")
+    fit_window: tuple = _pos((0.12, 1.0), "eta window [lo, hi] of the exponential fit ln eta = a - alpha*hbar "
+                                          "(the points with lo <= eta <= hi)", "float_pair")
+    eta_c: float = _pos(0.9, "eta level defining hbar_c (classical diffusion below)")
+    eta_dl: float = _pos(0.1, "eta level defining hbar_DL (dynamical localisation above); below eta_c")
     hbar_scale: str = _spec("linear", "str", one_of("linear", "log"), doc="hbar axis of the figures")
-
-
-_RUNTIME_DOC = ("wall time in minutes, or 'auto' (quantum runs): the engine's cost estimate per run "
-                "times runtime_safety; default: resources.default's, else 60")
 
 
 @dataclass(frozen=True)
 class RuleResources:
     """Resources of the jobs of one rule; each key defaults to resources.default's."""
 
-    ranks: int = _spec(UNSET, "int", at_least(1), doc="MPI ranks (Slurm tasks) of a job; default 1")
-    threads: int = _spec(UNSET, "int", at_least(1), doc="threads per rank (Slurm cpus_per_task); default 1")
+    ranks: int = _count("MPI ranks (Slurm tasks) of a job; default 1", UNSET)
+    threads: int = _count("threads per rank (Slurm cpus_per_task); default 1", UNSET)
     mem_mb: int = _spec(UNSET, "int_or_auto", at_least(1),
                         doc="memory of a job in MB, or 'auto' (quantum runs): estimated per run from its "
                             "grid (resources.quantum_memory); default 2000")
-    runtime: int = _spec(UNSET, "int_or_auto", at_least(1), doc=_RUNTIME_DOC)
-    runtime_safety: float = _spec(UNSET, "float", positive,
-                                  doc="factor on the estimated time of a run (runtime: auto); default 4")
-    retries: int = _spec(UNSET, "int", at_least(0),
-                         doc="automatic re-runs of a failed job (a quantum run resumes from its checkpoint); "
-                             "default 0")
+    runtime: int = _spec(UNSET, "int_or_auto", at_least(1),
+                         doc="wall time in minutes, or 'auto' (quantum runs): the engine's cost estimate per run "
+                             "times runtime_safety; default: resources.default's, else 60")
+    runtime_safety: float = _pos(UNSET, "factor on the estimated time of a run (runtime: auto); default 4")
+    retries: int = _spec(UNSET, "int", at_least(0), doc="automatic re-runs of a failed job (a quantum run "
+                                                        "resumes from its checkpoint); default 0")
 
 
 @dataclass(frozen=True)
@@ -453,14 +386,12 @@ class QuantumMemory:
     """The memory request of a quantum job: the engine's own estimate (kickedpair.quantum.cost.request_mb),
     clipped to [min_mb, max_mb]."""
 
-    min_mb: int = _spec(1000, "int", at_least(1), doc="the least a quantum job asks for, in MB")
-    max_mb: int = _spec(1_000_000, "int", at_least(1),
-                        doc="the most a quantum job asks for, in MB (node_mem_mb replaces it when set); a run "
-                            "estimated above it is refused unless allow_over_limit")
-    allow_over_limit: bool = _spec(False, "bool",
-                                   doc="true: a quantum run estimated above the limit (node_mem_mb or max_mb) "
-                                       "is only warned about and asked for at the limit; false: refused "
-                                       "before any job runs")
+    min_mb: int = _count("the least a quantum job asks for, in MB", 1000)
+    max_mb: int = _count("the most a quantum job asks for, in MB (node_mem_mb replaces it when set); a run "
+                         "estimated above it is refused unless allow_over_limit", 1_000_000)
+    allow_over_limit: bool = _flag(False, "true: a quantum run estimated above the limit (node_mem_mb or max_mb) "
+                                          "is only warned about and asked for at the limit; false: refused "
+                                          "before any job runs")
 
 
 def _rule(doc: str):
@@ -489,20 +420,17 @@ class Preset:
                           "{log: [lo, hi, n]} / {linear: [lo, hi, n]} (0 < lo <= hi, 1 <= n < 10**6); "
                           "no two values alike at 4 significant digits (they name the cells' folders)")
     mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios m of the grid, as hbar")
-    n_kicks: int = _spec(REQUIRED, "int", at_least(1), doc="t_f, for the classical and the quantum runs")
-    trajectories: int = _spec(REQUIRED, "int", at_least(1), doc="classical ensemble size")
+    n_kicks: int = _count("t_f, for the classical and the quantum runs")
+    trajectories: int = _count("classical ensemble size")
     seed: int = _spec(UNSET, "int", non_negative, doc="seed of the classical ensembles; default: the top-level seed",
                       below=SEED_LIMIT)
-    allow_missing: bool = _spec(UNSET, "bool", doc="overrides the top-level allow_missing")
-    keep_checkpoints: bool = _spec(UNSET, "bool", doc="overrides the top-level keep_checkpoints")
-    physics: dict = _spec(UNSET, "engine", doc="overrides of the top-level physics section", sub=Physics)
-    classical: dict = _spec(UNSET, "engine", doc="overrides of the top-level classical section",
-                            sub=ClassicalNumerics)
-    quantum: dict = _spec(UNSET, "engine", doc="overrides of the top-level quantum section", sub=QuantumNumerics)
-    analysis: dict = _spec(UNSET, "section", doc="overrides of the top-level analysis section", sub=Analysis,
-                           override=True)
-    resources: dict = _spec(UNSET, "section", doc="overrides of the top-level resources section", sub=Resources,
-                            override=True)
+    allow_missing: bool = _flag(UNSET, "overrides the top-level allow_missing")
+    keep_checkpoints: bool = _flag(UNSET, "overrides the top-level keep_checkpoints")
+    physics: dict = _override("engine", Physics, "physics")
+    classical: dict = _override("engine", ClassicalNumerics, "classical")
+    quantum: dict = _override("engine", QuantumNumerics, "quantum")
+    analysis: dict = _override("section", Analysis, "analysis")
+    resources: dict = _override("section", Resources, "resources")
 
 
 # ---- figure variants (kickedpair.reproduce.plan: VARIANT_KEYS, _fig1 .. _fig5)
@@ -526,12 +454,13 @@ class _Variant:
                             sub=VariantResources)
 
 
-def _n_kicks():
-    return _spec(REQUIRED, "int", at_least(1), doc="number of kick periods of the figure's runs, t_f")
+_N_KICKS = "number of kick periods of the figure's runs, t_f"
+_TRAJECTORIES = "classical ensemble size"
+_CONVERGENCE = "check every quantum run with --check-convergence"
 
 
-def _trajectories():
-    return _spec(REQUIRED, "int", at_least(1), doc="classical ensemble size")
+def _numbers(default: Any, check, doc: str):
+    return _spec(default, "numbers", check, doc=doc)
 
 
 @dataclass(frozen=True)
@@ -539,43 +468,42 @@ class Fig1(_Variant):
     """Classical Dc against m for both interaction profiles; inset <p1^2>(t)."""
 
     mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios: a list of numbers > 0 or {log: [lo, hi, n]}")
-    eps: Any = _spec(REQUIRED, "numbers", positive, doc="interaction strengths (a number or a list)")
+    eps: Any = _numbers(REQUIRED, positive, "interaction strengths (a number or a list)")
     interaction: Any = _spec(("gaussian", "gaussian_width"), "words", one_of(*INTERACTION_PROFILES),
                              doc="interaction profiles (one or a list)")
-    n_kicks: int = _n_kicks()
-    trajectories: int = _trajectories()
-    inset_mass_ratio: float = _spec(1e-3, "float", positive, doc="m of the inset (one of mass_ratio)")
-    inset_eps: float = _spec(2.0, "float", positive, doc="eps of the inset (one of eps)")
+    n_kicks: int = _count(_N_KICKS)
+    trajectories: int = _count(_TRAJECTORIES)
+    inset_mass_ratio: float = _pos(1e-3, "m of the inset (one of mass_ratio)")
+    inset_eps: float = _pos(2.0, "eps of the inset (one of eps)")
 
 
 @dataclass(frozen=True)
 class Fig2(_Variant):
     """Classical and quantum E1(t); P1(p) at t_f."""
 
-    hbar: Any = _spec(REQUIRED, "numbers", positive, doc="hbar values of the quantum runs")
-    mass_ratio: float = _spec(1e-3, "float", positive, doc="mass ratio m of every run")
+    hbar: Any = _numbers(REQUIRED, positive, "hbar values of the quantum runs")
+    mass_ratio: float = _pos(1e-3, "mass ratio m of every run")
     eps: float = _spec(2.0, "float", non_negative, doc="interaction strength of every run (but the unperturbed)")
-    n_kicks: int = _n_kicks()
-    trajectories: int = _trajectories()
-    unperturbed_hbar: float = _spec(0.01, "float", positive, doc="hbar of the quantum run at eps = 0")
-    distribution_hbar: Any = _spec(REQUIRED, "numbers", positive,
-                                   doc="hbar values whose P1(p) is shown (among hbar)")
-    convergence: bool = _spec(True, "bool", doc="check every quantum run with --check-convergence")
+    n_kicks: int = _count(_N_KICKS)
+    trajectories: int = _count(_TRAJECTORIES)
+    unperturbed_hbar: float = _pos(0.01, "hbar of the quantum run at eps = 0")
+    distribution_hbar: Any = _numbers(REQUIRED, positive, "hbar values whose P1(p) is shown (among hbar)")
+    convergence: bool = _flag(True, _CONVERGENCE)
 
 
 @dataclass(frozen=True)
 class Fig3(_Variant):
     """The random-kick model: one particle, K = K1 + dK_n with dK_n in [-W, W]."""
 
-    hbar_a: float = _spec(0.01, "float", positive, doc="hbar of panel (a), over W_a")
-    W_a: Any = _spec((0.01, 0.008, 0.005, 0.0), "numbers", non_negative, doc="noise half-widths of panel (a)")
+    hbar_a: float = _pos(0.01, "hbar of panel (a), over W_a")
+    W_a: Any = _numbers((0.01, 0.008, 0.005, 0.0), non_negative, "noise half-widths of panel (a)")
     W_b: float = _spec(0.01, "float", non_negative, doc="noise half-width of panel (b), over hbar_b")
-    hbar_b: Any = _spec((0.01, 0.02, 0.03, 0.05), "numbers", positive, doc="hbar values of panel (b)")
-    realisations: int = _spec(50, "int", at_least(1), doc="noise realisations averaged")
-    n_kicks: int = _n_kicks()
-    trajectories: int = _trajectories()
-    compare_hbar: Any = _spec(REQUIRED, "numbers", positive,
-                              doc="hbar values compared with Fig. 2's distributions (among its distribution_hbar)")
+    hbar_b: Any = _numbers((0.01, 0.02, 0.03, 0.05), positive, "hbar values of panel (b)")
+    realisations: int = _count("noise realisations averaged", 50)
+    n_kicks: int = _count(_N_KICKS)
+    trajectories: int = _count(_TRAJECTORIES)
+    compare_hbar: Any = _numbers(REQUIRED, positive,
+                                 "hbar values compared with Fig. 2's distributions (among its distribution_hbar)")
 
 
 @dataclass(frozen=True)
@@ -589,14 +517,14 @@ class Fig4(_Variant):
 class Fig5(_Variant):
     """Purity with the coupling eps*hbar."""
 
-    hbar: float = _spec(REQUIRED, "float", positive, doc="hbar of every run")
-    K2: Any = _spec((0.0, 0.03, 0.05, 0.09, 0.12), "numbers", non_negative, doc="kick strengths of particle 2")
-    n_kicks: int = _n_kicks()
-    convergence: bool = _spec(True, "bool", doc="check every quantum run with --check-convergence")
-    power_window: tuple = _spec((0.2, 1.0), "window",
-                                doc="power-law fit window [lo, hi], fractions of n_kicks, 0 <= lo < hi <= 1")
-    exp_window: tuple = _spec((0.2, 1.0), "window",
-                              doc="exponential fit window [lo, hi], fractions of n_kicks, 0 <= lo < hi <= 1")
+    hbar: float = _pos(REQUIRED, "hbar of every run")
+    K2: Any = _numbers((0.0, 0.03, 0.05, 0.09, 0.12), non_negative, "kick strengths of particle 2")
+    n_kicks: int = _count(_N_KICKS)
+    convergence: bool = _flag(True, _CONVERGENCE)
+    power_window: tuple = _spec((0.2, 1.0), "window", doc="power-law fit window [lo, hi], fractions of n_kicks, "
+                                                          "0 <= lo < hi <= 1")
+    exp_window: tuple = _spec((0.2, 1.0), "window", doc="exponential fit window [lo, hi], fractions of n_kicks, "
+                                                        "0 <= lo < hi <= 1")
 
 
 FIGURE_VARIANTS: dict[str, type] = {"fig1": Fig1, "fig2": Fig2, "fig3": Fig3, "fig4": Fig4, "fig5": Fig5}
@@ -636,9 +564,8 @@ class WorkflowConfig:
                                     doc="memory of one node in MB (a cluster profile's site.yaml sets it): the "
                                         "limit of a quantum job, in place of resources.quantum_memory.max_mb; "
                                         "null: max_mb applies")
-    allow_missing: bool = _spec(False, "bool",
-                                doc="true: aggregate the cells present, list the missing ones, run no cell")
-    keep_checkpoints: bool = _spec(False, "bool", doc="keep a quantum cell's checkpoint once its result is written")
+    allow_missing: bool = _flag(False, "true: aggregate the cells present, list the missing ones, run no cell")
+    keep_checkpoints: bool = _flag(False, "keep a quantum cell's checkpoint once its result is written")
     seed: int = _spec(20200101, "int", non_negative, doc="seed of the classical ensembles (a preset may override it)",
                       below=SEED_LIMIT)
     physics: dict = _engine_spec(Physics, "physics shared by every run (kickedpair.params); "
@@ -667,9 +594,8 @@ _SET_BY_SWEEP = {"physics": {"mass_ratio": "mass_ratio", "hbar": "hbar"},
 def _sweep_sections(sections: Mapping, where: str, preset: str) -> None:
     """The run sections of a sweep (top level, or a preset's overrides) leave the axes alone."""
     for section, keys in _SET_BY_SWEEP.items():
-        given = sections.get(section) or {}
         for key, source in keys.items():
-            if key in given:
+            if key in (sections.get(section) or {}):
                 raise ConfigError(f"{where}{section}.{key}: set by the sweep (presets.{preset}.{source}); "
                                   f"remove it from the {section} section")
     if (sections.get("physics") or {}).get("coupling_scales_with_hbar"):
@@ -695,10 +621,7 @@ def check_workflow_config(config: Mapping) -> dict:
     :class:`ConfigError` naming the first bad key (``KEY: problem``)."""
     if not isinstance(config, Mapping):
         raise ConfigError(f"config: expected a mapping of keys to values, got {short_repr(config)}")
-    fields = {f.name for f in dataclasses.fields(WorkflowConfig)}
-    unknown = sorted((k for k in config if k not in fields), key=str)
-    if unknown:
-        raise ConfigError(f"{_name_text(unknown[0])}: unknown key (known keys: {', '.join(sorted(fields))})")
+    _keys(WorkflowConfig, config, "")
     # the names first: a preset's name becomes a folder whether or not it runs
     presets = config.get("presets")
     if isinstance(presets, Mapping):
@@ -706,8 +629,7 @@ def check_workflow_config(config: Mapping) -> dict:
             check_name(name, _join("presets", name))
     if "preset" not in config:
         raise ConfigError("preset: required")
-    name = config["preset"]
-    check_name(name, "preset")
+    name = check_name(config["preset"], "preset")
     if isinstance(presets, Mapping) and name not in presets:
         known = ", ".join(sorted(presets)) or "none defined"
         raise ConfigError(f"preset: unknown preset {short_repr(name)} (known presets: {known})")
@@ -726,15 +648,13 @@ def workflow_keys(cls: type = WorkflowConfig, where: str = "") -> Iterator[tuple
     its entries as ``KEY.<name>``, a run-config section its kickedpair.params keys."""
     for f in dataclasses.fields(cls):
         key = f"{where}.{f.name}" if where else f.name
-        meta = f.metadata
-        yield key, meta, _default(f)
-        yield from _inner(key, meta)
+        yield key, f.metadata, _default(f)
+        yield from _inner(key, f.metadata)
 
 
 def _inner(key: str, meta: Mapping) -> Iterator[tuple[str, Mapping, Any]]:
     if meta["kind"] in ("section", "engine"):
         yield from workflow_keys(meta["sub"], key)
     elif meta["kind"] == "map":
-        of = meta["of"]
-        yield f"{key}.<name>", of, UNSET
-        yield from _inner(f"{key}.<name>", of)
+        yield f"{key}.<name>", meta["of"], UNSET
+        yield from _inner(f"{key}.<name>", meta["of"])
