@@ -23,7 +23,7 @@ import numpy as np
 
 from .common import (convergence_notes, convergence_row, fit_line, flag_unaccepted, read_result, resolution_row,
                      write_table)
-from .figkit import comparison, judged, num, panels, pm, sci, span, summary, variant_note, verdict_of
+from .figkit import comparison, joined, judged, num, panels, pm, sci, span, summary, variant_note, verdict_of
 
 TABLES = ("fig5_purity.csv", "fig5_fits.csv")
 
@@ -209,15 +209,12 @@ def _k(K2: float) -> str:
 
 
 def _cause(hbar: float, coupling: float, paper_coupling: float, n_kicks: int, conv_max: float) -> str:
-    parts = []
-    if hbar > PAPER_HBAR * (1 + 1e-9):
-        parts.append(f"hbar = {hbar:g} is {hbar / PAPER_HBAR:.0f}x the paper's {sci(PAPER_HBAR)}: coupling eps*hbar = "
-                     f"{coupling:g} (paper {paper_coupling:g}) entangles within a few kicks and particle 2's "
-                     "classical chaoticity may not be resolved")
-    parts.append(f"short t_f = {n_kicks} (too few decades of t to tell t^-beta from e^-gamma*t)")
-    if math.isfinite(conv_max) and conv_max > CONVERGENCE_TOL:
-        parts.append(f"resolution: purity changes by up to {conv_max:.2g} in the convergence check")
-    return "; ".join(parts)
+    return joined(f"hbar = {hbar:g} is {hbar / PAPER_HBAR:.0f}x the paper's {sci(PAPER_HBAR)}: coupling eps*hbar = "
+                  f"{coupling:g} (paper {paper_coupling:g}) entangles within a few kicks and particle 2's "
+                  "classical chaoticity may not be resolved" if hbar > PAPER_HBAR * (1 + 1e-9) else "",
+                  f"short t_f = {n_kicks} (too few decades of t to tell t^-beta from e^-gamma*t)",
+                  f"resolution: purity changes by up to {conv_max:.2g} in the convergence check"
+                  if math.isfinite(conv_max) and conv_max > CONVERGENCE_TOL else "")
 
 
 def judge(data: SimpleNamespace, m: SimpleNamespace) -> list[dict]:
