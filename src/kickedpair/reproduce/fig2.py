@@ -251,6 +251,9 @@ def _compare_distributions(d, m, short) -> dict:
     if cl is not None:
         parts.append(f"classical |p1| at t = {cl['t']}: kurtosis {num(cl['kurtosis'])}, histogram "
                      f"prefers {cl['fit'].better}")
+    classical_cause = ("the classical distribution at t_f (the diffusive reference) was not recorded" if cl is None
+                       else "the classical distribution of this model is itself not Gaussian at t_f"
+                       if cl["fit"].better != "gaussian" else "")
     return comparison(
         "form of the momentum distribution at t_f", paper, "; ".join(parts) + "; rule: agrees if the smallest hbar "
         "prefers Gaussian and the largest exponential, partly if one does",
@@ -258,10 +261,7 @@ def _compare_distributions(d, m, short) -> dict:
         joined("" if same(used[0], PAPER_DISTRIBUTION_HBAR[0]) and same(used[-1], PAPER_DISTRIBUTION_HBAR[-1])
                else f"hbar used {', '.join(num(h) for h in used)}",
                f"t = {d.n_kicks}, not {PAPER_T_F}" if d.n_kicks != PAPER_T_F else "",
-               "mode-to-mode fluctuations of P1 dominate the rms residuals",
-               "the classical distribution of this model is itself not Gaussian at t_f"
-               if cl is not None and cl["fit"].better != "gaussian" else
-               "the classical distribution at t_f (the diffusive reference) was not recorded" if cl is None else ""))
+               "mode-to-mode fluctuations of P1 dominate the rms residuals", classical_cause))
 
 
 # --------------------------------------------------------------------------- make
