@@ -116,8 +116,7 @@ def load(plan: dict) -> SimpleNamespace:
 
 def energy(d: SimpleNamespace, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``t``, ``E = <p^2>/2`` and its error of a random-kick run."""
-    s = d.nres[r["name"]].series
-    return (np.asarray(s["t"], float), np.asarray(s["p_sq"], float) / 2.0, np.asarray(s["p_sq_sem"], float) / 2.0)
+    return classical_energy(d.nres[r["name"]], "p_sq")
 
 
 # --------------------------------------------------------------------------- measure

@@ -27,22 +27,14 @@ from .figkit import comparison, joined, judged, num, panels, pm, sci, span, summ
 
 TABLES = ("fig5_purity.csv", "fig5_fits.csv")
 
-# The paper's hbar for Fig. 5 (the cluster-scale ``paper`` variant); used only to state how far
-# the variant in use is from it.
-PAPER_HBAR = 1.0e-4
-# The paper's grouping of the kick strengths (Section 3): "small K2" are 0, 0.03, 0.05, the
-# exponential regime is K2 >= 0.09.
-SMALL_K2_MAX = 0.05
-LARGE_K2_MIN = 0.09
-# Two fits whose rms residuals (in ln purity) differ by less than this factor are indistinguishable.
-INDISTINGUISHABLE = 1.2
-# "Nearly independent of K2": gamma (and the purity curves) of the extreme large-K2 runs differ by
-# at most this fraction, or gamma agrees within Z_AGREE combined standard errors.
-SAME_TOL = 0.2
-Z_AGREE = 2.0
-# A relative change of the purity above this in the convergence check is named as a possible cause.
-CONVERGENCE_TOL = 1.0e-2
-HALF = 0.5
+PAPER_HBAR = 1.0e-4       # the paper's hbar (its cluster-scale "paper" variant), only to say how far this one is
+SMALL_K2_MAX = 0.05       # the paper's groups (Section 3): "small K2" are 0, 0.03, 0.05 ...
+LARGE_K2_MIN = 0.09       # ... and the exponential regime is K2 >= 0.09
+INDISTINGUISHABLE = 1.2   # two fits whose rms residuals (in ln purity) differ by less than this factor are alike
+SAME_TOL = 0.2            # "nearly independent of K2": gamma and the curves of the extreme large K2 within 20%,
+Z_AGREE = 2.0             # or gamma within 2 combined standard errors
+CONVERGENCE_TOL = 1.0e-2  # a change of the purity above this in the convergence check is named as a cause
+HALF = 0.5                # t_half: the purity level whose crossing is timed
 
 
 # --------------------------------------------------------------------------- fits

@@ -92,11 +92,11 @@ def run_n_kicks(run: Mapping[str, Any]) -> int:
     return int(cfg[run["engine"]]["n_kicks"])
 
 
-def classical_energy(result: common.Result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``t``, ``E1 = <p1^2>/2`` and its standard error of a classical ensemble."""
+def classical_energy(result: common.Result, key: str = "p1_sq") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``t``, ``E = <p^2>/2`` and its standard error of an ensemble: a classical one (``<p1^2>``) or,
+    with ``key="p_sq"``, the realisations of the random-kick model."""
     s = result.series
-    return (np.asarray(s["t"], float), np.asarray(s["p1_sq"], float) / 2.0,
-            np.asarray(s["p1_sq_sem"], float) / 2.0)
+    return np.asarray(s["t"], float), np.asarray(s[key], float) / 2.0, np.asarray(s[f"{key}_sem"], float) / 2.0
 
 
 def final_distribution(result: common.Result, n_kicks: int, where: str) -> tuple[int, np.ndarray]:
