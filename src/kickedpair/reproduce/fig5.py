@@ -366,7 +366,8 @@ def _draw_panel(ax, entries: list[dict], loglog: bool, colors) -> None:
                 markerfacecolor="none", color=colors(i % 8), markevery=max(1, int(keep.sum()) // 40),
                 label=f"K2 = {_k(e['K2'])}")
         _draw_fit(ax, t, e["mask_power"], math.isfinite(e["beta"]),
-                  lambda tt: np.exp(e["ln_A_power"]) * tt ** (-e["beta"]), "--", "tab:blue", e["better"] == "exponential")
+                  lambda tt: np.exp(e["ln_A_power"]) * tt ** (-e["beta"]), "--", "tab:blue",
+                  e["better"] == "exponential")
         _draw_fit(ax, t, e["mask_exp"], math.isfinite(e["gamma"]),
                   lambda tt: np.exp(e["ln_A_exp"] - e["gamma"] * tt), "-.", "tab:red", e["better"] == "power")
     ax.set_yscale("log")
