@@ -1,21 +1,15 @@
 """The workflow config (config.yaml, a profile's site.yaml, ``--config``): every key declared once.
 
-Each key is declared below in the style of :mod:`kickedpair.params` (the same
-:func:`~kickedpair.params._spec` fields and checks) with its kind, default, bounds or pattern
-and doc; :func:`workflow_keys` lists them.  :func:`check_workflow_config` checks a whole config
-and returns it normalized: defaults filled in (not inside overrides: a preset's ``analysis`` /
-``resources`` / ``physics`` ... keep only what is given), numbers written as strings read once
-(YAML 1.1 reads ``1e-3`` as a string; ``--config`` gives strings), ``true`` / ``false`` strings
-as booleans, the launcher as a list of words, trailing '/' dropped from folders.  A bad config
-raises :class:`~kickedpair.params.ConfigError` naming the key (``presets.demo.hbar[1]: must be
-> 0, got -0.04``).  Run-config sections are checked key by key against kickedpair.params and
-kept as given; rules on a whole run config or the expanded plan stay with
-:mod:`kickedpair.sweep.plan` and :mod:`kickedpair.reproduce.plan`.
-
-Names that become paths (preset names, ``results``, report folders) and the words of the MPI
-launcher must match :data:`NAME_PATTERN`, :data:`PATH_PATTERN` and :data:`WORD_PATTERN`: a
-config can neither write outside its results folder nor reach a shell with anything but plain
-words.
+Each key is declared below like :mod:`kickedpair.params`' (``_spec``: kind, default, bounds or pattern,
+doc); :func:`workflow_keys` lists them.  :func:`check_workflow_config` checks a whole config and returns
+it normalized: defaults filled in (not inside a preset's overrides of the top-level sections), numbers
+written as strings read once (YAML 1.1 reads ``1e-3`` as a string, ``--config`` gives strings), ``true``
+/ ``false`` strings as booleans, the launcher as a list of words, trailing '/' dropped from folders.  A
+bad config raises ConfigError naming the key: ``presets.demo.hbar[1]: must be > 0, got -0.04``.  Run-config
+sections are checked key by key against kickedpair.params and kept as given.  Names that become paths
+(preset names, ``results``, report folders) and the launcher's words must match :data:`NAME_PATTERN`,
+:data:`PATH_PATTERN`, :data:`WORD_PATTERN`: a config can neither write outside its results folder nor
+reach a shell with anything but plain words.
 """
 
 from __future__ import annotations
@@ -43,12 +37,9 @@ class _Marker:
         return self.name
 
 
-#: the key must be given
-REQUIRED = _Marker("REQUIRED")
-#: no default: left out when not given (the code that reads it has its fallback, named in the doc)
-UNSET = _Marker("UNSET")
-#: a sub-section: its own defaults filled in when not given
-SECTION = _Marker("SECTION")
+REQUIRED = _Marker("REQUIRED")  #: the key must be given
+UNSET = _Marker("UNSET")  #: no default: left out when not given (its reader's fallback is named in the doc)
+SECTION = _Marker("SECTION")  #: a sub-section: its own defaults filled in when not given
 
 # --------------------------------------------------------------------------- names and words
 NAME_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]+$"
@@ -58,15 +49,13 @@ WORD_PATTERN = r"^[A-Za-z0-9_./=:,+-]+$"
 NAME_RULE = "letters, digits and _ . - only, not '.' or '..'"
 PATH_RULE = "folder names of letters, digits and _ . - joined by '/' (relative or absolute), no '..'"
 WORD_RULE = "plain words of letters, digits and _ . / = : , + -"
-#: significant digits of grid values in paths (kickedpair.sweep.plan.SIG_DIGITS)
-SIG_DIGITS = 4
+SIG_DIGITS = 4  #: significant digits of grid values in paths (kickedpair.sweep.plan.SIG_DIGITS)
 
 
 def check_name(value: Any, key: str) -> str:
     """``value`` if it is usable as one folder name (:data:`NAME_PATTERN`), else ConfigError."""
     if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
-        raise ConfigError(f"{key}: {short_repr(value)} is not a usable name: {NAME_RULE} "
-                          "(it becomes a folder name)")
+        raise ConfigError(f"{key}: {short_repr(value)} is not a usable name: {NAME_RULE} (it becomes a folder name)")
     return value
 
 
@@ -78,18 +67,14 @@ def check_path(value: Any, key: str) -> str:
 
 
 def parse_launcher(value: Any, key: str = "launcher") -> list[str]:
-    """The MPI launcher as a list of words: a list of strings, or a string split like a shell
-    would (:func:`shlex.split`); every word must match :data:`WORD_PATTERN`."""
-    listed = isinstance(value, (list, tuple))
-    if isinstance(value, str):
-        try:
-            words = shlex.split(value)
-        except ValueError as exc:
-            raise ConfigError(f"{key}: {short_repr(value)} cannot be split into words ({exc})") from None
-    elif listed:
-        words = list(value)
-    else:
+    """The launcher's words (each a :data:`WORD_PATTERN`): a list of them, or a string split by :func:`shlex.split`."""
+    if not isinstance(value, (str, list, tuple)):
         raise ConfigError(f"{key}: expected a list of words such as [srun, --mpi=pmi2], got {short_repr(value)}")
+    listed = not isinstance(value, str)
+    try:
+        words = list(value) if listed else shlex.split(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {short_repr(value)} cannot be split into words ({exc})") from None
     if not words:
         raise ConfigError(f"{key}: empty; give the launcher command, e.g. [mpiexec] or [srun, --mpi=pmi2]")
     for i, w in enumerate(words):
@@ -101,68 +86,50 @@ def parse_launcher(value: Any, key: str = "launcher") -> list[str]:
 
 def _join(where: str, name: Any) -> str:
     """``where.name`` as messages show it: a printable name as is (cut at 200 characters)."""
-    if isinstance(name, str) and name.isprintable():
-        text = name if len(name) <= 200 else name[:200] + "..."
-    else:
-        text = short_repr(name, 60)
+    printable = isinstance(name, str) and name.isprintable()
+    text = (name if len(name) <= 200 else name[:200] + "...") if printable else short_repr(name, 60)
     return f"{where}.{text}" if where else text
 
 
-# --------------------------------------------------------------------------- numbers as text
+# --------------------------------------------------------------------------- one value
 _NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 _INTEGER = re.compile(r"^[-+]?[0-9]+$")
 
 
 def _number(value: Any) -> Any:
     """A number written as a string (``'1e-3'``, ``' 20 '``) as that number; anything else as is."""
-    if isinstance(value, str) and len(value) <= 400:
-        t = value.strip()
-        if _NUMBER.match(t):
-            return int(t) if _INTEGER.match(t) else float(t)
+    if isinstance(value, str) and len(value) <= 400 and _NUMBER.match(value.strip()):
+        return int(value.strip()) if _INTEGER.match(value.strip()) else float(value.strip())
     return value
-
-
-def _each(value: Any, scalar=lambda v: v) -> Any:
-    """A list's items read by :func:`_number`; anything else by ``scalar``."""
-    return [_number(v) for v in value] if isinstance(value, (list, tuple)) else scalar(value)
-
-
-def _boolean(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return value
-
-
-#: how each kind reads numbers (booleans) written as strings
-_READ = {**dict.fromkeys(("float", "int", "float?", "int?", "int|auto", "int_or_auto", "length"), _number),
-         **dict.fromkeys(("float_pair", "int_list", "numbers", "window"), lambda v: _each(v, _number)),
-         "bool": _boolean,
-         "axis": lambda v: {k: _each(a) for k, a in v.items()} if isinstance(v, Mapping) else _each(v)}
 
 
 def _read(value: Any, kind: str) -> Any:
     """``value`` with the numbers (booleans) written as strings read, for a key of ``kind``."""
-    return _READ[kind](value) if kind in _READ else value
+    lists = ("float_pair", "int_list", "numbers", "window")
+    if kind == "axis" and isinstance(value, Mapping):
+        return {k: _read(a, kind) if isinstance(a, (list, tuple)) else a for k, a in value.items()}
+    if kind in (*lists, "axis") and isinstance(value, (list, tuple)):
+        return [_number(v) for v in value]
+    if kind in ("float", "int", "float?", "int?", "int|auto", "int_or_auto", "length", *lists):
+        return _number(value)
+    if kind == "bool" and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
 
 
 def _listed(value: Any) -> Any:
     """Tuples as lists, recursively (the normalized config is plain YAML/JSON data)."""
     if isinstance(value, (list, tuple)):
         return [_listed(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _listed(v) for k, v in value.items()}
-    return value
+    return {k: _listed(v) for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
-# --------------------------------------------------------------------------- one value
 def _bounded(item: Any, key: str, meta: Mapping, shown: Any) -> None:
     """``meta``'s check, and the integer bound, on one item (already of its kind)."""
-    check = meta.get("check")
+    check, below = meta.get("check"), meta.get("below", INT_LIMIT)
     problem = check(item) if check is not None else None
-    if not problem and isinstance(item, int) and not isinstance(item, bool):
-        below = meta.get("below", INT_LIMIT)
-        if item >= below:
-            problem = f"must be < {_power_text(below)}"
+    if not problem and isinstance(item, int) and not isinstance(item, bool) and item >= below:
+        problem = f"must be < {_power_text(below)}"
     if problem:
         raise ConfigError(f"{key}: {problem}, got {short_repr(shown)}")
 
@@ -170,9 +137,8 @@ def _bounded(item: Any, key: str, meta: Mapping, shown: Any) -> None:
 def _parsed(value: Any, key: str, meta: Mapping, shown: Any) -> Any:
     """``value`` as its kickedpair.params kind (float, int, bool, str, float_pair, ...), each item bounded."""
     parsed = _coerce(value, key, meta["kind"])
-    for item in parsed if isinstance(parsed, tuple) else (parsed,):
-        if item is not None:
-            _bounded(item, key, meta, shown)
+    for item in parsed if isinstance(parsed, tuple) else () if parsed is None else (parsed,):
+        _bounded(item, key, meta, shown)
     return parsed
 
 
@@ -181,9 +147,9 @@ def _distinct(values: list, key: str, shown: Any) -> None:
         raise ConfigError(f"{key}: values coincide at {SIG_DIGITS} significant digits: {short_repr(shown)}")
 
 
-def _several(value: Any, key: str, meta: Mapping, kind: str, empty: str = "empty") -> Any:
-    """One item or a non-empty list of them, each a ``kind`` passing ``meta``'s check; numbers none twice."""
-    listed = isinstance(value, (list, tuple))
+def _several(value: Any, key: str, meta: Mapping, fill: bool = True, empty: str = "empty") -> Any:
+    """One item or a non-empty list of them (strings if kind 'words', else numbers none alike), each checked."""
+    listed, kind = isinstance(value, (list, tuple)), "str" if meta.get("kind") == "words" else "float"
     items = list(value) if listed else [value]
     if not items:
         raise ConfigError(f"{key}: {empty}; give at least one value")
@@ -197,11 +163,11 @@ def _several(value: Any, key: str, meta: Mapping, kind: str, empty: str = "empty
 
 def _axis(value: Any, key: str) -> Any:
     """A grid axis: a non-empty list of numbers > 0, or ``{log: [lo, hi, n]}`` / ``{linear: ...}``."""
-    form = f"expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, got {short_repr(value)}"
     if isinstance(value, (list, tuple)):
-        return _several(value, key, {"check": positive}, "float", "the axis is empty")
+        return _several(value, key, {"check": positive}, empty="the axis is empty")
     if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in ("log", "linear"):
-        raise ConfigError(f"{key}: {form}")
+        raise ConfigError(f"{key}: expected a list or {{log: [lo, hi, n]}} / {{linear: [lo, hi, n]}}, "
+                          f"got {short_repr(value)}")
     (kind, args), = value.items()
     where = f"{key}.{kind}"
     if not isinstance(args, (list, tuple)) or len(args) != 3:
@@ -209,43 +175,38 @@ def _axis(value: Any, key: str) -> Any:
     lo, hi, n = (_check_number(v, f"{where}[{i}]", integer=i == 2) for i, v in enumerate(args))
     for i, (v, check) in enumerate(((lo, positive), (hi, positive), (n, at_least(1)))):
         _bounded(v, f"{where}[{i}]", {"check": check, "below": 10**6}, args[i])
-    if lo > hi:
-        raise ConfigError(f"{where}: need lo <= hi, got {short_repr(args)}")
-    if n == 1 and lo != hi:
-        raise ConfigError(f"{where}: n = 1 needs lo == hi, got {short_repr(args)}")
+    if lo > hi or (n == 1 and lo != hi):
+        raise ConfigError(f"{where}: {'need lo <= hi' if lo > hi else 'n = 1 needs lo == hi'}, got {short_repr(args)}")
     step = (lambda i: lo * (hi / lo) ** (i / (n - 1))) if kind == "log" else (lambda i: lo + (hi - lo) * i / (n - 1))
     _distinct([lo] if n == 1 else [step(i) for i in range(n)], key, value)
     return {kind: [args[0], args[1], n]}
 
 
 def _window(value: Any, key: str) -> list:
-    ok = (isinstance(value, (list, tuple)) and len(value) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-          and all(math.isfinite(v) for v in value) and 0 <= value[0] < value[1] <= 1)
-    if not ok:
+    if not (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            and all(math.isfinite(v) for v in value) and 0 <= value[0] < value[1] <= 1):
         raise ConfigError(f"{key}: expected [lo, hi] fractions of n_kicks with 0 <= lo < hi <= 1, "
                           f"got {short_repr(value)}")
     return list(value)
 
 
-def _int_or(value: Any, key: str, meta: Mapping) -> Any:
+def _int_or(value: Any, key: str, meta: Mapping, fill: bool = True) -> Any:
     """An integer, or None (kind 'int?') / 'auto' (kind 'int_or_auto')."""
-    null = meta["kind"] == "int?"
-    if value is None if null else value == "auto":
+    other = "null" if meta["kind"] == "int?" else "'auto'"
+    if value is None if other == "null" else value == "auto":
         return value
     try:
         number = _coerce(value, key, "int")
     except ConfigError:
-        raise ConfigError(f"{key}: expected an integer or {'null' if null else repr('auto')}, "
-                          f"got {short_repr(value)}") from None
+        raise ConfigError(f"{key}: expected an integer or {other}, got {short_repr(value)}") from None
     _bounded(number, key, meta, value)
     return number
 
 
 def _keys(cls: type, value: Any, where: str) -> tuple[Mapping, dict]:
     """``value`` (None: empty) as a mapping of the keys ``cls`` declares, and those fields by name."""
-    if value is None:
-        value = {}
+    value = {} if value is None else value
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where or 'config'}: expected a mapping of keys to values, got {short_repr(value)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -255,23 +216,18 @@ def _keys(cls: type, value: Any, where: str) -> tuple[Mapping, dict]:
     return value, fields
 
 
-def _engine(value: Any, key: str, cls: type) -> dict:
-    """A run-config section (overrides of it): each key checked by :mod:`kickedpair.params`' spec
-    of ``cls``, kept as given (numbers written as strings read)."""
-    value, fields = _keys(cls, value, key)
-    out = {}
+def _engine(value: Any, key: str, meta: Mapping, fill: bool = True) -> dict:
+    """A run-config section: each key checked by its kickedpair.params spec, kept as given (numbers read)."""
+    value, fields = _keys(meta["sub"], value, key)
+    out = {name: _read(raw, fields[name].metadata["kind"]) for name, raw in value.items()}
     for name, raw in value.items():
-        meta = fields[name].metadata
-        given = _read(raw, meta["kind"])
-        _parsed(given, f"{key}.{name}", meta, raw)
-        out[name] = _listed(given)
-    return out
+        _parsed(out[name], f"{key}.{name}", fields[name].metadata, raw)
+    return _listed(out)
 
 
 def _mapping(value: Any, key: str, meta: Mapping, fill: bool) -> dict:
     """A mapping of names (each a :func:`check_name`) to values of the kind ``meta['of']``."""
-    if value is None:
-        value = {}
+    value = {} if value is None else value
     if not isinstance(value, Mapping):
         raise ConfigError(f"{key}: expected a mapping of names to {meta.get('what', 'values')}, "
                           f"got {short_repr(value)}")
@@ -282,46 +238,31 @@ def _mapping(value: Any, key: str, meta: Mapping, fill: bool) -> dict:
     return {name: _value(v, _join(key, name), meta["of"], fill) for name, v in value.items()}
 
 
-#: the checks of the workflow's own kinds, (value, key, meta, fill) -> normalized value
-_KINDS = {
-    "section": lambda v, k, m, fill: _section(m["sub"], v, k, fill and not m.get("override", False)),
-    "engine": lambda v, k, m, fill: _engine(v, k, m["sub"]),
-    "map": _mapping,
-    "name": lambda v, k, m, fill: check_name(v, k),
-    "folder": lambda v, k, m, fill: check_path(v, k),
-    "launcher": lambda v, k, m, fill: parse_launcher(v, k),
-    "axis": lambda v, k, m, fill: _axis(v, k),
-    "window": lambda v, k, m, fill: _window(v, k),
-    "numbers": lambda v, k, m, fill: _several(v, k, m, "float"),
-    "words": lambda v, k, m, fill: _several(v, k, m, "str"),
-    "int?": lambda v, k, m, fill: _int_or(v, k, m),
-    "int_or_auto": lambda v, k, m, fill: _int_or(v, k, m),
-}
+#: the check of each kind: by the value and its key alone (_PLAIN), or also its declaration (_KINDS: v, k, meta, fill)
+_PLAIN = {"name": check_name, "folder": check_path, "launcher": parse_launcher, "axis": _axis, "window": _window}
+_KINDS = {"section": lambda v, k, m, fill: _section(m["sub"], v, k, fill and not m.get("override", False)),
+          "engine": _engine, "map": _mapping, "numbers": _several, "words": _several, "int?": _int_or,
+          "int_or_auto": _int_or}
 
 
 def _value(value: Any, key: str, meta: Mapping, fill: bool = True) -> Any:
     """``value`` of the key ``key`` checked against its ``meta`` (a field's metadata); normalized."""
-    kind = meta["kind"]
-    value = _read(value, kind)
-    if kind in _KINDS:
-        return _KINDS[kind](value, key, meta, fill)
-    return _listed(_parsed(value, key, meta, value))  # a kind of kickedpair.params
+    kind, value = meta["kind"], _read(value, meta["kind"])
+    if kind in _PLAIN:
+        return _PLAIN[kind](value, key)
+    return _KINDS[kind](value, key, meta, fill) if kind in _KINDS else _listed(_parsed(value, key, meta, value))
 
 
 def _default(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    return _listed(f.default_factory())  # type: ignore[misc]
+    return f.default if f.default is not dataclasses.MISSING else _listed(f.default_factory())  # type: ignore[misc]
 
 
 def _section(cls: type, value: Any, where: str, fill: bool = True) -> dict:
-    """A mapping of the keys declared by ``cls``; unknown keys are named with the known ones.
-    ``fill``: defaults filled in and required keys required (else an override: only what is given)."""
+    """The keys declared by ``cls``; ``fill``: defaults filled in, required keys required (else only what is given)."""
     value, fields = _keys(cls, value, where)
     out = {}
     for name, f in fields.items():
-        key = _join(where, name)
-        default = _default(f)
+        key, default = _join(where, name), _default(f)
         if name in value:
             out[name] = _value(value[name], key, f.metadata, fill)
         elif default is REQUIRED and fill:
