@@ -19,6 +19,7 @@ import math
 import re
 import shlex
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Iterator, Mapping
 
 from .params import (INT_LIMIT, INTERACTION_PROFILES, SEED_LIMIT, ClassicalNumerics, ConfigError, NoiseNumerics,
@@ -273,35 +274,26 @@ def _section(cls: type, value: Any, where: str, fill: bool = True) -> dict:
 
 
 # --------------------------------------------------------------------------- the keys
-def _count(doc: str, default: Any = REQUIRED):
-    return _spec(default, "int", at_least(1), doc=doc)
-
-
-def _pos(default: Any, doc: str, kind: str = "float"):
-    return _spec(default, kind, positive, doc=doc)
-
-
-def _flag(default: Any, doc: str):
-    return _spec(default, "bool", doc=doc)
-
-
-def _engine_spec(cls: type, doc: str, default: Any = SECTION):
-    return _spec(default, "engine", doc=doc, sub=cls)
-
-
-def _override(kind: str, cls: type, section: str):
-    return _spec(UNSET, kind, doc=f"overrides of the top-level {section} section", sub=cls,
-                 **({"override": True} if kind == "section" else {}))
+# shorthands for the specs several keys share (call them with doc=...)
+_count = partial(_spec, kind="int", check=at_least(1))
+_auto = partial(_spec, UNSET, "int_or_auto", at_least(1))
+_pos = partial(_spec, kind="float", check=positive)
+_flag = partial(_spec, kind="bool")
+_seed = partial(_spec, kind="int", check=non_negative, below=SEED_LIMIT)
+_engine_spec = partial(_spec, SECTION, "engine")
+_section_spec = partial(_spec, SECTION, "section")
+_N_KICKS, _TRAJECTORIES = "number of kick periods of the figure's runs, t_f", "classical ensemble size"
+_WINDOW = "fit window [lo, hi], fractions of n_kicks, 0 <= lo < hi <= 1"
 
 
 @dataclass(frozen=True)
 class Analysis:
     """How the sweep turns eta(hbar) into thresholds (kickedpair.sweep.aggregate)."""
 
-    fit_window: tuple = _pos((0.12, 1.0), "eta window [lo, hi] of the exponential fit ln eta = a - alpha*hbar "
-                                          "(the points with lo <= eta <= hi)", "float_pair")
-    eta_c: float = _pos(0.9, "eta level defining hbar_c (classical diffusion below)")
-    eta_dl: float = _pos(0.1, "eta level defining hbar_DL (dynamical localisation above); below eta_c")
+    fit_window: tuple = _pos((0.12, 1.0), kind="float_pair", doc="eta window [lo, hi] of the exponential fit "
+                             "ln eta = a - alpha*hbar (the points with lo <= eta <= hi)")
+    eta_c: float = _pos(0.9, doc="eta level defining hbar_c (classical diffusion below)")
+    eta_dl: float = _pos(0.1, doc="eta level defining hbar_DL (dynamical localisation above); below eta_c")
     hbar_scale: str = _spec("linear", "str", one_of("linear", "log"), doc="hbar axis of the figures")
 
 
@@ -309,46 +301,39 @@ class Analysis:
 class RuleResources:
     """Resources of the jobs of one rule; each key defaults to resources.default's."""
 
-    ranks: int = _count("MPI ranks (Slurm tasks) of a job; default 1", UNSET)
-    threads: int = _count("threads per rank (Slurm cpus_per_task); default 1", UNSET)
-    mem_mb: int = _spec(UNSET, "int_or_auto", at_least(1),
-                        doc="memory of a job in MB, or 'auto' (quantum runs): estimated per run from its "
-                            "grid (resources.quantum_memory); default 2000")
-    runtime: int = _spec(UNSET, "int_or_auto", at_least(1),
-                         doc="wall time in minutes, or 'auto' (quantum runs): the engine's cost estimate per run "
-                             "times runtime_safety; default: resources.default's, else 60")
-    runtime_safety: float = _pos(UNSET, "factor on the estimated time of a run (runtime: auto); default 4")
-    retries: int = _spec(UNSET, "int", at_least(0), doc="automatic re-runs of a failed job (a quantum run "
-                                                        "resumes from its checkpoint); default 0")
+    ranks: int = _count(UNSET, doc="MPI ranks (Slurm tasks) of a job; default 1")
+    threads: int = _count(UNSET, doc="threads per rank (Slurm cpus_per_task); default 1")
+    mem_mb: int = _auto(doc="memory of a job in MB or 'auto' (quantum runs: estimated from the grid); default 2000")
+    runtime: int = _auto(doc="wall time in minutes or 'auto' (quantum runs: estimate times runtime_safety); default 60")
+    runtime_safety: float = _pos(UNSET, doc="factor on the estimated time of a run (runtime: auto); default 4")
+    retries: int = _count(UNSET, check=at_least(0), doc="re-runs of a failed job (quantum runs resume); default 0")
 
 
 @dataclass(frozen=True)
 class QuantumMemory:
-    """The memory request of a quantum job: the engine's own estimate (kickedpair.quantum.cost.request_mb),
-    clipped to [min_mb, max_mb]."""
+    """A quantum job's memory request: kickedpair.quantum.cost.request_mb's estimate, clipped to [min_mb, max_mb]."""
 
-    min_mb: int = _count("the least a quantum job asks for, in MB", 1000)
-    max_mb: int = _count("the most a quantum job asks for, in MB (node_mem_mb replaces it when set); a run "
-                         "estimated above it is refused unless allow_over_limit", 1_000_000)
-    allow_over_limit: bool = _flag(False, "true: a quantum run estimated above the limit (node_mem_mb or max_mb) "
-                                          "is only warned about and asked for at the limit; false: refused "
-                                          "before any job runs")
+    min_mb: int = _count(1000, doc="the least a quantum job asks for, in MB")
+    max_mb: int = _count(1_000_000, doc="the most a quantum job asks for, in MB (node_mem_mb replaces it when set); "
+                         "a run estimated above it is refused unless allow_over_limit")
+    allow_over_limit: bool = _flag(False, doc="true: a quantum run estimated above the limit (node_mem_mb or "
+                                   "max_mb) is warned about and asked for at the limit; false: refused before any job")
 
 
-def _rule(doc: str):
-    return _spec(UNSET, "section", doc=doc, sub=RuleResources)
+_rule = partial(_spec, UNSET, "section", sub=RuleResources)
+_override = partial(_spec, UNSET, "section", override=True)
 
 
 @dataclass(frozen=True)
 class Resources:
     """Per-rule resources: resources.default updated by resources.RULE."""
 
-    default: dict = _rule("resources of every rule, updated by the rule's own")
-    classical: dict = _rule("the classical runs (sweep cells and figure runs)")
-    quantum: dict = _rule("the quantum runs (sweep cells and figure runs)")
-    noise: dict = _rule("the random-kick model's runs (Fig. 3)")
-    aggregate: dict = _rule("the aggregation of the sweep")
-    quantum_memory: dict = _spec(SECTION, "section", doc="the memory estimate of a quantum job", sub=QuantumMemory)
+    default: dict = _rule(doc="resources of every rule, updated by the rule's own")
+    classical: dict = _rule(doc="the classical runs (sweep cells and figure runs)")
+    quantum: dict = _rule(doc="the quantum runs (sweep cells and figure runs)")
+    noise: dict = _rule(doc="the random-kick model's runs (Fig. 3)")
+    aggregate: dict = _rule(doc="the aggregation of the sweep")
+    quantum_memory: dict = _section_spec(doc="the memory estimate of a quantum job", sub=QuantumMemory)
 
 
 @dataclass(frozen=True)
@@ -356,22 +341,20 @@ class Preset:
     """A named sweep: its (hbar, m) grid and run lengths; the other keys override the top-level ones."""
 
     description: str = _spec("", "str", doc="what the preset is for (shown in the manifest)")
-    hbar: Any = _spec(REQUIRED, "axis",
-                      doc="hbar values of the grid: a non-empty list of numbers > 0, or "
-                          "{log: [lo, hi, n]} / {linear: [lo, hi, n]} (0 < lo <= hi, 1 <= n < 10**6); "
-                          "no two values alike at 4 significant digits (they name the cells' folders)")
+    hbar: Any = _spec(REQUIRED, "axis", doc="hbar values of the grid: a non-empty list of numbers > 0, or "
+                      "{log: [lo, hi, n]} / {linear: [lo, hi, n]} (0 < lo <= hi, 1 <= n < 10**6); no two values "
+                      "alike at 4 significant digits (they name the cells' folders)")
     mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios m of the grid, as hbar")
-    n_kicks: int = _count("t_f, for the classical and the quantum runs")
-    trajectories: int = _count("classical ensemble size")
-    seed: int = _spec(UNSET, "int", non_negative, doc="seed of the classical ensembles; default: the top-level seed",
-                      below=SEED_LIMIT)
-    allow_missing: bool = _flag(UNSET, "overrides the top-level allow_missing")
-    keep_checkpoints: bool = _flag(UNSET, "overrides the top-level keep_checkpoints")
-    physics: dict = _override("engine", Physics, "physics")
-    classical: dict = _override("engine", ClassicalNumerics, "classical")
-    quantum: dict = _override("engine", QuantumNumerics, "quantum")
-    analysis: dict = _override("section", Analysis, "analysis")
-    resources: dict = _override("section", Resources, "resources")
+    n_kicks: int = _count(REQUIRED, doc="t_f, for the classical and the quantum runs")
+    trajectories: int = _count(REQUIRED, doc="classical ensemble size")
+    seed: int = _seed(UNSET, doc="seed of the classical ensembles; default: the top-level seed")
+    allow_missing: bool = _flag(UNSET, doc="overrides the top-level allow_missing")
+    keep_checkpoints: bool = _flag(UNSET, doc="overrides the top-level keep_checkpoints")
+    physics: dict = _spec(UNSET, "engine", doc="overrides of the top-level physics section", sub=Physics)
+    classical: dict = _spec(UNSET, "engine", doc="overrides of the top-level classical section", sub=ClassicalNumerics)
+    quantum: dict = _spec(UNSET, "engine", doc="overrides of the top-level quantum section", sub=QuantumNumerics)
+    analysis: dict = _override(doc="overrides of the top-level analysis section", sub=Analysis)
+    resources: dict = _override(doc="overrides of the top-level resources section", sub=Resources)
 
 
 # ---- figure variants (kickedpair.reproduce.plan: VARIANT_KEYS, _fig1 .. _fig5)
@@ -379,29 +362,20 @@ class Preset:
 class VariantResources:
     """Resources of a figure's runs: resources.ENGINE of the preset updated by these."""
 
-    classical: dict = _rule("the figure's classical runs")
-    quantum: dict = _rule("the figure's quantum runs")
-    noise: dict = _rule("the figure's runs of the random-kick model")
+    classical: dict = _rule(doc="the figure's classical runs")
+    quantum: dict = _rule(doc="the figure's quantum runs")
+    noise: dict = _rule(doc="the figure's runs of the random-kick model")
 
 
 @dataclass(frozen=True)
 class _Variant:
     description: str = _spec("", "str", doc="what the variant is for (shown in the report)")
-    physics: dict = _engine_spec(Physics, "overrides of the top-level physics section for the figure's runs")
-    classical: dict = _engine_spec(ClassicalNumerics, "overrides of the classical section for the figure's runs")
-    quantum: dict = _engine_spec(QuantumNumerics, "overrides of the quantum section for the figure's runs")
-    noise: dict = _engine_spec(NoiseNumerics, "overrides of the noise section for the figure's runs")
-    resources: dict = _spec(SECTION, "section", doc="resources of the figure's runs, per engine",
-                            sub=VariantResources)
-
-
-_N_KICKS = "number of kick periods of the figure's runs, t_f"
-_TRAJECTORIES = "classical ensemble size"
-_CONVERGENCE = "check every quantum run with --check-convergence"
-
-
-def _numbers(default: Any, check, doc: str):
-    return _spec(default, "numbers", check, doc=doc)
+    physics: dict = _engine_spec(doc="overrides of the top-level physics section for the figure's runs", sub=Physics)
+    classical: dict = _engine_spec(doc="overrides of the classical section for the figure's runs",
+                                   sub=ClassicalNumerics)
+    quantum: dict = _engine_spec(doc="overrides of the quantum section for the figure's runs", sub=QuantumNumerics)
+    noise: dict = _engine_spec(doc="overrides of the noise section for the figure's runs", sub=NoiseNumerics)
+    resources: dict = _section_spec(doc="resources of the figure's runs, per engine", sub=VariantResources)
 
 
 @dataclass(frozen=True)
@@ -409,42 +383,42 @@ class Fig1(_Variant):
     """Classical Dc against m for both interaction profiles; inset <p1^2>(t)."""
 
     mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios: a list of numbers > 0 or {log: [lo, hi, n]}")
-    eps: Any = _numbers(REQUIRED, positive, "interaction strengths (a number or a list)")
+    eps: Any = _pos(REQUIRED, kind="numbers", doc="interaction strengths (a number or a list)")
     interaction: Any = _spec(("gaussian", "gaussian_width"), "words", one_of(*INTERACTION_PROFILES),
                              doc="interaction profiles (one or a list)")
-    n_kicks: int = _count(_N_KICKS)
-    trajectories: int = _count(_TRAJECTORIES)
-    inset_mass_ratio: float = _pos(1e-3, "m of the inset (one of mass_ratio)")
-    inset_eps: float = _pos(2.0, "eps of the inset (one of eps)")
+    n_kicks: int = _count(REQUIRED, doc=_N_KICKS)
+    trajectories: int = _count(REQUIRED, doc=_TRAJECTORIES)
+    inset_mass_ratio: float = _pos(1e-3, doc="m of the inset (one of mass_ratio)")
+    inset_eps: float = _pos(2.0, doc="eps of the inset (one of eps)")
 
 
 @dataclass(frozen=True)
 class Fig2(_Variant):
     """Classical and quantum E1(t); P1(p) at t_f."""
 
-    hbar: Any = _numbers(REQUIRED, positive, "hbar values of the quantum runs")
-    mass_ratio: float = _pos(1e-3, "mass ratio m of every run")
+    hbar: Any = _pos(REQUIRED, kind="numbers", doc="hbar values of the quantum runs")
+    mass_ratio: float = _pos(1e-3, doc="mass ratio m of every run")
     eps: float = _spec(2.0, "float", non_negative, doc="interaction strength of every run (but the unperturbed)")
-    n_kicks: int = _count(_N_KICKS)
-    trajectories: int = _count(_TRAJECTORIES)
-    unperturbed_hbar: float = _pos(0.01, "hbar of the quantum run at eps = 0")
-    distribution_hbar: Any = _numbers(REQUIRED, positive, "hbar values whose P1(p) is shown (among hbar)")
-    convergence: bool = _flag(True, _CONVERGENCE)
+    n_kicks: int = _count(REQUIRED, doc=_N_KICKS)
+    trajectories: int = _count(REQUIRED, doc=_TRAJECTORIES)
+    unperturbed_hbar: float = _pos(0.01, doc="hbar of the quantum run at eps = 0")
+    distribution_hbar: Any = _pos(REQUIRED, kind="numbers", doc="hbar values whose P1(p) is shown (among hbar)")
+    convergence: bool = _flag(True, doc="check every quantum run with --check-convergence")
 
 
 @dataclass(frozen=True)
 class Fig3(_Variant):
     """The random-kick model: one particle, K = K1 + dK_n with dK_n in [-W, W]."""
 
-    hbar_a: float = _pos(0.01, "hbar of panel (a), over W_a")
-    W_a: Any = _numbers((0.01, 0.008, 0.005, 0.0), non_negative, "noise half-widths of panel (a)")
+    hbar_a: float = _pos(0.01, doc="hbar of panel (a), over W_a")
+    W_a: Any = _spec((0.01, 0.008, 0.005, 0.0), "numbers", non_negative, doc="noise half-widths of panel (a)")
     W_b: float = _spec(0.01, "float", non_negative, doc="noise half-width of panel (b), over hbar_b")
-    hbar_b: Any = _numbers((0.01, 0.02, 0.03, 0.05), positive, "hbar values of panel (b)")
-    realisations: int = _count("noise realisations averaged", 50)
-    n_kicks: int = _count(_N_KICKS)
-    trajectories: int = _count(_TRAJECTORIES)
-    compare_hbar: Any = _numbers(REQUIRED, positive,
-                                 "hbar values compared with Fig. 2's distributions (among its distribution_hbar)")
+    hbar_b: Any = _pos((0.01, 0.02, 0.03, 0.05), kind="numbers", doc="hbar values of panel (b)")
+    realisations: int = _count(50, doc="noise realisations averaged")
+    n_kicks: int = _count(REQUIRED, doc=_N_KICKS)
+    trajectories: int = _count(REQUIRED, doc=_TRAJECTORIES)
+    compare_hbar: Any = _pos(REQUIRED, kind="numbers",
+                             doc="hbar values compared with Fig. 2's distributions (among its distribution_hbar)")
 
 
 @dataclass(frozen=True)
@@ -458,31 +432,27 @@ class Fig4(_Variant):
 class Fig5(_Variant):
     """Purity with the coupling eps*hbar."""
 
-    hbar: float = _pos(REQUIRED, "hbar of every run")
-    K2: Any = _numbers((0.0, 0.03, 0.05, 0.09, 0.12), non_negative, "kick strengths of particle 2")
-    n_kicks: int = _count(_N_KICKS)
-    convergence: bool = _flag(True, _CONVERGENCE)
-    power_window: tuple = _spec((0.2, 1.0), "window", doc="power-law fit window [lo, hi], fractions of n_kicks, "
-                                                          "0 <= lo < hi <= 1")
-    exp_window: tuple = _spec((0.2, 1.0), "window", doc="exponential fit window [lo, hi], fractions of n_kicks, "
-                                                        "0 <= lo < hi <= 1")
+    hbar: float = _pos(REQUIRED, doc="hbar of every run")
+    K2: Any = _spec((0.0, 0.03, 0.05, 0.09, 0.12), "numbers", non_negative, doc="kick strengths of particle 2")
+    n_kicks: int = _count(REQUIRED, doc=_N_KICKS)
+    convergence: bool = _flag(True, doc="check every quantum run with --check-convergence")
+    power_window: tuple = _spec((0.2, 1.0), "window", doc=f"power-law {_WINDOW}")
+    exp_window: tuple = _spec((0.2, 1.0), "window", doc=f"exponential {_WINDOW}")
 
 
 FIGURE_VARIANTS: dict[str, type] = {"fig1": Fig1, "fig2": Fig2, "fig3": Fig3, "fig4": Fig4, "fig5": Fig5}
 
 
 def _figure(cls: type):
-    return _spec(UNSET, "map", doc=f"{cls.__doc__.strip()} One variant per preset.",
-                 of={"kind": "section", "sub": cls, "doc": "the figure's variant for the preset of that name"},
-                 what="figure variants")
+    return _spec(UNSET, "map", doc=f"{cls.__doc__.strip()} One variant per preset.", what="figure variants",
+                 of={"kind": "section", "sub": cls, "doc": "the figure's variant for the preset of that name"})
 
 
 @dataclass(frozen=True)
 class Reproduction:
     """The paper's figures: one block per figure, one variant per preset inside it."""
 
-    report: dict = _spec(SECTION, "map",
-                         doc="preset -> folder of its reproduction report (others: RESULTS/PRESET/report)",
+    report: dict = _spec(SECTION, "map", doc="preset -> folder of its report (others: RESULTS/PRESET/report)",
                          of={"kind": "folder", "doc": "the folder of that preset's reproduction.md and figures/"},
                          what="folders")
     fig1: dict = _figure(Fig1)
@@ -498,55 +468,45 @@ class WorkflowConfig:
 
     preset: str = _spec(REQUIRED, "name", doc="the preset to run (a key of presets); --config preset=NAME")
     results: str = _spec("results", "folder", doc="root folder of the results; a preset writes under RESULTS/PRESET/")
-    launcher: tuple = _spec(("mpiexec",), "launcher",
-                            doc="MPI launcher of the cell jobs, run as LAUNCHER -n RANKS ...: a list of plain "
-                                "words ([mpiexec], [srun, --mpi=pmi2]) or such words in one string")
-    node_mem_mb: int | None = _spec(None, "int?", at_least(1),
-                                    doc="memory of one node in MB (a cluster profile's site.yaml sets it): the "
-                                        "limit of a quantum job, in place of resources.quantum_memory.max_mb; "
-                                        "null: max_mb applies")
-    allow_missing: bool = _flag(False, "true: aggregate the cells present, list the missing ones, run no cell")
-    keep_checkpoints: bool = _flag(False, "keep a quantum cell's checkpoint once its result is written")
-    seed: int = _spec(20200101, "int", non_negative, doc="seed of the classical ensembles (a preset may override it)",
-                      below=SEED_LIMIT)
-    physics: dict = _engine_spec(Physics, "physics shared by every run (kickedpair.params); "
-                                          "mass_ratio and hbar are the grid axes")
-    classical: dict = _engine_spec(ClassicalNumerics, "numerics of the classical runs (kickedpair.params); "
-                                                      "n_kicks, n_trajectories, seed come from the preset")
-    quantum: dict = _engine_spec(QuantumNumerics, "numerics of the quantum runs (kickedpair.params); "
-                                                  "n_kicks comes from the preset")
-    noise: dict = _engine_spec(NoiseNumerics, "numerics of the random-kick model's runs (kickedpair.params)")
-    analysis: dict = _spec(SECTION, "section", doc="fits and thresholds of the sweep", sub=Analysis)
-    resources: dict = _spec(SECTION, "section", doc="per-rule resources of the jobs", sub=Resources)
-    presets: dict = _spec(REQUIRED, "map", doc="the named sweeps; `preset` picks one",
-                          of={"kind": "section", "sub": Preset, "doc": "one named sweep"},
-                          what="presets", non_empty=True)
-    reproduction: dict = _spec(SECTION, "section", doc="the paper's five figures as pipeline targets",
-                               sub=Reproduction)
+    launcher: tuple = _spec(("mpiexec",), "launcher", doc="MPI launcher of the cell jobs, run as LAUNCHER -n RANKS "
+                            "...: a list of plain words ([mpiexec], [srun, --mpi=pmi2]) or such words in one string")
+    node_mem_mb: int | None = _count(None, kind="int?", doc="memory of one node in MB (a cluster profile's site.yaml "
+                                     "sets it): a quantum job's limit in place of resources.quantum_memory.max_mb; "
+                                     "null: max_mb applies")
+    allow_missing: bool = _flag(False, doc="true: aggregate the cells present, list the missing ones, run no cell")
+    keep_checkpoints: bool = _flag(False, doc="keep a quantum cell's checkpoint once its result is written")
+    seed: int = _seed(20200101, doc="seed of the classical ensembles (a preset may override it)")
+    physics: dict = _engine_spec(doc="physics shared by every run (kickedpair.params); mass_ratio and hbar are the "
+                                 "grid axes", sub=Physics)
+    classical: dict = _engine_spec(doc="numerics of the classical runs (kickedpair.params); n_kicks, n_trajectories, "
+                                   "seed come from the preset", sub=ClassicalNumerics)
+    quantum: dict = _engine_spec(doc="numerics of the quantum runs (kickedpair.params); n_kicks comes from the "
+                                 "preset", sub=QuantumNumerics)
+    noise: dict = _engine_spec(doc="numerics of the random-kick model's runs (kickedpair.params)", sub=NoiseNumerics)
+    analysis: dict = _section_spec(doc="fits and thresholds of the sweep", sub=Analysis)
+    resources: dict = _section_spec(doc="per-rule resources of the jobs", sub=Resources)
+    presets: dict = _spec(REQUIRED, "map", doc="the named sweeps; `preset` picks one", what="presets",
+                          of={"kind": "section", "sub": Preset, "doc": "one named sweep"}, non_empty=True)
+    reproduction: dict = _section_spec(doc="the paper's five figures as pipeline targets", sub=Reproduction)
 
 
 # --------------------------------------------------------------------------- rules across keys
-# Keys of the run sections the sweep sets itself, from the preset's keys.
+#: keys of the run sections the sweep sets itself, from the preset's keys
 _SET_BY_SWEEP = {"physics": {"mass_ratio": "mass_ratio", "hbar": "hbar"},
                  "classical": {"n_kicks": "n_kicks", "n_trajectories": "trajectories", "seed": "seed"},
                  "quantum": {"n_kicks": "n_kicks"}}
 
 
-def _sweep_sections(sections: Mapping, where: str, preset: str) -> None:
-    """The run sections of a sweep (top level, or a preset's overrides) leave the axes alone."""
+def _sweep_rules(sections: Mapping, where: str, preset: str, top: Mapping) -> None:
+    """A sweep's run sections leave its axes alone; its analysis (``top`` updated by the preset's) is consistent."""
     for section, keys in _SET_BY_SWEEP.items():
-        for key, source in keys.items():
-            if key in (sections.get(section) or {}):
-                raise ConfigError(f"{where}{section}.{key}: set by the sweep (presets.{preset}.{source}); "
-                                  f"remove it from the {section} section")
+        for key in (k for k in keys if k in (sections.get(section) or {})):
+            raise ConfigError(f"{where}{section}.{key}: set by the sweep (presets.{preset}.{keys[key]}); "
+                              f"remove it from the {section} section")
     if (sections.get("physics") or {}).get("coupling_scales_with_hbar"):
         raise ConfigError(f"{where}physics.coupling_scales_with_hbar: must be false in a sweep "
                           "(one classical run per mass ratio assumes Dc does not depend on hbar)")
-
-
-def _analysis(top: Mapping, over: Mapping, where: str) -> None:
-    """fit_window lo < hi and eta_dl < eta_c, of the top-level analysis updated by a preset's."""
-    merged = {**top, **over}
+    merged = {**top, **(over := sections.get("analysis") or {})}
     name = lambda k: f"{where}analysis.{k}" if k in over else f"analysis.{k}"  # noqa: E731
     lo, hi = merged["fit_window"]
     if not lo < hi:
@@ -556,18 +516,14 @@ def _analysis(top: Mapping, over: Mapping, where: str) -> None:
                           f"got {merged['eta_dl']}")
 
 
-# --------------------------------------------------------------------------- entry
 def check_workflow_config(config: Mapping) -> dict:
-    """The workflow config checked against :class:`WorkflowConfig` and normalized; raises
-    :class:`ConfigError` naming the first bad key (``KEY: problem``)."""
+    """The workflow config checked against :class:`WorkflowConfig` and normalized; ConfigError ``KEY: problem``."""
     if not isinstance(config, Mapping):
         raise ConfigError(f"config: expected a mapping of keys to values, got {short_repr(config)}")
     _keys(WorkflowConfig, config, "")
-    # the names first: a preset's name becomes a folder whether or not it runs
-    presets = config.get("presets")
-    if isinstance(presets, Mapping):
-        for name in presets:
-            check_name(name, _join("presets", name))
+    presets = config.get("presets")  # the names first: a preset's name becomes a folder whether or not it runs
+    for name in presets if isinstance(presets, Mapping) else ():
+        check_name(name, _join("presets", name))
     if "preset" not in config:
         raise ConfigError("preset: required")
     name = check_name(config["preset"], "preset")
@@ -575,27 +531,18 @@ def check_workflow_config(config: Mapping) -> dict:
         known = ", ".join(sorted(presets)) or "none defined"
         raise ConfigError(f"preset: unknown preset {short_repr(name)} (known presets: {known})")
     out = _section(WorkflowConfig, config, "")
-    _sweep_sections(out, "", name)
-    _analysis(out["analysis"], {}, "")
-    for p, preset in out["presets"].items():
-        _sweep_sections(preset, f"presets.{p}.", p)
-        _analysis(out["analysis"], preset.get("analysis") or {}, f"presets.{p}.")
+    for where, p, sections in (("", name, out), *((f"presets.{p}.", p, s) for p, s in out["presets"].items())):
+        _sweep_rules(sections, where, p, out["analysis"])
     return out
 
 
-# --------------------------------------------------------------------------- the description
 def workflow_keys(cls: type = WorkflowConfig, where: str = "") -> Iterator[tuple[str, Mapping, Any]]:
-    """Every declared key: ``(dotted key, its metadata, its default)``; a mapping of names shows
-    its entries as ``KEY.<name>``, a run-config section its kickedpair.params keys."""
+    """Every declared key as ``(dotted key, metadata, default)``; a mapping's entries as ``KEY.<name>``."""
     for f in dataclasses.fields(cls):
-        key = f"{where}.{f.name}" if where else f.name
-        yield key, f.metadata, _default(f)
-        yield from _inner(key, f.metadata)
-
-
-def _inner(key: str, meta: Mapping) -> Iterator[tuple[str, Mapping, Any]]:
-    if meta["kind"] in ("section", "engine"):
-        yield from workflow_keys(meta["sub"], key)
-    elif meta["kind"] == "map":
-        yield f"{key}.<name>", meta["of"], UNSET
-        yield from _inner(f"{key}.<name>", meta["of"])
+        key, meta = f"{where}.{f.name}" if where else f.name, f.metadata
+        yield key, meta, _default(f)
+        while meta["kind"] == "map":
+            key, meta = f"{key}.<name>", meta["of"]
+            yield key, meta, UNSET
+        if meta["kind"] in ("section", "engine"):
+            yield from workflow_keys(meta["sub"], key)
