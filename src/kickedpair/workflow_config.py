@@ -306,7 +306,8 @@ class RuleResources:
     mem_mb: int = _auto(doc="memory of a job in MB or 'auto' (quantum runs: estimated from the grid); default 2000")
     runtime: int = _auto(doc="wall time in minutes or 'auto' (quantum runs: estimate times runtime_safety); default 60")
     runtime_safety: float = _pos(UNSET, doc="factor on the estimated time of a run (runtime: auto); default 4")
-    retries: int = _count(UNSET, check=at_least(0), doc="re-runs of a failed job (quantum runs resume); default 0")
+    retries: int = _count(UNSET, check=at_least(0),
+                          doc="automatic re-runs of a failed job (a quantum run resumes at its checkpoint); default 0")
 
 
 @dataclass(frozen=True)
@@ -316,8 +317,8 @@ class QuantumMemory:
     min_mb: int = _count(1000, doc="the least a quantum job asks for, in MB")
     max_mb: int = _count(1_000_000, doc="the most a quantum job asks for, in MB (node_mem_mb replaces it when set); "
                          "a run estimated above it is refused unless allow_over_limit")
-    allow_over_limit: bool = _flag(False, doc="true: a quantum run estimated above the limit (node_mem_mb or "
-                                   "max_mb) is warned about and asked for at the limit; false: refused before any job")
+    allow_over_limit: bool = _flag(False, doc="true: a quantum run estimated above the limit (node_mem_mb or max_mb) "
+                                   "is only warned about and asked for at the limit; false: refused before jobs run")
 
 
 _rule = partial(_spec, UNSET, "section", sub=RuleResources)
