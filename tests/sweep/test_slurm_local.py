@@ -62,7 +62,13 @@ TINY = textwrap.dedent("""\
     """)
 CELLS = ("m=0.001", "m=0.001,hbar=0.2", "m=0.001,hbar=0.3")
 KILLED_CELL = "m=0.001,hbar=0.2"
-KILLED_WILDCARDS = "0.001_0.2"  # how the Slurm plugin names the cell (job comment, log folder)
+def _cell_wc(m: str, hbar: str | None = None) -> str:
+    """How the Slurm plugin names a cell's engine_run job (job comment, log folder): its wildcards
+    run=RUN, engine=ENGINE joined by '_', slashes as '_'."""
+    return f"quantum_m={m}_hbar={hbar}_quantum" if hbar else f"classical_m={m}_classical"
+
+
+KILLED_WILDCARDS = _cell_wc("0.001", "0.2")
 KILL_AFTER_KICK = 20            # cancel the cell's job once its checkpoint has reached this kick
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/([^/\s]+)/\d+\.log\)")
 
@@ -174,17 +180,17 @@ def test_tiny_sweep_through_slurm_matches_local_run(slurm, reference, tmp_path):
     print(f"\ntiny sweep through Slurm: {wall:.1f} s")
     # every cell went to Slurm as its own job
     submitted = _submitted(out)
-    assert sorted((rule, wc) for _, rule, wc in submitted if rule in ("classical", "quantum")) == [
-        ("classical", "0.001"), ("quantum", "0.001_0.2"), ("quantum", "0.001_0.3")], out[-4000:]
+    assert sorted(wc for _, rule, wc in submitted if rule == "engine_run") == [
+        _cell_wc("0.001"), _cell_wc("0.001", "0.2"), _cell_wc("0.001", "0.3")], out[-4000:]
     sweep = work / "results" / "tiny"
     cells = {c["name"]: c for c in json.loads((sweep / plan.MANIFEST).read_text())["cells"]}
     assert set(cells) == set(CELLS)
     for jobid, rule, wc in submitted:
-        if rule not in ("classical", "quantum"):
+        if rule != "engine_run":
             continue
         # the sbatch log of the cell: the job step ran the engine under srun, 2 ranks
         log = work / ".snakemake" / "slurm_logs" / f"rule_{rule}" / wc / f"{jobid}.log"
-        assert f"srun --mpi=pmi2 -n 2 kickedpair {rule}" in log.read_text(), log
+        assert f"srun --mpi=pmi2 -n 2 kickedpair {wc.split('_')[0]}" in log.read_text(), log
     for name, c in cells.items():
         with h5py.File(sweep / c["result"], "r") as f:
             assert f.attrs["n_ranks"] == 2, name
@@ -270,8 +276,7 @@ def test_scancel_mid_cell_then_rerun_resumes_from_checkpoint(slurm, reference, t
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
     print(f"re-run through Slurm: {wall:.1f} s")
-    assert [(rule, wc) for _, rule, wc in _submitted(out) if rule in ("classical", "quantum")] == [
-        ("quantum", KILLED_WILDCARDS)], out[-4000:]
+    assert [wc for _, rule, wc in _submitted(out) if rule == "engine_run"] == [KILLED_WILDCARDS], out[-4000:]
     for name, mtime in done_before.items():
         assert (sweep / cells[name]["result"]).stat().st_mtime_ns == mtime, f"{name} was recomputed"
     with h5py.File(killed_result, "r") as f:
@@ -326,8 +331,8 @@ def test_guard_failure_and_sigkill_under_slurm(slurm, reference, tmp_path):
     r, _ = _run(slurm, work, "--profile", str(PROFILE))
     out = r.stdout + r.stderr
     assert r.returncode != 0
-    assert sorted((rule, wc) for _, rule, wc in _submitted(out) if rule in ("classical", "quantum")) == [
-        ("quantum", "0.001_0.05"), ("quantum", KILLED_WILDCARDS)], out[-3000:]
+    assert sorted(wc for _, rule, wc in _submitted(out) if rule == "engine_run") == [
+        _cell_wc("0.001", "0.05"), KILLED_WILDCARDS], out[-3000:]
     assert (sweep / cells["m=0.001"]["result"]).stat().st_mtime_ns == classical_mtime
     with h5py.File(sweep / cells[KILLED_CELL]["result"], "r") as f:
         assert int(f.attrs["resumed_from"]) >= t_ckpt > 0 and f.attrs["n_ranks"] == 2

@@ -29,7 +29,7 @@ from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan, status
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from workflowlib import BIN, copy_workflow, snakemake_exe
+from workflowlib import BIN, copy_workflow, pids_of, snakemake_exe
 
 pytestmark = pytest.mark.mpi
 
