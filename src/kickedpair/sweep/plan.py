@@ -1,12 +1,13 @@
 """The sweep plan: preset, grid, the runs of the engines and the file layout.
 
-The Snakefile hands its (validated) ``config`` to :func:`build_plan`; everything the rules need
--- grid values as they appear in paths, every engine run with its config, folder and resources
--- comes from the returned :class:`SweepPlan`.  A sweep cell and a run behind a figure
-(:mod:`kickedpair.reproduce.plan`) are the same value, a :class:`Run`, made by the same rules.
-:func:`build_plan` also runs every cell's run config through :func:`kickedpair.params.parse_config`,
-so a bad physics value stops the workflow before any job starts, with the key named.  Planning
-imports neither MPI nor HDF5.
+The Snakefile hands its ``config`` to :func:`build_plan`, which checks every key first
+(:func:`kickedpair.workflow_config.check_workflow_config`: types, bounds, the names that become
+paths or reach a shell), then what only the expanded plan can tell: every run config through
+:func:`kickedpair.params.parse_config`, every quantum grid against its hbar -- a bad value stops
+the workflow before any job starts, with the key named.  Everything the rules need (grid values as
+they appear in paths, every engine run with its config, folder and resources) comes from the
+returned :class:`SweepPlan`; a sweep cell and a run behind a figure (:mod:`kickedpair.reproduce.plan`)
+are the same value, a :class:`Run`.  Planning imports neither MPI nor HDF5.
 
 File layout under ``RESULTS/PRESET/`` (the *sweep folder*); every run is a folder ``RUN``::
 
@@ -22,10 +23,6 @@ File layout under ``RESULTS/PRESET/`` (the *sweep folder*); every run is a folde
     figures/phase_diagram.{png,pdf}, figures/eta_vs_hbar.{png,pdf}
     reproduction/FIG/ENGINE/NAME/               RUN of a figure's run (kickedpair.reproduce.plan)
 
-Every key of the config is checked first (:func:`kickedpair.workflow_config.check_workflow_config`:
-types, bounds, and the names that become paths or reach a shell); what only the expanded plan can
-tell (every run config parsed, grids against hbar) is checked here.
-
 Grid values are written with :data:`SIG_DIGITS` significant digits (``0.003162``,
 ``1e-05``); the value a cell runs with is exactly the value its path shows.
 """
@@ -38,7 +35,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -63,25 +60,14 @@ RUN_CONVERGENCE_LOG = "{run}/convergence.log"
 ENGINES = ("classical", "quantum", "noise")
 CLASSICAL_DIR = "classical/m={m}"
 QUANTUM_DIR = "quantum/m={m}/hbar={hbar}"
-CLASSICAL_CONFIG = RUN_CONFIG.format(run=CLASSICAL_DIR)
 CLASSICAL_RESULT = RUN_RESULT.format(run=CLASSICAL_DIR, engine="classical")
 CLASSICAL_LOG = RUN_LOG.format(run=CLASSICAL_DIR, engine="classical")
-QUANTUM_CONFIG = RUN_CONFIG.format(run=QUANTUM_DIR)
 QUANTUM_RESULT = RUN_RESULT.format(run=QUANTUM_DIR, engine="quantum")
-QUANTUM_CHECKPOINT = QUANTUM_DIR + "/checkpoint-{tag}.h5"
 QUANTUM_LOG = RUN_LOG.format(run=QUANTUM_DIR, engine="quantum")
-TABLES = {
-    "cells_csv": "tables/cells.csv",
-    "thresholds_csv": "tables/thresholds.csv",
-    "h5": "tables/sweep.h5",
-    "missing": "tables/missing.txt",
-}
-FIGURES = {
-    "phase_png": "figures/phase_diagram.png",
-    "phase_pdf": "figures/phase_diagram.pdf",
-    "eta_png": "figures/eta_vs_hbar.png",
-    "eta_pdf": "figures/eta_vs_hbar.pdf",
-}
+TABLES = {"cells_csv": "tables/cells.csv", "thresholds_csv": "tables/thresholds.csv",
+          "h5": "tables/sweep.h5", "missing": "tables/missing.txt"}
+FIGURES = {"phase_png": "figures/phase_diagram.png", "phase_pdf": "figures/phase_diagram.pdf",
+           "eta_png": "figures/eta_vs_hbar.png", "eta_pdf": "figures/eta_vs_hbar.pdf"}
 
 # --------------------------------------------------------------------------- values
 def fmt(value: float) -> str:
@@ -175,22 +161,6 @@ RUN_FOLDER_PATTERN = (r"(?:classical/m=[^/]+|quantum/m=[^/]+/hbar=[^/]+"
                       r"|reproduction/fig[1-5]/(?:classical|quantum|noise)/[A-Za-z0-9_.=+-]+)")
 
 
-def job_resources(engine: str, config: Mapping, settings: Mapping, memory: Mapping,
-                  limit_mb: int) -> dict:
-    """``settings`` (resources.<engine> over resources.default) with ``auto`` memory and
-    run time of a quantum run from the engine's cost model (:mod:`kickedpair.sweep.resources`)."""
-    from .resources import quantum_mem_mb, quantum_runtime_min
-
-    ranks, threads = int(settings.get("ranks", 1)), int(settings.get("threads", 1))
-    mem, runtime = settings.get("mem_mb", 2000), settings.get("runtime", 60)
-    if engine == "quantum" and mem == "auto":
-        mem = min(quantum_mem_mb(config, ranks, memory), limit_mb)
-    if engine == "quantum" and runtime == "auto":
-        runtime = quantum_runtime_min(config, ranks, float(settings.get("runtime_safety", 4.0)))
-    return {"ranks": ranks, "threads": threads, "mem_mb": 2000 if mem == "auto" else int(mem),
-            "runtime": 60 if runtime == "auto" else int(runtime), "retries": int(settings.get("retries", 0))}
-
-
 # --------------------------------------------------------------------------- plan
 @dataclass(frozen=True)
 class Cell:
@@ -264,15 +234,13 @@ class SweepPlan:
 
     # ------------------------------------------------------------- run configs
     def classical_config(self, m: str) -> dict:
-        physics = {**self.physics, "mass_ratio": float(m)}
-        classical = {**self.classical, "n_kicks": self.n_kicks,
-                     "n_trajectories": self.trajectories, "seed": self.seed}
-        return {"physics": physics, "classical": classical}
+        return {"physics": {**self.physics, "mass_ratio": float(m)},
+                "classical": {**self.classical, "n_kicks": self.n_kicks,
+                              "n_trajectories": self.trajectories, "seed": self.seed}}
 
     def quantum_config(self, m: str, hbar: str) -> dict:
-        physics = {**self.physics, "mass_ratio": float(m), "hbar": float(hbar)}
-        quantum = {**self.quantum, "n_kicks": self.n_kicks}
-        return {"physics": physics, "quantum": quantum}
+        return {"physics": {**self.physics, "mass_ratio": float(m), "hbar": float(hbar)},
+                "quantum": {**self.quantum, "n_kicks": self.n_kicks}}
 
     def rule_resources(self, rule: str) -> dict:
         """``resources.default`` updated by ``resources.<rule>``."""
@@ -283,27 +251,31 @@ class SweepPlan:
         return {**self.rule_resources(engine), **(over or {})}
 
     def job(self, run: Run, memory_factor: float = 1.0) -> dict:
-        """A run's resources resolved: ``auto`` memory and time of a quantum run from the cost
-        model, memory times ``memory_factor`` (a convergence check holds twice a run's state)
-        and never above one node's (the limit)."""
-        limit = self.memory_limit()[0]
-        res = job_resources(run.engine, run.config, run.resources, self.memory_settings(), limit)
-        res["mem_mb"] = int(min(memory_factor * res["mem_mb"], max(limit, res["mem_mb"])))
-        return res
+        """A run's resources (resources.<engine> over resources.default, and a figure variant's)
+        resolved: ``auto`` memory and time of a quantum run from the engine's cost model
+        (:mod:`kickedpair.sweep.resources`), memory times ``memory_factor`` (a convergence check
+        holds twice a run's state) and never above one node's (the limit)."""
+        from .resources import quantum_mem_mb, quantum_runtime_min
+
+        s, limit = run.resources, self.memory_limit()[0]
+        ranks, quantum = int(s.get("ranks", 1)), run.engine == "quantum"
+        mem, runtime = s.get("mem_mb", 2000), s.get("runtime", 60)
+        if quantum and mem == "auto":
+            mem = min(quantum_mem_mb(run.config, ranks, self.memory_settings()), limit)
+        if quantum and runtime == "auto":
+            runtime = quantum_runtime_min(run.config, ranks, float(s.get("runtime_safety", 4.0)))
+        mem = 2000 if mem == "auto" else int(mem)
+        return {"ranks": ranks, "threads": int(s.get("threads", 1)),
+                "mem_mb": int(min(memory_factor * mem, max(limit, mem))),
+                "runtime": 60 if runtime == "auto" else int(runtime), "retries": int(s.get("retries", 0))}
 
     def runs(self) -> list[Run]:
         """The sweep's cells as runs: one classical run per mass ratio, one quantum run per cell."""
-        out = []
-        for m in self.mass_ratio:
-            cfg = self.classical_config(m)
-            out.append(Run("classical", CLASSICAL_DIR.format(m=m), cfg, f"m={m}",
-                           self.run_resources("classical"), role={"m": m}))
-        for c in self.cells:
-            cfg = self.quantum_config(c.m, c.hbar)
-            out.append(Run("quantum", QUANTUM_DIR.format(m=c.m, hbar=c.hbar), cfg, c.name,
-                           self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints,
-                           role={"m": c.m, "hbar": c.hbar}))
-        return out
+        return [Run("classical", CLASSICAL_DIR.format(m=m), self.classical_config(m), f"m={m}",
+                    self.run_resources("classical"), role={"m": m}) for m in self.mass_ratio] + [
+            Run("quantum", QUANTUM_DIR.format(m=c.m, hbar=c.hbar), self.quantum_config(c.m, c.hbar), c.name,
+                self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints, role={"m": c.m, "hbar": c.hbar})
+            for c in self.cells]
 
     # ------------------------------------------------------------- validation
     def validate(self) -> None:
@@ -323,79 +295,67 @@ class SweepPlan:
     # ------------------------------------------------------------- manifest
     def manifest(self) -> dict:
         """What the status summariser and the aggregation need; paths relative to the sweep folder."""
-        cells = []
-        for r in self.runs():
-            checkpoint = {"checkpoint": r.checkpoint} if r.engine == "quantum" else {}
-            cells.append({"kind": r.engine, **r.role, "name": r.label, "result": r.result, **checkpoint,
-                          "log": r.path(RUN_LOG), "config": r.path(RUN_CONFIG)})
-        return {
-            "preset": self.preset,
-            "description": self.description,
-            "hbar": self.hbar,
-            "mass_ratio": self.mass_ratio,
-            "n_kicks": self.n_kicks,
-            "trajectories": self.trajectories,
-            "seed": self.seed,
-            "physics": self.physics,
-            "analysis": self.analysis,
-            "allow_missing": self.allow_missing,
-            "cells": cells,
-        }
+        cells = [{"kind": r.engine, **r.role, "name": r.label, "result": r.result,
+                  **({"checkpoint": r.checkpoint} if r.engine == "quantum" else {}),
+                  "log": r.path(RUN_LOG), "config": r.path(RUN_CONFIG)} for r in self.runs()]
+        keys = "preset description hbar mass_ratio n_kicks trajectories seed physics analysis allow_missing"
+        return {**{k: getattr(self, k) for k in keys.split()}, "cells": cells}
 
 
 class ManifestError(ValueError):
     """A ``sweep.json`` that cannot be used: not JSON, or not of the shape :meth:`SweepPlan.manifest` writes."""
 
 
-def _manifest_problem(data: Any, grid: bool) -> str:
-    """What is wrong with a parsed manifest ('' when nothing is)."""
-    def kind(v: Any) -> str:
-        return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-                type(None): "null"}.get(type(v), "a number" if isinstance(v, (int, float)) else type(v).__name__)
+_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+_GRID_KEYS = {"classical": "m", "quantum": "m hbar"}  # the grid values a cell of each kind names
 
+
+def _kind(v: Any) -> str:
+    return _KINDS.get(type(v), "a number" if isinstance(v, (int, float)) else type(v).__name__)
+
+
+def _wrong(obj: dict, keys: str, where: str = "", what: str = "a string", ok: Any = str,
+           need: bool = True, null: bool = False) -> Iterator[str]:
+    """Each of ``keys`` whose value is not ``what`` (of type ``ok``, or passing ``ok``): an absent
+    key is wrong when ``need``, null is fine when ``null``."""
+    for key in keys.split():
+        v = obj.get(key)
+        if key not in obj and need or key in obj and not (null and v is None) and not (
+                isinstance(v, ok) if isinstance(ok, type) else ok(v)):
+            yield f"{where}{key}: expected {what}, got {_kind(v) if key in obj else 'nothing'}"
+
+
+def _problems(data: Any, grid: bool) -> Iterator[str]:
+    """What is wrong with a parsed manifest; only the first is asked for, and each check runs
+    only when those before it passed."""
     if not isinstance(data, dict):
-        return f"expected a JSON object with a 'cells' list, got {kind(data)}"
+        yield f"expected a JSON object with a 'cells' list, got {_kind(data)}"
     if "cells" not in data:
-        return "no 'cells' key (the list of cells)"
-    if not isinstance(data["cells"], list):
-        return f"cells: expected a list, got {kind(data['cells'])}"
-    if "preset" in data and not isinstance(data["preset"], str):
-        return f"preset: expected a string, got {kind(data['preset'])}"
-    keys = {"classical": ("m",), "quantum": ("m", "hbar")}
+        yield "no 'cells' key (the list of cells)"
+    yield from _wrong(data, "cells", what="a list", ok=list)
+    yield from _wrong(data, "preset", need=False)
     for i, c in enumerate(data["cells"]):
         if not isinstance(c, dict):
-            return f"cells[{i}]: expected an object, got {kind(c)}"
-        for key in ("name", "result"):
-            if not isinstance(c.get(key), str):
-                return f"cells[{i}].{key}: expected a string, got {kind(c.get(key)) if key in c else 'nothing'}"
-        for key in ("kind", "log", "checkpoint", "config"):
-            if c.get(key) is not None and not isinstance(c[key], str):
-                return f"cells[{i}].{key}: expected a string, got {kind(c[key])}"
+            yield f"cells[{i}]: expected an object, got {_kind(c)}"
+        yield from _wrong(c, "name result", f"cells[{i}].")
+        yield from _wrong(c, "kind log checkpoint config", f"cells[{i}].", need=False, null=True)
         for key in ("result", "log", "checkpoint", "config"):
-            v = c.get(key)
-            if v and (v.startswith("/") or ".." in v.split("/")):
-                return f"cells[{i}].{key}: {v!r} is not a path inside the sweep folder"
-        if grid:
-            if c.get("kind") not in keys:
-                return f"cells[{i}].kind: expected 'classical' or 'quantum', got {c.get('kind')!r}"
-            for key in keys[c["kind"]]:
-                if not isinstance(c.get(key), str):
-                    return f"cells[{i}].{key}: expected a string, got {kind(c.get(key)) if key in c else 'nothing'}"
+            if c.get(key) and (c[key].startswith("/") or ".." in c[key].split("/")):
+                yield f"cells[{i}].{key}: {c[key]!r} is not a path inside the sweep folder"
+        if grid and c.get("kind") not in _GRID_KEYS:
+            yield f"cells[{i}].kind: expected 'classical' or 'quantum', got {c.get('kind')!r}"
+        yield from _wrong(c, _GRID_KEYS[c["kind"]] if grid else "", f"cells[{i}].")
     if grid:
-        for key in ("mass_ratio", "hbar"):
-            v = data.get(key)
-            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                return f"{key}: expected a list of grid values as strings, got {kind(v) if key in data else 'nothing'}"
-        if "analysis" in data and not isinstance(data["analysis"], dict):
-            return f"analysis: expected an object, got {kind(data['analysis'])}"
+        yield from _wrong(data, "mass_ratio hbar", what="a list of grid values as strings",
+                          ok=lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
+        yield from _wrong(data, "analysis", what="an object", ok=dict, need=False)
         have = {(c["kind"], c["m"], c.get("hbar") if c["kind"] == "quantum" else None) for c in data["cells"]}
         for m in data["mass_ratio"]:
             if ("classical", m, None) not in have:
-                return f"cells: no classical cell for m={m}"
+                yield f"cells: no classical cell for m={m}"
             for h in data["hbar"]:
                 if ("quantum", m, h) not in have:
-                    return f"cells: no quantum cell for m={m}, hbar={h}"
-    return ""
+                    yield f"cells: no quantum cell for m={m}, hbar={h}"
 
 
 def read_manifest(path: str | Path, grid: bool = False) -> dict:
@@ -404,16 +364,14 @@ def read_manifest(path: str | Path, grid: bool = False) -> dict:
     else wrong raises :class:`ManifestError` with a one-line message naming the file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = json.loads(path.read_text())
     except FileNotFoundError:
         raise
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        data = json.loads(text)
     except ValueError as exc:
         raise ManifestError(f"{path}: not JSON ({exc})") from None
-    problem = _manifest_problem(data, grid)
+    problem = next(_problems(data, grid), "")
     if problem:
         raise ManifestError(f"{path}: not a sweep manifest: {problem}")
     return data
@@ -435,24 +393,13 @@ def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
     shared = {k: v for k, v in config.items() if k not in ("presets", "preset")}
     merged = deep_merge(shared, {k: v for k, v in preset.items() if k not in ("hbar", "mass_ratio")})
     plan = SweepPlan(
-        preset=name,
-        results=merged["results"].rstrip("/") or "/",
-        hbar=expand_axis(preset["hbar"]),
-        mass_ratio=expand_axis(preset["mass_ratio"]),
-        n_kicks=int(merged["n_kicks"]),
-        trajectories=int(merged["trajectories"]),
-        seed=int(merged["seed"]),
-        physics=dict(merged.get("physics") or {}),
-        classical=dict(merged.get("classical") or {}),
-        quantum=dict(merged.get("quantum") or {}),
-        analysis=dict(merged["analysis"]),
-        resources=dict(merged.get("resources") or {}),
-        launcher=tuple(merged["launcher"]),
-        allow_missing=bool(merged["allow_missing"]),
-        keep_checkpoints=bool(merged["keep_checkpoints"]),
-        description=str(preset.get("description", "")),
-        node_mem_mb=merged["node_mem_mb"],
-    )
+        preset=name, results=merged["results"].rstrip("/") or "/",
+        hbar=expand_axis(preset["hbar"]), mass_ratio=expand_axis(preset["mass_ratio"]),
+        **{k: int(merged[k]) for k in ("n_kicks", "trajectories", "seed")},
+        **{k: dict(merged.get(k) or {}) for k in ("physics", "classical", "quantum", "resources")},
+        analysis=dict(merged["analysis"]), launcher=tuple(merged["launcher"]),
+        allow_missing=bool(merged["allow_missing"]), keep_checkpoints=bool(merged["keep_checkpoints"]),
+        description=str(preset.get("description", "")), node_mem_mb=merged["node_mem_mb"])
     if validate:
         plan.validate()
     return plan
