@@ -2,21 +2,17 @@
 
     python -m kickedpair.sweep.status RESULTS/PRESET [--all] [--json] [--check]
 
-A cell is
+A cell is ``done`` when its result file is complete (root attribute ``complete = True``);
+``failed`` when its last attempt tripped a guard (the guard's message is shown), ended with a
+non-zero exit status (the last message before it is shown), or ended with status 0 but left no
+result; ``running`` when that attempt has no exit status yet and its log moved within
+``stale_after`` seconds (the last progress line is shown); ``partial`` when a checkpoint is there
+but no result and nothing runs (killed, timed out, or not restarted yet): a re-run resumes from
+it; ``missing`` when nothing of it exists yet.
 
-* ``done``    -- its result file is complete (root attribute ``complete = True``);
-* ``failed``  -- its last attempt tripped a guard (the guard's message is shown) or ended
-  with a non-zero exit status (the last message before it is shown), or ended with status 0
-  but left no result;
-* ``running`` -- its last attempt has no exit status yet and its log moved within
-  ``stale_after`` seconds (the last progress line is shown);
-* ``partial`` -- a checkpoint is there but no result and nothing runs (killed, timed out,
-  or not restarted yet): a re-run resumes from it;
-* ``missing`` -- nothing of it exists yet.
-
-The cells are those of the manifest ``sweep.json`` the workflow writes; without one, those
-found under ``classical/`` and ``quantum/``.  The cell jobs write a start line and an exit
-status line around each attempt in their logs (:data:`kickedpair.sweep.plan.LOG_START`,
+The cells are those of the manifest ``sweep.json`` the workflow writes; without one, those found
+under ``classical/`` and ``quantum/``.  The cell jobs write a start line and an exit status line
+around each attempt in their logs (:data:`kickedpair.sweep.plan.LOG_START`,
 :data:`~kickedpair.sweep.plan.LOG_EXIT`); only the last attempt counts.
 """
 
@@ -51,14 +47,9 @@ def read_log(path: Path) -> dict[str, Any]:
     except OSError:
         return {"exists": False}
     lines = _last_attempt(text)
-    exit_status = None
-    body = []
-    for line in lines:
-        m = _EXIT_RE.match(line)
-        if m:
-            exit_status = int(m.group(1))
-        else:
-            body.append(line)
+    exits = [_EXIT_RE.match(line) for line in lines]
+    exit_status = next((int(m.group(1)) for m in reversed(exits) if m), None)
+    body = [line for line, m in zip(lines, exits) if not m]
     guard = next((ln.strip() for ln in reversed(body) if "guard '" in ln), "")
     last = next((ln.strip() for ln in reversed(body) if ln.strip()), "")
     return {"exists": True, "exit_status": exit_status, "guard": guard, "last_line": last,
@@ -82,47 +73,39 @@ def classify(sweep_dir: str | Path, entry: Mapping[str, Any], now: float | None 
     result = sweep_dir / entry["result"]
     log = sweep_dir / entry["log"] if entry.get("log") else None
     ckpts = _checkpoints(sweep_dir, entry)
-    out = {"kind": entry.get("kind", ""), "name": entry["name"], "m": entry.get("m"),
-           "hbar": entry.get("hbar"), "result": str(result), "log": str(log) if log else "",
-           "checkpoint": str(ckpts[0]) if ckpts else "", "state": "missing", "detail": ""}
     if is_complete(result):
-        out["state"] = "done"
-        return out
-    info = read_log(log) if log is not None else {"exists": False}
-    resumable = " (checkpoint present: a re-run resumes from it)" if ckpts else ""
-    if info["exists"]:
-        if info["guard"]:
-            out.update(state="failed", detail=info["guard"] + resumable)
-            return out
-        status = info["exit_status"]
-        if status is not None and status != 0:
-            msg = info["last_line"] or "no message"
-            out.update(state="failed", detail=f"exit status {status}: {msg}{resumable}")
-            return out
-        if status == 0:
-            aside = _set_aside(result)
-            if aside is not None:
-                out.update(state="missing", detail=f"its result was not complete and is set aside as "
-                                                   f"{aside.name}: the next run makes it again")
-            else:
-                out.update(state="failed", detail="exit status 0 but no complete result file")
-            return out
-        if now - info["mtime"] <= stale_after:
-            out.update(state="running", detail=info["last_line"])
-            return out
+        state, detail = "done", ""
+    else:
+        info = read_log(log) if log is not None else {"exists": False}
+        state, detail = _state(result, info, bool(ckpts), now, stale_after)
+    return {"kind": entry.get("kind", ""), "name": entry["name"], "m": entry.get("m"),
+            "hbar": entry.get("hbar"), "result": str(result), "log": str(log) if log else "",
+            "checkpoint": str(ckpts[0]) if ckpts else "", "state": state, "detail": detail}
+
+
+def _state(result: Path, info: Mapping[str, Any], ckpts: bool, now: float, stale_after: float) -> tuple[str, str]:
+    """``(state, detail)`` of a cell without a complete result, from its log's last attempt."""
+    if not info["exists"]:
         if ckpts:
-            out.update(state="partial", detail=f"log silent for {now - info['mtime']:.0f} s, "
-                                               f"no exit status (killed or timed out?): resumes from "
-                                               "its checkpoint")
-            return out
-        out.update(state="failed", detail=f"log silent for {now - info['mtime']:.0f} s without an "
-                                          "exit status (killed or timed out?)")
-        return out
+            return "partial", "checkpoint present, no result"
+        return ("failed", f"{result.name} is not a complete result file") if result.exists() else ("missing", "")
+    resumable = " (checkpoint present: a re-run resumes from it)" if ckpts else ""
+    status, silent = info["exit_status"], now - info["mtime"]
+    if info["guard"]:
+        return "failed", info["guard"] + resumable
+    if status not in (None, 0):
+        return "failed", f"exit status {status}: {info['last_line'] or 'no message'}{resumable}"
+    if status == 0:
+        aside = _set_aside(result)
+        if aside is None:
+            return "failed", "exit status 0 but no complete result file"
+        return "missing", f"its result was not complete and is set aside as {aside.name}: the next run makes it again"
+    if silent <= stale_after:
+        return "running", info["last_line"]
     if ckpts:
-        out.update(state="partial", detail="checkpoint present, no result")
-    elif result.exists():
-        out.update(state="failed", detail=f"{result.name} is not a complete result file")
-    return out
+        return "partial", (f"log silent for {silent:.0f} s, no exit status (killed or timed out?): "
+                           "resumes from its checkpoint")
+    return "failed", f"log silent for {silent:.0f} s without an exit status (killed or timed out?)"
 
 
 def _set_aside(result: Path) -> Path | None:
