@@ -21,8 +21,9 @@ from kickedpair.reproduce.plan import FIGURE_TABLES, FIGURES
 from tiny_figures import ROOT
 
 REPORT_DIR = ROOT / "workflow" / "report"
-CAPTIONS = ["workflow.rst", "sweep_figures.rst", "sweep_tables.rst",
-            *[f"{fig}{part}.rst" for fig in FIGURES for part in ("", "_tables")]]
+# each caption and the rules whose report entries use it (a caption branches on snakemake.rule)
+CAPTION_RULES = {"workflow.rst": [None], "sweep.rst": ["aggregate", "sweep_figures"], "figures.rst": list(FIGURES)}
+CAPTIONS = list(CAPTION_RULES)
 # the categories of the report's menu and the files each run of `snakemake all figures` lists
 CATEGORIES = ["Sweep (Fig. 4)", *[f"Fig. {fig[3:]}" for fig in FIGURES]]
 SWEEP_ENTRIES = ["phase_diagram.png", "eta_vs_hbar.png", "cells.csv", "thresholds.csv", "missing.txt"]
@@ -35,41 +36,50 @@ def report_entries() -> list[str]:
 
 
 # --------------------------------------------------------------------------- captions
-def render_caption(name: str, config: dict) -> str:
-    """A caption as Snakemake renders it (Jinja with ``snakemake.config``, then reStructuredText
-    to HTML), but strict: an unknown key or an rst warning is an error."""
+def render_caption(name: str, config: dict, rule: str | None = None) -> str:
+    """A caption as Snakemake renders it for an output of ``rule`` (Jinja with ``snakemake.config``
+    and ``snakemake.rule``, then reStructuredText to HTML), but strict: an unknown key or an rst
+    warning is an error."""
     from docutils.core import publish_parts
     from docutils.writers import html4css1
     from jinja2 import Environment, StrictUndefined
 
     env = Environment(trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
-    text = env.from_string((REPORT_DIR / name).read_text()).render(snakemake=SimpleNamespace(config=config))
+    snakemake = SimpleNamespace(config=config, rule=rule)
+    text = env.from_string((REPORT_DIR / name).read_text()).render(snakemake=snakemake)
     return publish_parts(text, writer=html4css1.Writer(),  # Snakemake's writer_name="html"
                          settings_overrides={"halt_level": 2, "report_level": 5})["body"]
 
 
 @pytest.mark.parametrize("preset", ["quick", "paper"])
 def test_every_caption_renders_for_the_presets_with_figures(preset):
+    """Each figure's caption: its own text, tables and summary, and its variant's parameters."""
     config = load_yaml((ROOT / "config.yaml").read_text())
     config["preset"] = preset
-    for name in CAPTIONS:
-        html = render_caption(name, config)
-        assert html.strip(), name
-        if name.startswith("fig"):
-            fig = name.split("_")[0].removesuffix(".rst")
-            assert f"reproduction.{fig}.{preset}" in html, name
-            variant = config["reproduction"][fig][preset]
-            some_key = next(k for k, v in variant.items() if k != "description" and v not in ({}, [], None))
-            assert some_key in html, (name, some_key)
+    for name, rules in CAPTION_RULES.items():
+        for rule in rules:
+            html = render_caption(name, config, rule)
+            assert html.strip(), (name, rule)
+    for name in ("cells.csv", "thresholds.csv", "missing.txt", "eta_vs_hbar.png", "phase_diagram.png"):
+        assert name in render_caption("sweep.rst", config, "aggregate"), name
+    for fig in FIGURES:
+        html = render_caption("figures.rst", config, fig)
+        assert f"Fig. {fig[3:]}: " in html and f"reproduction.{fig}.{preset}" in html, fig
+        for table in (*FIGURE_TABLES[fig], f"{fig}.json"):
+            assert table in html, (fig, table)
+        others = [t for f in FIGURES if f != fig for t in FIGURE_TABLES[f]]
+        assert not any(t in html for t in others), fig
+        variant = config["reproduction"][fig][preset]
+        some_key = next(k for k, v in variant.items() if k != "description" and v not in ({}, [], None))
+        assert some_key in html, (fig, some_key)
 
 
 def test_the_workflow_names_every_caption():
     """Each caption file is used by the workflow's report flags (and none is missing)."""
     used = set()
     for rules in (ROOT / "workflow" / "rules").glob("*.smk"):
-        used |= set(re.findall(r'report_caption\(f?"([^"]+)"\)', rules.read_text()))
-    named = {n.replace("{fig}", fig) for n in used for fig in FIGURES}
-    assert named | {"workflow.rst"} == set(CAPTIONS)
+        used |= set(re.findall(r'flag\([^()]*(?:\([^()]*\)[^()]*)*"(\w+\.rst)"', rules.read_text()))
+    assert used | {"workflow.rst"} == set(CAPTIONS)
     assert 'report: "workflow/report/workflow.rst"' in (ROOT / "Snakefile").read_text()
     assert sorted(p.name for p in REPORT_DIR.glob("*.rst")) == sorted(CAPTIONS)
 

@@ -2,7 +2,6 @@
 # All logic lives in kickedpair.sweep (plain, tested Python); this file wires it in.
 
 import os
-import shlex
 import sys
 
 import yaml
@@ -15,17 +14,10 @@ from kickedpair.sweep.files import SET_ASIDE_LOG as SET_ASIDE_LOG_NAME, set_asid
 from kickedpair.reproduce.plan import reproduction_of
 from kickedpair.sweep.resources import cells_over_limit, over_limit_message
 
-
-# 1. Every key of the config (kickedpair.workflow_config): the key named when one is wrong, the
-# defaults filled in, numbers written as strings read as numbers.
+# Every key of the config checked (defaults filled in), then the preset's grid and figure variants,
+# every run config through kickedpair.params: all engine runs (cells and figure runs) by folder.
 try:
     config.update(check_workflow_config(config))
-except ConfigError as exc:
-    raise WorkflowError(f"invalid config: {exc}") from None
-
-# 2. The preset's grid and figure variants, every run config through kickedpair.params: all
-# engine runs (sweep cells and the figures' runs) by their folder.
-try:
     SWEEP = sweep_plan.build_plan(config)
     REPRO = reproduction_of(config, SWEEP)
 except ConfigError as exc:
@@ -33,13 +25,14 @@ except ConfigError as exc:
 
 SWEEP_DIR = SWEEP.sweep_dir
 RUNS = {r.folder: r for r in SWEEP.runs() + (REPRO.runs() if REPRO else [])}
+MANIFEST = f"{SWEEP_DIR}/{sweep_plan.MANIFEST}"
+TABLE_FILES = {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.TABLES.items()}
+FIGURE_FILES = {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.FIGURES.items()}
 
-# 3. The launcher is the config key `launcher` alone (the Slurm profiles set it in their
-# site.yaml): a per-rule `mpi` resource from a profile's set-resources would reach the shell unchecked.
-_mpi_overrides = sorted(
-    name for name, res in getattr(getattr(workflow, "resource_settings", None), "overwrite_resources", {}).items()
-    if "mpi" in res
-)
+# The launcher is the config key `launcher` alone (the Slurm profiles set it in their site.yaml):
+# a per-rule `mpi` resource from a profile's set-resources would reach the shell unchecked.
+_mpi_overrides = sorted(name for name, res in getattr(getattr(workflow, "resource_settings", None),
+                                                      "overwrite_resources", {}).items() if "mpi" in res)
 if _mpi_overrides:
     raise WorkflowError(
         f"invalid config: set-resources {_mpi_overrides[0]}:mpi: the MPI launcher is the config key "
@@ -47,10 +40,9 @@ if _mpi_overrides:
         "per-rule resource; remove mpi from set-resources")
 
 
-# 4. Quantum runs whose memory estimate exceeds one node (node_mem_mb, else
-# resources.quantum_memory.max_mb) are refused now, unless the config allows them.
 def check_memory(runs, where, factor=1.0, suffix=""):
-    """Refuse (or, with allow_over_limit, name) the quantum ``runs`` over the limit."""
+    """Refuse (or, with allow_over_limit, name) the quantum ``runs`` whose memory estimate exceeds
+    one node (node_mem_mb, else resources.quantum_memory.max_mb)."""
     limit, key = SWEEP.memory_limit()
     jobs = {(r.label if not r.figure else f"{r.figure}/quantum/{r.name}") + suffix:
             (r.config, int(r.resources.get("ranks", 1))) for r in runs if r.engine == "quantum"}
@@ -73,26 +65,28 @@ def check_memory(runs, where, factor=1.0, suffix=""):
 
 check_memory(SWEEP.runs(), f"preset {SWEEP.preset}")
 if REPRO is not None:
-    _where = f"the figures of preset {REPRO.preset}"
-    check_memory(REPRO.runs(), _where)
-    check_memory([r for r in REPRO.runs() if r.convergence], _where, factor=2.0,
-                 suffix=" convergence check (twice the run's memory)")
+    check_memory(REPRO.runs(), f"the figures of preset {REPRO.preset}")
+    check_memory([r for r in REPRO.runs() if r.convergence], f"the figures of preset {REPRO.preset}",
+                 factor=2.0, suffix=" convergence check (twice the run's memory)")
 
 
-# 5. A result that is not complete (truncated, unreadable, no complete=True) is moved aside
-# to <name>.incomplete, so that Snakemake sees it missing and runs it again (and the aggregation
-# and the figures never start from it). Each move is a line of logs/set-aside.log (of the sweep,
-# and of reproduction/ for the figures' runs), an input of the aggregation and of the figures:
-# their tables are then out of date, and Snakemake remakes the missing result for them. Figure
-# results of the earlier layout (RUN/result.h5) are renamed to RUN/ENGINE.h5 first. Only the
-# main process does this (not job steps).
+def run_file(run, template=sweep_plan.RUN_RESULT):
+    return f"{SWEEP_DIR}/{run.path(template)}"
+
+
+CELLS = {e: [run_file(r) for r in SWEEP.runs() if r.engine == e] for e in ("classical", "quantum")}
+
+# A result that is not complete (truncated, unreadable, no complete=True) is moved aside to
+# <name>.incomplete, so that Snakemake sees it missing and runs it again (and the aggregation and
+# the figures never start from it). Each move is a line of logs/set-aside.log (of the sweep, and of
+# reproduction/ for the figures' runs), an input of the aggregation and of the figures: their tables
+# are then out of date, and Snakemake remakes the missing result for them. Figure results of the
+# earlier layout (RUN/result.h5) are renamed to RUN/ENGINE.h5 first. Only the main process does this.
 SET_ASIDE_LOG = f"{SWEEP_DIR}/{SET_ASIDE_LOG_NAME}"
 REPRO_SET_ASIDE_LOG = f"{SWEEP_DIR}/reproduction/{SET_ASIDE_LOG_NAME}"
 
 
 def set_aside(paths, record):
-    if not workflow.is_main_process:
-        return
     try:
         moved = set_aside_incomplete(paths, record)
     except OSError as exc:
@@ -102,79 +96,28 @@ def set_aside(paths, record):
               "it is made again", file=sys.stderr)
 
 
-def run_file(run, template=sweep_plan.RUN_RESULT):
-    return f"{SWEEP_DIR}/{run.path(template)}"
-
-
-def classical_results():
-    return [run_file(r) for r in SWEEP.runs() if r.engine == "classical"]
-
-
-def quantum_results():
-    return [run_file(r) for r in SWEEP.runs() if r.engine == "quantum"]
-
-
-def table_outputs():
-    return {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.TABLES.items()}
-
-
-def figure_outputs():
-    return {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.FIGURES.items()}
-
-
-# `snakemake --report report.html`: the figures and tables flagged with report(), a caption of
-# workflow/report/ each, in categories "Sweep (Fig. 4)" and "Fig. 1" .. "Fig. 5". The flagged
-# paths go only into the output: of the rules that make them (a flagged input would list the file
-# under the rule that reads it); everywhere else the plain functions above.
-REPORT_DIR = os.path.abspath(os.path.join(workflow.basedir, "workflow", "report"))
-SWEEP_REPORT_CATEGORY = "Sweep (Fig. 4)"
-SWEEP_REPORT_TABLES = {"cells_csv": "one row per (m, hbar): Dc, Dq, eta = Dq/Dc, status",
-                       "thresholds_csv": "per m: alpha of the exponential fit, hbar_c, hbar_DL",
-                       "missing": "cells without a result, and why"}
-SWEEP_REPORT_FIGURES = {"phase_png": ("Phase diagram (Fig. 4b)", "hbar_c(m) and hbar_DL(m)"),
-                        "eta_png": ("eta(hbar) (Fig. 4a)", "eta = Dq/Dc against hbar per m, with fits")}
-
-
-def report_caption(name):
-    """A caption file of workflow/report/ (absolute: Snakemake reads it from the rule file's folder)."""
-    return os.path.join(REPORT_DIR, name)
-
-
-def report_tables():
-    """table_outputs() with the CSV tables and the missing list flagged for the report."""
-    out = table_outputs()
-    for key, shows in SWEEP_REPORT_TABLES.items():
-        out[key] = report(out[key], caption=report_caption("sweep_tables.rst"), category=SWEEP_REPORT_CATEGORY,
-                          subcategory="Tables", labels={"file": os.path.basename(out[key]), "shows": shows})
-    return out
-
-
-def report_figures():
-    """figure_outputs() with the PNGs flagged for the report (the PDFs beside them are not)."""
-    out = figure_outputs()
-    for key, (subcategory, shows) in SWEEP_REPORT_FIGURES.items():
-        out[key] = report(out[key], caption=report_caption("sweep_figures.rst"), category=SWEEP_REPORT_CATEGORY,
-                          subcategory=subcategory, labels={"file": os.path.basename(out[key]), "shows": shows})
-    return out
-
-
-if workflow.is_main_process and REPRO is not None:
-    for _old, _new in sweep_plan.migrate_results(SWEEP_DIR, REPRO.runs()):
+if workflow.is_main_process:
+    for _old, _new in sweep_plan.migrate_results(SWEEP_DIR, REPRO.runs()) if REPRO else []:
         print(f"NOTE: {_old} renamed to {_new.name} (the layout of every run: RUN/ENGINE.h5)", file=sys.stderr)
-set_aside(classical_results() + quantum_results() + [table_outputs()["h5"]], SET_ASIDE_LOG)
-if REPRO is not None:
-    set_aside([run_file(r, t) for r in REPRO.runs()
-               for t in (sweep_plan.RUN_RESULT, sweep_plan.RUN_CONVERGENCE)], REPRO_SET_ASIDE_LOG)
+    set_aside(CELLS["classical"] + CELLS["quantum"] + [TABLE_FILES["h5"]], SET_ASIDE_LOG)
+    if REPRO is not None:
+        set_aside([run_file(r, t) for r in REPRO.runs()
+                   for t in (sweep_plan.RUN_RESULT, sweep_plan.RUN_CONVERGENCE)], REPRO_SET_ASIDE_LOG)
+
+
+# `snakemake --report report.html`: the figures and tables flagged with report(), with a caption of
+# workflow/report/ (absolute: Snakemake reads it from the rule file's folder). The flagged paths go
+# only into the output: of the rules that make them (a flagged input would list the file under the
+# rule that reads it); everywhere else the plain paths.
+def flag(path, caption, category, subcategory, shows):
+    return report(path, caption=os.path.join(workflow.basedir, "workflow", "report", caption), category=category,
+                  subcategory=subcategory, labels={"file": os.path.basename(path), "shows": shows})
 
 
 # ---------------------------------------------------------------- resources
-def res(rule, key, default=None):
-    return SWEEP.rule_resources(rule).get(key, default)
-
-
-def fixed_mem(rule):
-    mem = res(rule, "mem_mb", 2000)
-    return 2000 if mem == "auto" else int(mem)
+_mem = SWEEP.rule_resources("aggregate").get("mem_mb", 2000)
+ANALYSIS_RESOURCES = dict(mem_mb=2000 if _mem == "auto" else int(_mem),
+                          runtime=int(SWEEP.rule_resources("aggregate").get("runtime", 20)))
 
 
 def job(wc, memory_factor=1.0):
@@ -192,25 +135,17 @@ def job_resources(memory_factor=1.0):
 
 
 # ---------------------------------------------------------------- shell
-# Every value in a shell command is quoted ({x:q}); the launcher is the checked words of the
-# config key `launcher` (kickedpair.sweep.plan.parse_launcher), quoted here. The `mpi` resource
-# only marks a job as MPI for the Slurm executor (which then runs the shell in the allocation).
+# Every value in a shell command is quoted ({x:q}); the launcher is the checked words of the config
+# key `launcher` (kickedpair.sweep.plan.parse_launcher), quoted in SWEEP.launcher_shell. The `mpi` resource only marks
+# a job as MPI for the Slurm executor (which then runs the shell in the allocation).
 def mpi_shell(command):
-    """Shell of an MPI job: the engine under the launcher, its output appended to the log
-    between a start line and an exit-status line (read by `kickedpair.sweep.status`)."""
+    """The engine under the launcher, its output appended to the log between a start line and an
+    exit-status line (read by `kickedpair.sweep.status`)."""
     return (
         f'echo "{sweep_plan.LOG_START} $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname):"'
         ' {resources.tasks:q} "rank(s) x" {resources.cpus_per_task:q} "thread(s)" >> {log:q}\n'
         "rc=0\n"
         "KICKEDPAIR_THREADS={resources.cpus_per_task:q} "
         f"{SWEEP.launcher_shell} -n {{resources.tasks:q}} " + command + " >> {log:q} 2>&1 || rc=$?\n"
-        f'echo "{sweep_plan.LOG_EXIT} $rc" >> {{log:q}}\n'
+        f'echo "{sweep_plan.LOG_EXIT} $rc" >> {{log:q}}\nexit $rc\n'
     )
-
-
-def write_yaml(path, mapping, header=""):
-    from pathlib import Path
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(mapping, sort_keys=False, default_flow_style=False)
-    Path(path).write_text(header + text)

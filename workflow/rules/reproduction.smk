@@ -56,16 +56,9 @@ FIGURE_REPORT_SHOWS = {
 
 def report_figures_of(fig):
     """figure_outputs_of(fig) flagged for the report: category "Fig. N", the picture and its tables."""
-    out = figure_outputs_of(fig)
-    category = f"Fig. {fig[3:]}"
-
-    def table(path, shows):
-        return report(path, caption=report_caption(f"{fig}_tables.rst"), category=category, subcategory="Tables",
-                      labels={"file": os.path.basename(path), "shows": shows})
-
-    return {"image": report(out["image"], caption=report_caption(f"{fig}.rst"), category=category,
-                            subcategory="Figure",
-                            labels={"file": os.path.basename(out["image"]), "shows": FIGURE_REPORT_SHOWS[fig]}),
+    out, category = figure_outputs_of(fig), f"Fig. {fig[3:]}"
+    table = lambda path, shows: flag(path, "figures.rst", category, "Tables", shows)
+    return {"image": flag(out["image"], "figures.rst", category, "Figure", FIGURE_REPORT_SHOWS[fig]),
             "summary": table(out["summary"], FIGURE_REPORT_SHOWS["summary"]),
             "tables": [table(p, FIGURE_REPORT_SHOWS[os.path.basename(p)]) for p in out["tables"]]}
 
@@ -79,19 +72,16 @@ def figure_inputs(fig):
                "convergence": [run_file(r, sweep_plan.RUN_CONVERGENCE) for r in runs if r.convergence],
                "set_aside": [REPRO_SET_ASIDE_LOG] if os.path.exists(REPRO_SET_ASIDE_LOG) else []}
         if fig == "fig4":
-            out["sweep"] = list(table_outputs().values())
+            out["sweep"] = list(TABLE_FILES.values())
         return out
     return inputs
 
 
 def figure_plan(fig):
     """What the figure module reads: the plan of its runs (and, for Fig. 4, the sweep's tables)."""
-    rep = _repro()
-    plan = rep.figures[fig].as_dict(SWEEP_DIR)
-    plan["preset"] = rep.preset
+    plan = {**_repro().figures[fig].as_dict(SWEEP_DIR), "preset": REPRO.preset}
     if fig == "fig4":
-        plan["sweep"] = {**table_outputs(), "manifest": f"{SWEEP_DIR}/{sweep_plan.MANIFEST}",
-                         "analysis": SWEEP.analysis}
+        plan["sweep"] = {**TABLE_FILES, "manifest": MANIFEST, "analysis": SWEEP.analysis}
     return plan
 
 
@@ -123,22 +113,17 @@ for _fig in repro_plan.FIGURES:
             fig=_fig,
             out=figure_dir(_fig),
         resources:
-            mem_mb=fixed_mem("aggregate"),
-            runtime=int(res("aggregate", "runtime", 20)),
+            **ANALYSIS_RESOURCES,
         shell:
             "{params.python:q} -m kickedpair.reproduce.figure {params.fig:q} --plan {input.plan:q}"
             " --out-dir {params.out:q} > {log:q} 2>&1"
 
 
 def report_outputs():
-    if REPRO is None:
-        return []
-    d = REPRO.report_dir
-    files = [f"{d}/{repro_plan.REPORT_NAME}"]
-    for fig in repro_plan.FIGURES:
-        o = figure_outputs_of(fig)
-        files += [f"{d}/figures/{os.path.basename(p)}" for p in [o["image"], o["summary"], *o["tables"]]]
-    return files
+    """The report and beside it a copy of each figure's picture, summary and tables."""
+    return [] if REPRO is None else [f"{REPRO.report_dir}/{repro_plan.REPORT_NAME}"] + [
+        f"{REPRO.report_dir}/figures/{name}" for fig in repro_plan.FIGURES
+        for name in (f"{fig}.png", f"{fig}.json", *repro_plan.FIGURE_TABLES[fig])]
 
 
 rule repro_estimates:
@@ -168,8 +153,7 @@ rule report:
         out=REPRO.report_dir if REPRO else "",
         preset=config["preset"],
     resources:
-        mem_mb=fixed_mem("aggregate"),
-        runtime=int(res("aggregate", "runtime", 20)),
+        **ANALYSIS_RESOURCES,
     shell:
         "{params.python:q} -m kickedpair.reproduce.report {input.summaries:q} --estimates {input.estimates:q}"
         " --out-dir {params.out:q} --preset {params.preset:q} > {log:q} 2>&1"

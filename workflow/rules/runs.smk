@@ -1,11 +1,10 @@
 # Engine runs: every sweep cell and every run behind a figure is a kickedpair.sweep.plan.Run, a
 # folder RUN of the sweep folder (quantum/m=0.01/hbar=0.04, reproduction/fig2/quantum/hbar=0.1, ...)
-# holding config.yaml, ENGINE.h5 and, for checked runs, convergence.h5; these three rules serve them
-# all. Each is an MPI job of its run's resources (ranks, threads, memory, time). A quantum run writes
-# its state to a checkpoint every quantum.checkpoint_every kicks and resumes from it when re-run
-# (after a failure, a kill, a Slurm time limit): the checkpoint is deliberately not a declared output,
-# so Snakemake never deletes it when a job fails; its name carries a hash of the run config, so a
-# changed config starts afresh.
+# holding config.yaml, ENGINE.h5 and, for checked runs, convergence.h5; each an MPI job of its run's
+# resources. A quantum run writes its state to a checkpoint every quantum.checkpoint_every kicks and
+# resumes from it when re-run (after a failure, a kill, a Slurm time limit): the checkpoint is
+# deliberately not a declared output, so Snakemake never deletes it when a job fails; its name
+# carries a hash of the run config, so a changed config starts afresh.
 
 
 wildcard_constraints:
@@ -19,8 +18,10 @@ rule run_config:
     params:
         cfg=lambda wc: RUNS[wc.run].config,
     run:
-        write_yaml(output[0], params.cfg,
-                   f"# run config of {wildcards.run} (preset {SWEEP.preset}); written by the workflow from config.yaml\n")
+        os.makedirs(os.path.dirname(output[0]), exist_ok=True)
+        with open(output[0], "w") as fh:
+            fh.write(f"# run config of {wildcards.run} (preset {SWEEP.preset}); written by the workflow from config.yaml\n"
+                     + yaml.safe_dump(params.cfg, sort_keys=False, default_flow_style=False))
 
 
 rule engine_run:
@@ -42,7 +43,6 @@ rule engine_run:
             "kickedpair {wildcards.engine:q} --config {input.cfg:q} --out {output.h5:q} {params.extra:q}"
             " --label {params.label:q} --threads {resources.cpus_per_task:q} --progress log"
         )
-        + "exit $rc\n"
 
 
 rule convergence:
@@ -69,4 +69,3 @@ rule convergence:
             "kickedpair {params.engine:q} --config {input.cfg:q} --out {output.h5:q} --check-convergence"
             " {params.extra:q} --label {params.label:q} --threads {resources.cpus_per_task:q} --progress log"
         )
-        + "exit $rc\n"

@@ -1,24 +1,32 @@
 # The sweep's own outputs: the manifest, the aggregation (eta = Dq/Dc per cell, exponential fits and
 # thresholds per mass ratio) and its figures (the phase diagram, Fig. 4b, and eta(hbar) per m, Fig. 4a).
-# allow_missing: false -> needs every cell (and so runs them); a missing or failed cell stops
-#                         it with the list of those cells.
-# allow_missing: true  -> aggregates the cells present when the workflow starts, lists the
-#                         others in tables/missing.txt, and launches no cell job (run it after a
-#                         `--keep-going` run that left failures behind).
+# allow_missing: false -> needs every cell (and so runs them); a missing or failed cell stops it
+#   with the list of those cells. true -> aggregates the cells present when the workflow starts, lists
+#   the others in tables/missing.txt and launches no cell job (after a `--keep-going` run that failed).
+
+# the files of the report's category "Sweep (Fig. 4)": key -> (subcategory, what it shows)
+SWEEP_REPORT = {"cells_csv": ("Tables", "one row per (m, hbar): Dc, Dq, eta = Dq/Dc, status"),
+                "thresholds_csv": ("Tables", "per m: alpha of the exponential fit, hbar_c, hbar_DL"),
+                "missing": ("Tables", "cells without a result, and why"),
+                "phase_png": ("Phase diagram (Fig. 4b)", "hbar_c(m) and hbar_DL(m)"),
+                "eta_png": ("eta(hbar) (Fig. 4a)", "eta = Dq/Dc against hbar per m, with fits")}
+
+
+def sweep_report(files):
+    return {k: flag(p, "sweep.rst", "Sweep (Fig. 4)", *SWEEP_REPORT[k]) if k in SWEEP_REPORT else p
+            for k, p in files.items()}
 
 
 def aggregate_inputs(wildcards):
     """Every cell result; with allow_missing, only those already there (so no cell job runs)."""
-    cells = classical_results() + quantum_results()
-    if SWEEP.allow_missing:
-        cells = [f for f in cells if os.path.exists(f)]
-    return {"manifest": f"{SWEEP_DIR}/{sweep_plan.MANIFEST}", "cells": cells,
+    cells = [f for f in CELLS["classical"] + CELLS["quantum"] if not SWEEP.allow_missing or os.path.exists(f)]
+    return {"manifest": MANIFEST, "cells": cells,
             "set_aside": [SET_ASIDE_LOG] if os.path.exists(SET_ASIDE_LOG) else []}
 
 
 rule manifest:
     output:
-        f"{SWEEP_DIR}/{sweep_plan.MANIFEST}",
+        MANIFEST,
     params:
         manifest=SWEEP.manifest(),
     run:
@@ -33,7 +41,7 @@ rule aggregate:
     input:
         unpack(aggregate_inputs),
     output:
-        **report_tables(),
+        **sweep_report(TABLE_FILES),
     log:
         f"{SWEEP_DIR}/logs/aggregate.log",
     params:
@@ -41,8 +49,7 @@ rule aggregate:
         python=sys.executable,
         sweep_dir=SWEEP_DIR,
     resources:
-        mem_mb=fixed_mem("aggregate"),
-        runtime=int(res("aggregate", "runtime", 20)),
+        **ANALYSIS_RESOURCES,
     shell:
         "{params.python:q} -m kickedpair.sweep.aggregate {params.sweep_dir:q} {params.allow:q} > {log:q} 2>&1"
         " && rc=0 || rc=$?; cat {log:q} >&2; exit $rc"
@@ -50,16 +57,15 @@ rule aggregate:
 
 rule sweep_figures:
     input:
-        h5=table_outputs()["h5"],
+        h5=TABLE_FILES["h5"],
     output:
-        **report_figures(),
+        **sweep_report(FIGURE_FILES),
     log:
         f"{SWEEP_DIR}/logs/figures.log",
     params:
         python=sys.executable,
         out=f"{SWEEP_DIR}/figures",
     resources:
-        mem_mb=fixed_mem("aggregate"),
-        runtime=int(res("aggregate", "runtime", 20)),
+        **ANALYSIS_RESOURCES,
     shell:
         "{params.python:q} -m kickedpair.sweep.figures {input.h5:q} --out-dir {params.out:q} > {log:q} 2>&1"
