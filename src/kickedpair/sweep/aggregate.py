@@ -4,14 +4,9 @@ Plain functions of arrays and rows, and a command line used by the workflow::
 
     python -m kickedpair.sweep.aggregate RESULTS/PRESET [--allow-missing]
 
-* :func:`eta_with_error` -- ``eta = Dq/Dc`` with the propagated standard error.
-* :func:`fit_exponential` -- least squares ``ln eta = a - alpha hbar`` over the points with
-  ``lo <= eta <= hi`` (the decaying part), with standard errors of ``a`` and ``alpha``.
-* :func:`crossing` -- first crossing of ``eta = level`` in increasing ``hbar``, with
-  ``ln eta`` interpolated linearly in ``hbar`` between the bracketing grid points; a crossing
-  that the grid does not bracket is NaN with a flag, never extrapolated.
-* :func:`collect` / :func:`analyse` / :func:`write_tables` -- from result files to tidy tables
-  (one row per cell, one row per mass ratio), CSV and HDF5, with the missing cells listed.
+From result files to tidy tables (:func:`aggregate_sweep`): one row per cell, one per mass ratio
+with the fit (:func:`fit_exponential`) and both thresholds (:func:`crossing`, never extrapolated),
+as CSV and HDF5, the missing cells listed.
 
 Threshold flags: ``ok``; ``below_grid`` (``eta`` is already below the level at the smallest
 ``hbar``); ``above_grid`` (``eta`` stays above the level up to the largest ``hbar``);
@@ -23,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import math
 import sys
@@ -49,12 +45,15 @@ class MissingCellsError(RuntimeError):
 
     def __init__(self, missing: Sequence[Mapping[str, Any]]):
         self.missing = list(missing)
-        lines = [f"  {c['name']}: {c['status']}" + (f" ({c['detail']})" if c.get("detail") else "")
-                 for c in self.missing]
         super().__init__(
-            f"{len(self.missing)} cell(s) of the grid have no usable result:\n" + "\n".join(lines)
+            f"{len(self.missing)} cell(s) of the grid have no usable result:\n"
+            + "\n".join(map(_describe, self.missing))
             + "\nre-run them (a quantum cell resumes from its checkpoint), or aggregate what is"
             " there with --config allow_missing=true")
+
+
+def _describe(c: Mapping[str, Any]) -> str:
+    return f"  {c['name']}: {c['status']}" + (f" ({c['detail']})" if c.get("detail") else "")
 
 
 # --------------------------------------------------------------------------- numbers
@@ -76,15 +75,12 @@ def fit_exponential(hbar: Sequence[float], eta: Sequence[float],
     ``s^2 (X^T X)^-1`` with ``s^2 = RSS / (n - 2)``), ``n_fit``, the ``hbar`` range used and a
     ``fit_flag``: ``ok``, ``no_error_estimate`` (exactly two points) or ``too_few_points``.
     """
-    h = np.asarray(hbar, dtype=float)
-    e = np.asarray(eta, dtype=float)
-    lo, hi = window
+    h, e, (lo, hi) = np.asarray(hbar, dtype=float), np.asarray(eta, dtype=float), window
     with np.errstate(invalid="ignore"):
         sel = np.isfinite(h) & np.isfinite(e) & (e > 0) & (e >= lo) & (e <= hi)
     n = int(sel.sum())
-    out: dict[str, Any] = {"a": math.nan, "a_err": math.nan, "alpha": math.nan, "alpha_err": math.nan,
-                           "n_fit": n, "fit_hbar_lo": math.nan, "fit_hbar_hi": math.nan,
-                           "fit_flag": "too_few_points"}
+    out: dict[str, Any] = {"a": math.nan, "a_err": math.nan, "alpha": math.nan, "alpha_err": math.nan, "n_fit": n,
+                           "fit_hbar_lo": math.nan, "fit_hbar_hi": math.nan, "fit_flag": "too_few_points"}
     if n < 2 or np.unique(h[sel]).size < 2:
         return out
     x, y = h[sel], np.log(e[sel])
@@ -111,8 +107,7 @@ def crossing(hbar: Sequence[float], eta: Sequence[float], level: float) -> tuple
     and the first point at or below it, ``ln eta`` interpolated linearly in ``hbar``.
     Returns ``(value, flag)``; the value is NaN unless the flag is ``ok``.
     """
-    h = np.asarray(hbar, dtype=float)
-    e = np.asarray(eta, dtype=float)
+    h, e = np.asarray(hbar, dtype=float), np.asarray(eta, dtype=float)
     if h.shape != e.shape:
         raise ValueError("crossing: hbar and eta differ in length")
     if h.size > 1 and np.any(np.diff(h) <= 0):
@@ -191,83 +186,68 @@ def _inconsistency(cl: ResultInfo, qu: ResultInfo, m: float, hbar: float) -> str
     for key in _SHARED_PHYSICS:
         if key in cp and key in qp and not _close(cp[key], qp[key]):
             return f"physics.{key} differs: classical {cp[key]}, quantum {qp[key]}"
-    tc = cl.config.get("classical", {}).get("n_kicks")
-    tq = qu.config.get("quantum", {}).get("n_kicks")
+    tc, tq = cl.config.get("classical", {}).get("n_kicks"), qu.config.get("quantum", {}).get("n_kicks")
     if tc is not None and tq is not None and tc != tq:
         return f"t_f differs: classical n_kicks {tc}, quantum n_kicks {tq}"
     return ""
 
 
 # --------------------------------------------------------------------------- tables
-def collect(sweep_dir: str | Path, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per ``(m, hbar)`` cell of the manifest's grid, in grid order."""
+def _read(sweep_dir: Path, entry: Mapping[str, Any], attr: str, positive: bool = False) -> ResultInfo:
+    """The result of a cell; when it is not usable, the status summariser's word on it in front
+    of the detail; ``positive``: a value <= 0 is invalid."""
     from .status import classify
 
+    info = read_result(sweep_dir / entry["result"], attr)
+    if positive and info.status == OK and info.value <= 0:
+        info = ResultInfo("invalid", info.value, info.err, info.config, f"{attr} = {info.value} <= 0")
+    if info.status != OK:
+        state = classify(sweep_dir, entry)
+        text = ": ".join(p for p in (state.get("state", ""), state.get("detail")) if p)
+        info.detail = "; ".join(p for p in (text, info.detail) if p)
+    return info
+
+
+def collect(sweep_dir: str | Path, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per ``(m, hbar)`` cell of the manifest's grid, in grid order."""
     sweep_dir = Path(sweep_dir)
     entries = {(c["kind"], c["m"], c.get("hbar")): c for c in manifest["cells"]}
+    classical = {m: _read(sweep_dir, entries[("classical", m, None)], "Dc", positive=True)
+                 for m in manifest["mass_ratio"]}
     rows = []
-    classical: dict[str, ResultInfo] = {}
-    for m in manifest["mass_ratio"]:
-        entry = entries[("classical", m, None)]
-        info = read_result(sweep_dir / entry["result"], "Dc")
-        if info.status == OK and info.value <= 0:
-            info = ResultInfo("invalid", info.value, info.err, info.config, f"Dc = {info.value} <= 0")
-        if info.status != OK:
-            info.detail = _failure_detail(classify(sweep_dir, entry), info.detail)
-        classical[m] = info
-    for m in manifest["mass_ratio"]:
-        cl = classical[m]
-        for hbar in manifest["hbar"]:
-            entry = entries[("quantum", m, hbar)]
-            qu = read_result(sweep_dir / entry["result"], "Dq")
-            row = {"m": float(m), "hbar": float(hbar), "Dc": cl.value, "Dc_err": cl.err,
-                   "Dq": qu.value, "Dq_err": qu.err, "eta": math.nan, "eta_err": math.nan,
-                   "status": OK, "detail": "", "name": entry["name"]}
-            q_detail = _failure_detail(classify(sweep_dir, entry), qu.detail) if qu.status != OK else ""
-            if cl.status != OK:  # the classical reference of this m is the first thing to fix
-                row["status"] = f"classical_{cl.status}"
-                row["detail"] = "; ".join(x for x in (
-                    f"classical m={m}: {cl.detail or cl.status}",
-                    f"quantum: {q_detail}" if qu.status != OK else "") if x)
-            elif qu.status != OK:
-                row["status"] = f"quantum_{qu.status}"
-                row["detail"] = q_detail
-            else:
-                why = _inconsistency(cl, qu, float(m), float(hbar))
-                if why:
-                    row["status"], row["detail"] = "inconsistent", why
-                else:
-                    row["eta"], row["eta_err"] = eta_with_error(qu.value, qu.err, cl.value, cl.err)
-            rows.append(row)
+    for m, hbar in itertools.product(manifest["mass_ratio"], manifest["hbar"]):
+        cl, entry = classical[m], entries[("quantum", m, hbar)]
+        qu = _read(sweep_dir, entry, "Dq")
+        row = {"m": float(m), "hbar": float(hbar), "Dc": cl.value, "Dc_err": cl.err,
+               "Dq": qu.value, "Dq_err": qu.err, "eta": math.nan, "eta_err": math.nan,
+               "status": OK, "detail": "", "name": entry["name"]}
+        if cl.status != OK:  # the classical reference of this m is the first thing to fix
+            row.update(status=f"classical_{cl.status}", detail=f"classical m={m}: {cl.detail or cl.status}"
+                       + (f"; quantum: {qu.detail}" if qu.status != OK else ""))
+        elif qu.status != OK:
+            row.update(status=f"quantum_{qu.status}", detail=qu.detail)
+        elif why := _inconsistency(cl, qu, float(m), float(hbar)):
+            row.update(status="inconsistent", detail=why)
+        else:
+            row["eta"], row["eta_err"] = eta_with_error(qu.value, qu.err, cl.value, cl.err)
+        rows.append(row)
     return rows
-
-
-def _failure_detail(state: Mapping[str, Any], fallback: str) -> str:
-    """The status summariser's word on a cell without a usable result."""
-    parts = [state.get("state", "")]
-    if state.get("detail"):
-        parts.append(state["detail"])
-    text = ": ".join(p for p in parts if p)
-    return "; ".join(p for p in (text, fallback) if p)
 
 
 def analyse(rows: Sequence[Mapping[str, Any]], analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per mass ratio: the exponential fit and the two thresholds."""
     window = tuple(analysis.get("fit_window", (0.12, 1.0)))
-    eta_c = float(analysis.get("eta_c", 0.9))
-    eta_dl = float(analysis.get("eta_dl", 0.1))
+    eta_c, eta_dl = float(analysis.get("eta_c", 0.9)), float(analysis.get("eta_dl", 0.1))
     out = []
     for m in sorted({r["m"] for r in rows}):
         cells = sorted((r for r in rows if r["m"] == m), key=lambda r: r["hbar"])
         h = np.array([r["hbar"] for r in cells])
         e = np.array([r["eta"] if r["status"] == OK else math.nan for r in cells])
         fit = fit_exponential(h, e, window)
-        hc, hc_flag = crossing(h, e, eta_c)
-        hdl, hdl_flag = crossing(h, e, eta_dl)
+        (hc, hc_flag), (hdl, hdl_flag) = crossing(h, e, eta_c), crossing(h, e, eta_dl)
         out.append({"m": m, "Dc": cells[0]["Dc"], "Dc_err": cells[0]["Dc_err"],
                     "n_cells": len(cells), "n_ok": int(sum(r["status"] == OK for r in cells)),
-                    **fit, "hbar_c": hc, "hbar_c_flag": hc_flag,
-                    "hbar_DL": hdl, "hbar_DL_flag": hdl_flag})
+                    **fit, "hbar_c": hc, "hbar_c_flag": hc_flag, "hbar_DL": hdl, "hbar_DL_flag": hdl_flag})
     return out
 
 
@@ -278,35 +258,29 @@ def missing_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _csv_value(v: Any) -> Any:
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else repr(v)
-    return v
+    return ("nan" if math.isnan(v) else repr(v)) if isinstance(v, float) else v
 
 
 def write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
     def write(fh) -> None:
         w = csv.writer(fh)
         w.writerow(columns)
-        for r in rows:
-            w.writerow([_csv_value(r.get(c, "")) for c in columns])
+        w.writerows([_csv_value(r.get(c, "")) for c in columns] for r in rows)
 
     _io.write_text_atomic(path, write)
+
+
+def _number(v: str) -> Any:
+    try:
+        return float(v) if v != "" else v
+    except ValueError:
+        return v
 
 
 def read_csv(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a table written by :func:`write_csv`, numbers as floats."""
     with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out = []
-    for r in rows:
-        conv = {}
-        for k, v in r.items():
-            try:
-                conv[k] = float(v) if v != "" else v
-            except ValueError:
-                conv[k] = v
-        out.append(conv)
-    return out
+        return [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(fh)]
 
 
 def _write_table(group: h5py.Group, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
@@ -322,55 +296,41 @@ def _write_table(group: h5py.Group, rows: Sequence[Mapping[str, Any]], columns: 
 
 def write_tables(paths: Mapping[str, str | Path], rows: Sequence[Mapping[str, Any]],
                  thresholds: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> None:
-    """The cell and threshold tables as CSV and HDF5, and the list of missing cells.
-
-    ``paths``: ``cells_csv``, ``thresholds_csv``, ``h5``, ``missing`` (any subset).  Every table
-    is written under a temporary name beside it first; they replace the previous tables only
-    once all of them are written, so an error leaves the previous set as it was.
-    """
+    """The cell and threshold tables as CSV and HDF5, and the list of missing cells, into
+    ``paths`` (``cells_csv``, ``thresholds_csv``, ``h5``, ``missing``, any subset); they replace
+    the previous tables only once all are written, so an error leaves those as they were."""
     from .files import replaced_together
 
     with replaced_together(list(paths.values())) as tmp_of:
-        _write_tables({k: tmp_of[Path(v)] for k, v in paths.items()}, rows, thresholds, meta)
+        paths = {k: tmp_of[Path(v)] for k, v in paths.items()}
+        missing = missing_cells(rows)
+        if "cells_csv" in paths:
+            write_csv(paths["cells_csv"], rows, CELL_COLUMNS)
+        if "thresholds_csv" in paths:
+            write_csv(paths["thresholds_csv"], thresholds, THRESHOLD_COLUMNS)
+        if "missing" in paths:
+            _io.write_text_atomic(paths["missing"], "".join(
+                f"{c['name']}\t{c['status']}\t{c['detail']}\n" for c in missing))
+        if "h5" in paths:
+            def build(f: h5py.File) -> None:
+                f.attrs["kind"] = "sweep"
+                for k, v in meta.items():
+                    f.attrs[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
+                f.attrs.update(n_cells=len(rows), n_missing=len(missing), missing=json.dumps(missing))
+                _write_table(f.create_group("cells"), rows, CELL_COLUMNS)
+                _write_table(f.create_group("thresholds"), thresholds, THRESHOLD_COLUMNS)
+                _write_table(f.create_group("missing"), missing, ("name", "m", "hbar", "status", "detail"))
 
-
-def _write_tables(paths: Mapping[str, Path], rows: Sequence[Mapping[str, Any]],
-                  thresholds: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> None:
-    missing = missing_cells(rows)
-    if "cells_csv" in paths:
-        write_csv(paths["cells_csv"], rows, CELL_COLUMNS)
-    if "thresholds_csv" in paths:
-        write_csv(paths["thresholds_csv"], thresholds, THRESHOLD_COLUMNS)
-    if "missing" in paths:
-        _io.write_text_atomic(paths["missing"], "".join(
-            f"{c['name']}\t{c['status']}\t{c['detail']}\n" for c in missing))
-    if "h5" in paths:
-        def build(f: h5py.File) -> None:
-            f.attrs["kind"] = "sweep"
-            for k, v in meta.items():
-                f.attrs[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
-            f.attrs["n_cells"] = len(rows)
-            f.attrs["n_missing"] = len(missing)
-            f.attrs["missing"] = json.dumps(missing)
-            _write_table(f.create_group("cells"), rows, CELL_COLUMNS)
-            _write_table(f.create_group("thresholds"), thresholds, THRESHOLD_COLUMNS)
-            g = f.create_group("missing")
-            _write_table(g, missing, ("name", "m", "hbar", "status", "detail"))
-
-        _io.write_atomic(paths["h5"], build)
+            _io.write_atomic(paths["h5"], build)
 
 
 def read_tables(path: str | Path) -> tuple[list[dict], list[dict], dict]:
     """``(cell rows, threshold rows, root attributes)`` of a ``sweep.h5`` file."""
     def rows_of(group: h5py.Group) -> list[dict]:
         columns = json.loads(group.attrs["columns"])
-        data = {}
-        for c in columns:
-            arr = group[c][()]
-            data[c] = [v.decode() if isinstance(v, bytes) else (float(v) if isinstance(v, np.floating) else v)
-                       for v in arr]
-        n = len(data[columns[0]]) if columns else 0
-        return [{c: data[c][i] for c in columns} for i in range(n)]
+        data = [[v.decode() if isinstance(v, bytes) else (float(v) if isinstance(v, np.floating) else v)
+                 for v in group[c][()]] for c in columns]
+        return [{c: d[i] for c, d in zip(columns, data)} for i in range(len(data[0]) if data else 0)]
 
     with h5py.File(path, "r") as f:
         meta = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
@@ -378,24 +338,17 @@ def read_tables(path: str | Path) -> tuple[list[dict], list[dict], dict]:
 
 
 # --------------------------------------------------------------------------- driver
-def load_manifest(sweep_dir: str | Path) -> dict:
-    path = Path(sweep_dir) / _plan.MANIFEST
-    try:
-        return _plan.read_manifest(path, grid=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no sweep manifest (written by the workflow's first step)") from None
-
-
 def aggregate_sweep(sweep_dir: str | Path, allow_missing: bool = False,
                     out: Mapping[str, str | Path] | None = None,
                     manifest: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Read every cell of the sweep, analyse, write the tables; returns rows and thresholds.
-
     Raises :class:`MissingCellsError` (nothing written) when a cell has no usable result and
-    ``allow_missing`` is false.
-    """
-    sweep_dir = Path(sweep_dir)
-    manifest = dict(manifest) if manifest is not None else load_manifest(sweep_dir)
+    ``allow_missing`` is false."""
+    sweep_dir, path = Path(sweep_dir), Path(sweep_dir) / _plan.MANIFEST
+    try:
+        manifest = dict(manifest) if manifest is not None else _plan.read_manifest(path, grid=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no sweep manifest (written by the workflow's first step)") from None
     rows = collect(sweep_dir, manifest)
     missing = missing_cells(rows)
     if missing and not allow_missing:
@@ -424,19 +377,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         result = aggregate_sweep(args.sweep_dir, allow_missing=args.allow_missing)
-    except (FileNotFoundError, _plan.ManifestError) as exc:
+    except (FileNotFoundError, _plan.ManifestError, MissingCellsError) as exc:
         print(f"aggregate: error: {exc}", file=sys.stderr)
-        return 2
-    except MissingCellsError as exc:
-        print(f"aggregate: error: {exc}", file=sys.stderr)
-        return 1
+        return 1 if isinstance(exc, MissingCellsError) else 2
     missing = result["missing"]
     if missing:
         print(f"aggregate: WARNING: {len(missing)} of {len(result['cells'])} cells have no usable "
-              "result and are left out (listed in tables/missing.txt):", file=sys.stderr)
-        for c in missing:
-            print(f"  {c['name']}: {c['status']}" + (f" ({c['detail']})" if c["detail"] else ""),
-                  file=sys.stderr)
+              "result and are left out (listed in tables/missing.txt):", *map(_describe, missing),
+              sep="\n", file=sys.stderr)
     print(f"{'m':>10} {'Dc':>9} {'alpha':>9} {'+-':>8} {'hbar_c':>9} {'flag':>13} {'hbar_DL':>9} {'flag':>13}")
     for t in result["thresholds"]:
         print(f"{_fmt(t['m']):>10} {_fmt(t['Dc']):>9} {_fmt(t['alpha']):>9} {_fmt(t['alpha_err']):>8} "
