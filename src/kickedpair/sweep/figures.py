@@ -40,9 +40,13 @@ def _save(fig, paths: Sequence[str | Path]) -> list[Path]:
         plt.close(fig)
 
 
-def _missing_note(meta: Mapping[str, Any]) -> str:
+def _finish(fig, ax, paths: Sequence[str | Path], title: str, meta: Mapping[str, Any], ncol: int) -> list[Path]:
+    """Title (in red, naming the missing cells, when there are) and legend; saved unless drawn into an ax given."""
     n = int(meta.get("n_missing", 0))
-    return f"  [{n} of {int(meta.get('n_cells', 0))} cells missing]" if n else ""
+    note = f"  [{n} of {int(meta.get('n_cells', 0))} cells missing]" if n else ""
+    ax.set_title(title + note, fontsize=10, color="firebrick" if note else "black")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=ncol, frameon=False)
+    return _save(fig, paths) if fig is not None else []
 
 
 def _axis_limits(m: np.ndarray, hbar_grid: Sequence[float], hbar_scale: str) -> tuple[float, float, float, float]:
@@ -64,13 +68,8 @@ def _region_bounds(rows, m, hc, hdl, lims) -> tuple[np.ndarray, np.ndarray, np.n
     xlo, xhi, ylo, yhi = lims
 
     def shading_curve(values, key):
-        out = values.copy()
-        for i, r in enumerate(rows):
-            if r[f"{key}_flag"] == "below_grid":
-                out[i] = ylo
-            elif r[f"{key}_flag"] == "above_grid":
-                out[i] = yhi
-        return out
+        edges = {"below_grid": ylo, "above_grid": yhi}
+        return np.array([edges.get(r[f"{key}_flag"], v) for r, v in zip(rows, values)], dtype=float)
 
     def edge(v):
         return np.concatenate([[v[0]], v, [v[-1]]]) if v.size else np.array([np.nan, np.nan])
@@ -81,12 +80,10 @@ def _region_bounds(rows, m, hc, hdl, lims) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _shade(ax, x, c_line, dl_line, ylo, yhi) -> None:
     ok_c, ok_dl = np.isfinite(c_line), np.isfinite(dl_line)
-    ax.fill_between(x, ylo, np.where(ok_c, c_line, ylo), where=ok_c,
-                    color=REGION_COLOURS["classical diffusion"], lw=0)
-    ax.fill_between(x, np.where(ok_c, c_line, ylo), np.where(ok_dl, dl_line, yhi), where=ok_c & ok_dl,
-                    color=REGION_COLOURS["transition"], lw=0)
-    ax.fill_between(x, np.where(ok_dl, dl_line, yhi), yhi, where=ok_dl,
-                    color=REGION_COLOURS["dynamical localisation"], lw=0)
+    c, dl = np.where(ok_c, c_line, ylo), np.where(ok_dl, dl_line, yhi)
+    for lo, hi, where, name in ((ylo, c, ok_c, "classical diffusion"), (c, dl, ok_c & ok_dl, "transition"),
+                                (dl, yhi, ok_dl, "dynamical localisation")):
+        ax.fill_between(x, lo, hi, where=where, color=REGION_COLOURS[name], lw=0)
 
 
 def _thresholds(ax, rows, m, hc, hdl, hbar_grid, meta) -> None:
@@ -94,13 +91,12 @@ def _thresholds(ax, rows, m, hc, hdl, hbar_grid, meta) -> None:
     hmin, hmax = float(min(hbar_grid)), float(max(hbar_grid))
     ax.plot(m, hc, "o-", color="tab:blue", label=r"$\hbar_c$ ($\eta = %g$)" % _level(meta, "eta_c", 0.9))
     ax.plot(m, hdl, "^-", color="tab:red", label=r"$\hbar_{DL}$ ($\eta = %g$)" % _level(meta, "eta_dl", 0.1))
+    beyond = {"above_grid": ("^", hmax), "below_grid": ("v", hmin)}
     for r in rows:
         for key, colour in (("hbar_c", "tab:blue"), ("hbar_DL", "tab:red")):
-            flag = r[f"{key}_flag"]
-            if flag == "above_grid":
-                ax.plot([r["m"]], [hmax], marker="^", mfc="none", mec=colour, ms=9, ls="none")
-            elif flag == "below_grid":
-                ax.plot([r["m"]], [hmin], marker="v", mfc="none", mec=colour, ms=9, ls="none")
+            if r[f"{key}_flag"] in beyond:
+                marker, y = beyond[r[f"{key}_flag"]]
+                ax.plot([r["m"]], [y], marker=marker, mfc="none", mec=colour, ms=9, ls="none")
     ax.plot([], [], marker="^", mfc="none", mec="grey", ls="none", label="threshold beyond the grid")
 
 
@@ -137,34 +133,18 @@ def phase_diagram(thresholds: Sequence[Mapping[str, Any]], paths: Sequence[str |
     rows = sorted(thresholds, key=lambda r: r["m"])
     m, hc, hdl = (np.array([r[k] for r in rows], dtype=float) for k in ("m", "hbar_c", "hbar_DL"))
     lims = _axis_limits(m, hbar_grid, hbar_scale)
-    fig = None
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    ax.set_xscale("log")
-    ax.set_yscale(hbar_scale)
-    ax.set_xlim(*lims[:2])
-    ax.set_ylim(*lims[2:])
+    fig, ax = (None, ax) if ax is not None else plt.subplots(figsize=(5.5, 4.2))
+    ax.set(xscale="log", yscale=hbar_scale, xlim=lims[:2], ylim=lims[2:])
     x, c_line, dl_line = _region_bounds(rows, m, hc, hdl, lims)
     _shade(ax, x, c_line, dl_line, *lims[2:])
     _thresholds(ax, rows, m, hc, hdl, hbar_grid, meta)
     _region_labels(ax, m, c_line, dl_line, lims, hbar_scale)
-    ax.set_xlabel(r"mass ratio $m$")
-    ax.set_ylabel(r"$\hbar_{\rm eff}$")
-    note = _missing_note(meta)
-    ax.set_title(f"phase diagram, preset {meta.get('preset', '')}".rstrip() + note, fontsize=10,
-                 color="firebrick" if note else "black")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
-    return _save(fig, paths) if fig is not None else []
+    ax.set(xlabel=r"mass ratio $m$", ylabel=r"$\hbar_{\rm eff}$")
+    return _finish(fig, ax, paths, f"phase diagram, preset {meta.get('preset', '')}".rstrip(), meta, ncol=3)
 
 
 def _level(meta: Mapping[str, Any], key: str, default: float) -> float:
-    analysis = meta.get("analysis", {})
-    if isinstance(analysis, str):
-        try:
-            analysis = json.loads(analysis)
-        except ValueError:
-            analysis = {}
-    return float(analysis.get(key, default))
+    return float(_analysis(meta).get(key, default))
 
 
 def eta_vs_hbar(cells: Sequence[Mapping[str, Any]], thresholds: Sequence[Mapping[str, Any]],
@@ -173,18 +153,13 @@ def eta_vs_hbar(cells: Sequence[Mapping[str, Any]], thresholds: Sequence[Mapping
     """``eta(hbar)`` per mass ratio (log ``eta``) with its exponential fit over the fit range;
     into ``ax`` when one is given (then nothing is saved)."""
     meta = meta or {}
-    fig = None
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    ax.set_yscale("log")
-    ax.set_xscale(hbar_scale)
+    fig, ax = (None, ax) if ax is not None else plt.subplots(figsize=(5.5, 4.2))
+    ax.set(yscale="log", xscale=hbar_scale)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, t in enumerate(sorted(thresholds, key=lambda r: r["m"])):
         colour = colours[k % len(colours)]
         pts = sorted((c for c in cells if c["m"] == t["m"] and c["status"] == OK), key=lambda c: c["hbar"])
-        h = np.array([c["hbar"] for c in pts], dtype=float)
-        e = np.array([c["eta"] for c in pts], dtype=float)
-        err = np.array([c["eta_err"] for c in pts], dtype=float)
+        h, e, err = (np.array([c[k] for c in pts], dtype=float) for k in ("hbar", "eta", "eta_err"))
         err = np.where(np.isfinite(err), err, 0.0)
         label = f"m = {t['m']:g}"
         if np.isfinite(t["alpha"]):
@@ -197,13 +172,8 @@ def eta_vs_hbar(cells: Sequence[Mapping[str, Any]], thresholds: Sequence[Mapping
             ax.plot(hf, np.exp(t["a"] - t["alpha"] * hf), "--", color=colour, lw=1)
     for key, default in (("eta_c", 0.9), ("eta_dl", 0.1)):
         ax.axhline(_level(meta, key, default), color="grey", lw=0.7, ls=":")
-    ax.set_xlabel(r"$\hbar_{\rm eff}$")
-    ax.set_ylabel(r"$\eta = D_q / D_c$")
-    note = _missing_note(meta)
-    ax.set_title(f"eta vs hbar, preset {meta.get('preset', '')}{note}", fontsize=10,
-                 color="firebrick" if note else "black")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
-    return _save(fig, paths) if fig is not None else []
+    ax.set(xlabel=r"$\hbar_{\rm eff}$", ylabel=r"$\eta = D_q / D_c$")
+    return _finish(fig, ax, paths, f"eta vs hbar, preset {meta.get('preset', '')}", meta, ncol=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,11 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     with replaced_together(phase + eta) as tmp:
         phase_diagram(thresholds, [tmp[p_] for p_ in phase], grid, meta, scale)
         eta_vs_hbar(cells, thresholds, [tmp[p_] for p_ in eta], meta, scale)
-    made = phase + eta
     if int(meta.get("n_missing", 0)):
         print(f"figures: WARNING: {meta['n_missing']} cells missing (see tables/missing.txt); "
               "the figures say so in their titles", file=sys.stderr)
-    for p_ in made:
+    for p_ in phase + eta:
         print(p_)
     return 0
 
