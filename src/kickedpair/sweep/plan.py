@@ -1,13 +1,11 @@
 """The sweep plan: preset, grid, the runs of the engines and the file layout.
 
-The Snakefile hands its ``config`` to :func:`build_plan`, which checks every key first
-(:func:`kickedpair.workflow_config.check_workflow_config`: types, bounds, the names that become
-paths or reach a shell), then what only the expanded plan can tell: every run config through
-:func:`kickedpair.params.parse_config`, every quantum grid against its hbar -- a bad value stops
-the workflow before any job starts, with the key named.  Everything the rules need (grid values as
-they appear in paths, every engine run with its config, folder and resources) comes from the
-returned :class:`SweepPlan`; a sweep cell and a run behind a figure (:mod:`kickedpair.reproduce.plan`)
-are the same value, a :class:`Run`.  Planning imports neither MPI nor HDF5.
+The Snakefile hands its ``config`` to :func:`build_plan`: every key is checked first
+(:func:`kickedpair.workflow_config.check_workflow_config`), then every run config
+(:func:`kickedpair.params.parse_config`) and quantum grid against its hbar, so a bad value stops the
+workflow before any job starts, naming the key.  The :class:`SweepPlan` it returns holds all the
+rules need; a sweep cell and a run behind a figure (:mod:`kickedpair.reproduce.plan`) are the same
+value, a :class:`Run`.  Planning imports neither MPI nor HDF5.
 
 File layout under ``RESULTS/PRESET/`` (the *sweep folder*); every run is a folder ``RUN``::
 
@@ -100,8 +98,7 @@ def deep_merge(base: Mapping, over: Mapping) -> dict:
 
 def config_tag(mapping: Mapping) -> str:
     """Short content hash of a run config (names the checkpoint it may resume from)."""
-    text = json.dumps(mapping, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
+    return hashlib.sha256(json.dumps(mapping, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 # --------------------------------------------------------------------------- runs
@@ -210,10 +207,8 @@ class SweepPlan:
         """``(limit in MB, the key that sets it)``."""
         from .resources import MEMORY_DEFAULTS
 
-        if self.node_mem_mb is not None:
-            return int(self.node_mem_mb), "node_mem_mb"
-        s = {**MEMORY_DEFAULTS, **(self.resources.get("quantum_memory") or {})}
-        return int(s["max_mb"]), "resources.quantum_memory.max_mb"
+        key = "node_mem_mb" if self.node_mem_mb is not None else "resources.quantum_memory.max_mb"
+        return int({**MEMORY_DEFAULTS, **self.memory_settings()}["max_mb"]), key
 
     @property
     def allow_over_limit(self) -> bool:
@@ -281,16 +276,16 @@ class SweepPlan:
     def validate(self) -> None:
         """Every run config through :func:`kickedpair.params.parse_config`, and every quantum
         cell's grid against its hbar (the keys alone are checked by :mod:`kickedpair.workflow_config`)."""
-        for m in self.mass_ratio:
-            _parse(self.classical_config(m), f"classical cell m={m}")
         from ..quantum.resolution import resolve  # the engine's own check of the grid against hbar
 
-        for cell in self.cells:
-            parsed = _parse(self.quantum_config(cell.m, cell.hbar), f"quantum cell {cell.name}")
+        for config, where in ([(self.classical_config(m), f"classical cell m={m}") for m in self.mass_ratio]
+                              + [(self.quantum_config(c.m, c.hbar), f"quantum cell {c.name}") for c in self.cells]):
             try:
-                resolve(parsed)
+                parsed = parse_config(config)
+                if "quantum" in config:
+                    resolve(parsed)
             except ConfigError as exc:
-                raise ConfigError(f"{exc} (in the run config of the quantum cell {cell.name})") from None
+                raise ConfigError(f"{exc} (in the run config of the {where})") from None
 
     # ------------------------------------------------------------- manifest
     def manifest(self) -> dict:
@@ -319,10 +314,11 @@ def _wrong(obj: dict, keys: str, where: str = "", what: str = "a string", ok: An
     """Each of ``keys`` whose value is not ``what`` (of type ``ok``, or passing ``ok``): an absent
     key is wrong when ``need``, null is fine when ``null``."""
     for key in keys.split():
-        v = obj.get(key)
-        if key not in obj and need or key in obj and not (null and v is None) and not (
-                isinstance(v, ok) if isinstance(ok, type) else ok(v)):
-            yield f"{where}{key}: expected {what}, got {_kind(v) if key in obj else 'nothing'}"
+        if key not in obj:
+            if need:
+                yield f"{where}{key}: expected {what}, got nothing"
+        elif not (null and obj[key] is None or (isinstance(obj[key], ok) if isinstance(ok, type) else ok(obj[key]))):
+            yield f"{where}{key}: expected {what}, got {_kind(obj[key])}"
 
 
 def _problems(data: Any, grid: bool) -> Iterator[str]:
@@ -375,13 +371,6 @@ def read_manifest(path: str | Path, grid: bool = False) -> dict:
     if problem:
         raise ManifestError(f"{path}: not a sweep manifest: {problem}")
     return data
-
-
-def _parse(mapping: dict, where: str):
-    try:
-        return parse_config(mapping)
-    except ConfigError as exc:
-        raise ConfigError(f"{exc} (in the run config of the {where})") from None
 
 
 def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
