@@ -2,18 +2,13 @@
 
     python -m kickedpair.sweep.status RESULTS/PRESET [--all] [--json] [--check]
 
-A cell is ``done`` when its result file is complete (root attribute ``complete = True``);
-``failed`` when its last attempt tripped a guard (the guard's message is shown), ended with a
-non-zero exit status (the last message before it is shown), or ended with status 0 but left no
-result; ``running`` when that attempt has no exit status yet and its log moved within
-``stale_after`` seconds (the last progress line is shown); ``partial`` when a checkpoint is there
-but no result and nothing runs (killed, timed out, or not restarted yet): a re-run resumes from
-it; ``missing`` when nothing of it exists yet.
-
-The cells are those of the manifest ``sweep.json`` the workflow writes; without one, those found
-under ``classical/`` and ``quantum/``.  The cell jobs write a start line and an exit status line
-around each attempt in their logs (:data:`kickedpair.sweep.plan.LOG_START`,
-:data:`~kickedpair.sweep.plan.LOG_EXIT`); only the last attempt counts.
+A cell is ``done`` (its result file is complete), ``failed`` (its last attempt tripped a guard,
+ended with a non-zero exit status, or ended with status 0 but left no result), ``running`` (no exit
+status yet and its log moved within ``stale_after`` seconds), ``partial`` (a checkpoint but no
+result, and nothing runs: a re-run resumes from it) or ``missing`` (nothing of it exists yet).
+The cells are those of the manifest ``sweep.json``, or without one those found under
+``classical/`` and ``quantum/``.  The cell jobs write a start line and an exit status line around
+each attempt in their logs (:data:`kickedpair.sweep.plan.LOG_START`, ``LOG_EXIT``).
 """
 
 from __future__ import annotations
@@ -34,19 +29,15 @@ STALE_AFTER_S = 300.0
 _EXIT_RE = re.compile(re.escape(_plan.LOG_EXIT) + r"\s+(-?\d+)")
 
 
-def _last_attempt(text: str) -> list[str]:
-    lines = text.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith(_plan.LOG_START)]
-    return lines[starts[-1] + 1:] if starts else lines
-
-
 def read_log(path: Path) -> dict[str, Any]:
     """What the last attempt in a cell log says: exit status, guard line, last message."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
         return {"exists": False}
-    lines = _last_attempt(text)
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(_plan.LOG_START)]
+    lines = lines[starts[-1] + 1:] if starts else lines  # only the last attempt counts
     exits = [_EXIT_RE.match(line) for line in lines]
     exit_status = next((int(m.group(1)) for m in reversed(exits) if m), None)
     body = [line for line, m in zip(lines, exits) if not m]
@@ -60,9 +51,7 @@ def _checkpoints(sweep_dir: Path, entry: Mapping[str, Any]) -> list[Path]:
     if entry.get("checkpoint"):
         p = sweep_dir / entry["checkpoint"]
         return [p] if p.exists() else []
-    if entry.get("kind") != "quantum":
-        return []
-    return sorted((sweep_dir / entry["result"]).parent.glob("checkpoint*.h5"))
+    return sorted((sweep_dir / entry["result"]).parent.glob("checkpoint*.h5")) if entry.get("kind") == "quantum" else []
 
 
 def classify(sweep_dir: str | Path, entry: Mapping[str, Any], now: float | None = None,
@@ -120,38 +109,28 @@ def _set_aside(result: Path) -> Path | None:
 
 def _discover(sweep_dir: Path) -> dict[str, Any]:
     """A manifest built from the folders present (when sweep.json is missing)."""
-    cells = []
-    for d in sorted((sweep_dir / "classical").glob("m=*")):
-        m = d.name[2:]
-        cells.append({"kind": "classical", "m": m, "name": f"m={m}",
-                      "result": _plan.CLASSICAL_RESULT.format(m=m),
-                      "log": _plan.CLASSICAL_LOG.format(m=m)})
-    for d in sorted((sweep_dir / "quantum").glob("m=*/hbar=*")):
-        m, h = d.parent.name[2:], d.name[5:]
-        cells.append({"kind": "quantum", "m": m, "hbar": h, "name": f"m={m},hbar={h}",
-                      "result": _plan.QUANTUM_RESULT.format(m=m, hbar=h),
-                      "log": _plan.QUANTUM_LOG.format(m=m, hbar=h)})
-    return {"preset": sweep_dir.name, "cells": cells}
+    def cell(kind: str, result: str, log: str, **grid: str) -> dict[str, Any]:
+        return {"kind": kind, **grid, "name": ",".join(f"{k}={v}" for k, v in grid.items()),
+                "result": result.format(**grid), "log": log.format(**grid)}
+
+    return {"preset": sweep_dir.name, "cells": [
+        cell("classical", _plan.CLASSICAL_RESULT, _plan.CLASSICAL_LOG, m=d.name[2:])
+        for d in sorted((sweep_dir / "classical").glob("m=*"))] + [
+        cell("quantum", _plan.QUANTUM_RESULT, _plan.QUANTUM_LOG, m=d.parent.name[2:], hbar=d.name[5:])
+        for d in sorted((sweep_dir / "quantum").glob("m=*/hbar=*"))]}
 
 
 def summarise(sweep_dir: str | Path, now: float | None = None,
               stale_after: float = STALE_AFTER_S) -> dict[str, Any]:
-    """State of every cell of a sweep folder (``RESULTS/PRESET``).
-
-    Without ``sweep.json`` the cells are those found on disk; a ``sweep.json`` that is not a
-    manifest (not JSON, another shape) raises :class:`kickedpair.sweep.plan.ManifestError`.
-
-    Returns ``{"sweep_dir", "preset", "from_manifest", "cells": [...], "counts": {state: n},
-    "complete": bool}``; each cell has ``kind, name, m, hbar, state, detail, result, log,
-    checkpoint``.
-    """
+    """State of every cell of a sweep folder (``RESULTS/PRESET``): ``{"sweep_dir", "preset",
+    "from_manifest", "cells", "counts": {state: n}, "complete"}``, each cell as :func:`classify`
+    gives it.  Without ``sweep.json`` the cells are those found on disk; a ``sweep.json`` that is
+    not a manifest raises :class:`kickedpair.sweep.plan.ManifestError`."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"{sweep_dir}: no such sweep folder")
-    manifest_path = sweep_dir / _plan.MANIFEST
     try:
-        manifest = _plan.read_manifest(manifest_path)
-        from_manifest = True
+        manifest, from_manifest = _plan.read_manifest(sweep_dir / _plan.MANIFEST), True
     except FileNotFoundError:
         manifest, from_manifest = _discover(sweep_dir), False
     cells = [classify(sweep_dir, e, now, stale_after) for e in manifest["cells"]]
@@ -162,18 +141,14 @@ def summarise(sweep_dir: str | Path, now: float | None = None,
 
 
 def format_summary(summary: Mapping[str, Any], show_all: bool = False) -> str:
-    counts = summary["counts"]
-    total = len(summary["cells"])
-    head = (f"sweep {summary['preset']} ({summary['sweep_dir']}): {total} cells -- "
-            + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s] or s == "done"))
-    lines = [head]
+    counts, cells = summary["counts"], summary["cells"]
+    lines = [f"sweep {summary['preset']} ({summary['sweep_dir']}): {len(cells)} cells -- "
+             + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s] or s == "done")]
     if not summary["from_manifest"]:
         lines.append("  (no sweep.json: only cells with files on disk are listed)")
-    width = max((len(c["name"]) for c in summary["cells"]), default=4) + 10
-    for c in summary["cells"]:
-        if show_all or c["state"] != "done":
-            label = f"{c['kind']} {c['name']}"
-            lines.append(f"  {label:<{width}} {c['state']:<8} {c['detail']}".rstrip())
+    width = max((len(c["name"]) for c in cells), default=4) + 10
+    lines += [f"  {c['kind'] + ' ' + c['name']:<{width}} {c['state']:<8} {c['detail']}".rstrip()
+              for c in cells if show_all or c["state"] != "done"]
     return "\n".join(lines)
 
 
@@ -192,11 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, _plan.ManifestError) as exc:
         print(f"kickedpair status: error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        json.dump(summary, sys.stdout, indent=1)
-        print()
-    else:
-        print(format_summary(summary, show_all=args.all))
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary, show_all=args.all))
     return 1 if args.check and not summary["complete"] else 0
 
 
