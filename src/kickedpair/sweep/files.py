@@ -1,19 +1,11 @@
 """The files of a sweep: results that are not complete are set aside, tables are replaced together.
 
-* :func:`set_aside_incomplete` -- every existing result file that is not complete (truncated,
-  unreadable, or without the root attribute ``complete = True``, see
-  :func:`kickedpair.io.why_incomplete`) is renamed to ``<name>.incomplete`` (``.incomplete.1``,
-  ... when that exists already): the evidence stays, and Snakemake, which only asks whether a
-  file exists, sees the cell's result missing and runs the cell again.  Each move is also a
-  line of ``logs/set-aside.log`` (:data:`SET_ASIDE_LOG`) of the sweep folder, an input of the
-  aggregation: the tables made before are out of date then, so Snakemake runs the aggregation
-  again, and with it the cell (it does not remake a missing file that no job to be run needs).
-  The workflow calls it when it is parsed (``workflow/rules/common.smk``).  The engines write
-  their results under a temporary name and rename them when complete, so a result being written
-  is never seen here.
-* :func:`replaced_together` -- temporary names (:func:`kickedpair.io.temporary_name`) for a set of files that are renamed over their targets only once every one of them has
-  been written; an error on the way removes the temporaries and leaves the previous files as
-  they were.
+:func:`set_aside_incomplete` renames a result that is not complete to ``<name>.incomplete``: the
+evidence stays, and Snakemake, which only asks whether a file exists, runs the cell again.  Each
+move is a line of ``logs/set-aside.log`` (:data:`SET_ASIDE_LOG`), an input of the aggregation, so
+the tables are out of date and Snakemake remakes them and with them the cell (it does not remake a
+missing file that no job to be run needs).  The workflow calls it when it is parsed
+(``workflow/rules/common.smk``); the engines rename their results into place only when complete.
 """
 
 from __future__ import annotations
@@ -48,9 +40,7 @@ def set_aside_incomplete(paths: Iterable[str | os.PathLike],
     moved = []
     for p in paths:
         p = Path(p)
-        if not os.path.lexists(p):
-            continue
-        reason = why_incomplete(p)
+        reason = why_incomplete(p) if os.path.lexists(p) else ""
         if not reason:
             continue
         dest = _free_name(p)

@@ -1,13 +1,10 @@
 """What a quantum job of the workflow asks for, from the engine's cost model.
 
-Memory and wall time come from :mod:`kickedpair.quantum.cost` (:func:`~kickedpair.quantum.cost.request_mb`,
-the engine's own per-rank estimate that :mod:`kickedpair.limits` checks, with a margin; and
-:func:`~kickedpair.quantum.cost.request_minutes`), for the grid and scheme the engine will choose
+Memory and wall time are :mod:`kickedpair.quantum.cost`'s estimates (the per-rank memory that
+:mod:`kickedpair.limits` checks, with a margin) for the grid and scheme the engine will choose
 (``kickedpair.quantum.resolution.resolve``, which honours ``quantum.N1/N2/scheme`` set by hand).
-The memory request is clipped to ``resources.quantum_memory``'s ``[min_mb, max_mb]`` (``max_mb``
-being one node's memory, ``node_mem_mb``, when a cluster profile sets it); the jobs whose estimate
-exceeds it are named by :func:`cells_over_limit` / :func:`over_limit_message`, and the workflow
-refuses them before any job runs unless ``allow_over_limit`` is set.
+Jobs whose memory exceeds one node's are named by :func:`cells_over_limit` and refused by the
+workflow before any job runs unless ``allow_over_limit`` is set.
 """
 
 from __future__ import annotations
@@ -42,8 +39,7 @@ def quantum_mem_estimate_mb(cell_config: Mapping[str, Any], ranks: int) -> float
 def quantum_mem_mb(cell_config: Mapping[str, Any], ranks: int, settings: Mapping[str, Any] | None = None) -> int:
     """Memory request (MB) of a quantum run on ``ranks`` ranks, clipped to [min_mb, max_mb]."""
     s = {**MEMORY_DEFAULTS, **(settings or {})}
-    mb = quantum_mem_estimate_mb(cell_config, ranks)
-    return int(min(max(math.ceil(mb), int(s["min_mb"])), int(s["max_mb"])))
+    return int(min(max(math.ceil(quantum_mem_estimate_mb(cell_config, ranks)), int(s["min_mb"])), int(s["max_mb"])))
 
 
 def quantum_runtime_min(cell_config: Mapping[str, Any], ranks: int, safety: float = 4.0) -> int:
@@ -72,8 +68,7 @@ def cells_over_limit(cells: Mapping[str, tuple[Mapping[str, Any], int]], limit_m
     ``factor``, exceeds ``limit_mb``, in the order given."""
     out = []
     for name, (cfg, ranks) in cells.items():
-        mb = factor * quantum_mem_estimate_mb(cfg, ranks)
-        if mb > float(limit_mb):
+        if (mb := factor * quantum_mem_estimate_mb(cfg, ranks)) > float(limit_mb):
             out.append(OverLimit(name, estimate_grid(cfg), mb))
     return out
 
