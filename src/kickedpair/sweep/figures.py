@@ -159,7 +159,7 @@ def eta_vs_hbar(cells: Sequence[Mapping[str, Any]], thresholds: Sequence[Mapping
     for k, t in enumerate(sorted(thresholds, key=lambda r: r["m"])):
         colour = colours[k % len(colours)]
         pts = sorted((c for c in cells if c["m"] == t["m"] and c["status"] == OK), key=lambda c: c["hbar"])
-        h, e, err = (np.array([c[k] for c in pts], dtype=float) for k in ("hbar", "eta", "eta_err"))
+        h, e, err = (np.array([c[key] for c in pts], dtype=float) for key in ("hbar", "eta", "eta_err"))
         err = np.where(np.isfinite(err), err, 0.0)
         label = f"m = {t['m']:g}"
         if np.isfinite(t["alpha"]):
@@ -201,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if int(meta.get("n_missing", 0)):
         print(f"figures: WARNING: {meta['n_missing']} cells missing (see tables/missing.txt); "
               "the figures say so in their titles", file=sys.stderr)
-    for p_ in phase + eta:
-        print(p_)
+    print(*phase, *eta, sep="\n")
     return 0
 
 

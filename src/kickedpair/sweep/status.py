@@ -62,18 +62,17 @@ def classify(sweep_dir: str | Path, entry: Mapping[str, Any], now: float | None 
     result = sweep_dir / entry["result"]
     log = sweep_dir / entry["log"] if entry.get("log") else None
     ckpts = _checkpoints(sweep_dir, entry)
-    if is_complete(result):
-        state, detail = "done", ""
-    else:
-        info = read_log(log) if log is not None else {"exists": False}
-        state, detail = _state(result, info, bool(ckpts), now, stale_after)
+    state, detail = _state(result, log, bool(ckpts), now, stale_after)
     return {"kind": entry.get("kind", ""), "name": entry["name"], "m": entry.get("m"),
             "hbar": entry.get("hbar"), "result": str(result), "log": str(log) if log else "",
             "checkpoint": str(ckpts[0]) if ckpts else "", "state": state, "detail": detail}
 
 
-def _state(result: Path, info: Mapping[str, Any], ckpts: bool, now: float, stale_after: float) -> tuple[str, str]:
-    """``(state, detail)`` of a cell without a complete result, from its log's last attempt."""
+def _state(result: Path, log: Path | None, ckpts: bool, now: float, stale_after: float) -> tuple[str, str]:
+    """``(state, detail)`` of a cell: done, or what its log's last attempt says."""
+    if is_complete(result):
+        return "done", ""
+    info = read_log(log) if log is not None else {"exists": False}
     if not info["exists"]:
         if ckpts:
             return "partial", "checkpoint present, no result"
