@@ -149,8 +149,10 @@ def test_a_signal_to_one_rank_stops_every_rank(tmp_path):
     """SIGTERM reaching one rank only: the others learn of it after the same kick."""
     out = tmp_path / "cell.h5"
     ckpt = tmp_path / "cell.ckpt.h5"
+    # no pilot (quantum.self_check_kicks=0): on a loaded machine it can outlast the wait below,
+    # and the signal would then stop the pilot, not the kicks
     proc = start(["quantum", "--out", str(out), "--checkpoint", str(ckpt), "--set", "quantum.n_kicks=3000",
-                  "--set", "quantum.checkpoint_every=1000"] + CELL)
+                  "--set", "quantum.checkpoint_every=1000", "--set", "quantum.self_check_kicks=0"] + CELL)
     time.sleep(0.5)
     deadline = time.monotonic() + 60
     while len(_rank_pids(str(tmp_path))) < 2 and time.monotonic() < deadline:
