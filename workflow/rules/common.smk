@@ -1,6 +1,7 @@
 # Shared set-up: config validation, the grid of the selected preset, paths and helpers.
 # All logic lives in kickedpair.sweep (plain, tested Python); this file wires it in.
 
+import functools
 import os
 import sys
 
@@ -24,7 +25,8 @@ except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
 
 SWEEP_DIR = SWEEP.sweep_dir
-RUNS = {r.folder: r for r in SWEEP.runs() + (REPRO.runs() if REPRO else [])}
+SWEEP_RUNS = SWEEP.runs()
+RUNS = {r.folder: r for r in SWEEP_RUNS + (REPRO.runs() if REPRO else [])}
 MANIFEST = f"{SWEEP_DIR}/{sweep_plan.MANIFEST}"
 TABLE_FILES = {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.TABLES.items()}
 FIGURE_FILES = {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.FIGURES.items()}
@@ -63,7 +65,7 @@ def check_memory(runs, where, factor=1.0, suffix=""):
               f"for at {limit} MB and may fail", file=sys.stderr)
 
 
-check_memory(SWEEP.runs(), f"preset {SWEEP.preset}")
+check_memory(SWEEP_RUNS, f"preset {SWEEP.preset}")
 if REPRO is not None:
     check_memory(REPRO.runs(), f"the figures of preset {REPRO.preset}")
     check_memory([r for r in REPRO.runs() if r.convergence], f"the figures of preset {REPRO.preset}",
@@ -74,7 +76,7 @@ def run_file(run, template=sweep_plan.RUN_RESULT):
     return f"{SWEEP_DIR}/{run.path(template)}"
 
 
-CELLS = {e: [run_file(r) for r in SWEEP.runs() if r.engine == e] for e in ("classical", "quantum")}
+CELLS = {e: [run_file(r) for r in SWEEP_RUNS if r.engine == e] for e in ("classical", "quantum")}
 
 # A result that is not complete (truncated, unreadable, no complete=True) is moved aside to
 # <name>.incomplete, so that Snakemake sees it missing and runs it again (and the aggregation and
@@ -120,9 +122,15 @@ ANALYSIS_RESOURCES = dict(mem_mb=2000 if _mem == "auto" else int(_mem),
                           runtime=int(SWEEP.rule_resources("aggregate").get("runtime", 20)))
 
 
+@functools.cache
+def _job(run, memory_factor):
+    return SWEEP.job(RUNS[run], memory_factor)
+
+
 def job(wc, memory_factor=1.0):
-    """The resolved resources of the run of a rule's wildcards (kickedpair.sweep.plan.SweepPlan.job)."""
-    return SWEEP.job(RUNS[wc.run], memory_factor)
+    """The resolved resources of the run of a rule's wildcards (kickedpair.sweep.plan.SweepPlan.job),
+    computed once per run: the rule asks for them resource by resource."""
+    return _job(wc.run, memory_factor)
 
 
 def job_resources(memory_factor=1.0):
@@ -136,7 +144,7 @@ def job_resources(memory_factor=1.0):
 
 # ---------------------------------------------------------------- shell
 # Every value in a shell command is quoted ({x:q}); the launcher is the checked words of the config
-# key `launcher` (kickedpair.sweep.plan.parse_launcher), quoted in SWEEP.launcher_shell. The `mpi` resource only marks
+# key `launcher` (kickedpair.workflow_config.parse_launcher), quoted in SWEEP.launcher_shell. The `mpi` resource only marks
 # a job as MPI for the Slurm executor (which then runs the shell in the allocation).
 def mpi_shell(command):
     """The engine under the launcher, its output appended to the log between a start line and an

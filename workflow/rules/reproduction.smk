@@ -11,7 +11,7 @@ from kickedpair.reproduce import plan as repro_plan
 
 
 wildcard_constraints:
-    figure=r"fig[1-5]",
+    figure="|".join(repro_plan.FIGURES),
 
 
 def _repro():

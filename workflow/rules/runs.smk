@@ -33,7 +33,7 @@ rule engine_run:
         f"{SWEEP_DIR}/{sweep_plan.RUN_LOG}",
     params:
         label=lambda wc: RUNS[wc.run].label,
-        extra=lambda wc: [f"{SWEEP_DIR}/{a}" if a.endswith(".h5") else a for a in RUNS[wc.run].engine_args()],
+        extra=lambda wc: RUNS[wc.run].engine_args(SWEEP_DIR),
     threads: lambda wc: job(wc)["ranks"] * job(wc)["threads"]
     resources:
         **job_resources(),
@@ -59,8 +59,7 @@ rule convergence:
     params:
         engine=lambda wc: RUNS[wc.run].engine,
         label=lambda wc: RUNS[wc.run].label,
-        extra=lambda wc: ["--checkpoint", f"{SWEEP_DIR}/{RUNS[wc.run].checkpoint}"]
-        if RUNS[wc.run].engine == "quantum" else [],
+        extra=lambda wc: RUNS[wc.run].convergence_args(SWEEP_DIR),
     threads: lambda wc: job(wc)["ranks"] * job(wc)["threads"]
     resources:
         **job_resources(memory_factor=2),

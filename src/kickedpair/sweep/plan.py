@@ -132,12 +132,19 @@ class Run:
     def checkpoint(self) -> str:
         return self.path(RUN_CHECKPOINT)
 
-    def engine_args(self) -> list[str]:
-        """The engine's options beyond config, out, label, threads: a quantum run resumes from
-        its checkpoint (named by a hash of its config, so a changed config starts afresh)."""
+    def engine_args(self, base: str) -> list[str]:
+        """The engine's options beyond config, out, label, threads (``base``: the sweep folder):
+        a quantum run resumes from its checkpoint (named by a hash of its config, so a changed
+        config starts afresh)."""
         if self.engine != "quantum":
             return []
-        return ["--checkpoint", self.checkpoint, "--resume"] + (["--keep-checkpoint"] if self.keep_checkpoint else [])
+        keep = ["--keep-checkpoint"] if self.keep_checkpoint else []
+        return ["--checkpoint", f"{base}/{self.checkpoint}", "--resume"] + keep
+
+    def convergence_args(self, base: str) -> list[str]:
+        """The options of its ``--check-convergence`` run: a quantum run's end stretch starts from
+        its final checkpoint."""
+        return ["--checkpoint", f"{base}/{self.checkpoint}"] if self.engine == "quantum" else []
 
 
 def migrate_results(sweep_dir: str | Path, runs: list[Run]) -> list[tuple[Path, Path]]:
@@ -155,7 +162,7 @@ def migrate_results(sweep_dir: str | Path, runs: list[Run]) -> list[tuple[Path, 
 
 #: the folders of runs (sweep cells and figure runs), as a Snakemake wildcard constraint
 RUN_FOLDER_PATTERN = (r"(?:classical/m=[^/]+|quantum/m=[^/]+/hbar=[^/]+"
-                      r"|reproduction/fig[1-5]/(?:classical|quantum|noise)/[A-Za-z0-9_.=+-]+)")
+                      rf"|reproduction/fig[1-5]/(?:{'|'.join(ENGINES)})/[A-Za-z0-9_.=+-]+)")
 
 
 # --------------------------------------------------------------------------- plan
