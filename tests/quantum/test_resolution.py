@@ -4,7 +4,7 @@ import pytest
 
 from kickedpair.quantum import basis
 from kickedpair.quantum.one_particle import run_one_particle
-from kickedpair.quantum.resolution import choose_resolution
+from kickedpair.quantum.resolution import MAP_KICKS_MAX, choose_resolution, kicked_reach
 
 DEFAULT = dict(mass2=1e-3, K1=1.8, K2=0.0, strength=2.0, a=10.0)
 
@@ -32,6 +32,33 @@ def test_chosen_N1_keeps_the_tail_guard_and_a_quarter_of_it_does_not(hbar, n_kic
     N1 = choose_resolution(hbar, n_kicks=n_kicks, **DEFAULT).N1
     assert run_one_particle(N1, K=1.8, hbar=hbar, n_kicks=n_kicks).tail.max() < 1e-8
     assert run_one_particle((N1 + 1) // 4 - 1, K=1.8, hbar=hbar, n_kicks=n_kicks).tail.max() > 1e-8
+
+
+STRONG = dict(mass2=1e-2, K1=5.0, K2=0.0, a=10.0)  # Fig. 5's particle 1: strong chaos
+
+
+@pytest.mark.parametrize("hbar,n_kicks", [(0.1, 60), (0.05, 40), (0.2, 100)])
+def test_strong_chaos_N1_keeps_the_tail_guard_where_the_quasilinear_bound_does_not(hbar, n_kicks):
+    # K1 = 5 diffuses at the quasi-linear rate with near-Gaussian tails: two quasi-linear standard
+    # deviations (rule 1(a) alone) leave far more than the guard's 1e-8 in the top modes
+    r = choose_resolution(hbar, n_kicks=n_kicks, strength=20.0 * hbar, **STRONG)
+    assert run_one_particle(r.N1, K=5.0, hbar=hbar, n_kicks=n_kicks).tail.max() < 1e-8
+    assert run_one_particle((r.N1 + 1) // 4 - 1, K=5.0, hbar=hbar, n_kicks=n_kicks).tail.max() > 1e-8
+    reach_a = 2.0 * (12.5 * n_kicks) ** 0.5 + 5.0 + (40.0 * hbar) ** 0.5
+    N1_a = basis.good_size(int(reach_a / (0.95 * hbar)) + 1)
+    assert N1_a < r.N1
+    assert run_one_particle(N1_a, K=5.0, hbar=hbar, n_kicks=n_kicks).tail.max() > 1e-8
+
+
+def test_classical_reach_is_the_ensembles_tail_extended_to_the_guard():
+    # the quasi-linear bound holds at K1 = 1.8 past the first dozen kicks (rule 1(b) smaller), not
+    # at K1 = 5, where the classical spread is the quasi-linear one and 5.73 sigma is ~2.9 times 2 sigma
+    assert all(kicked_reach(1.8, n) < 2.0 * (1.62 * n) ** 0.5 for n in (13, 20, 50, 100, 300, 500, 1000))
+    assert 2.6 < kicked_reach(5.0, 60) / (2.0 * (12.5 * 60) ** 0.5) < 3.1
+    assert kicked_reach(1.8, 1) == pytest.approx(1.8)  # one kick: no further than |K|
+    # the spread grows as sqrt(t) beyond the kicks followed
+    assert kicked_reach(5.0, 4 * MAP_KICKS_MAX) == pytest.approx(2 * kicked_reach(5.0, MAP_KICKS_MAX))
+    assert kicked_reach(0.0, 100) == 0.0 and kicked_reach(5.0, 0) == 0.0
 
 
 def test_rules_respond_to_their_inputs():

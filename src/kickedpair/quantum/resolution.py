@@ -2,15 +2,26 @@
 
 Rules (``L`` the well width, ``dp = hbar pi / L`` the momentum step of the sine basis):
 
-1. Particle 1 -- momentum reach.  Classical quasi-linear diffusion bounds the spread:
-   ``<p1^2>(t) <= D t`` with ``D = K1^2 / 2`` (an upper estimate for the kicked well; the
-   measured classical ``Dc`` is smaller).  The basis must reach
-   ``p1_max = safety * sqrt(D n_kicks) + |K1| + sqrt(2 U0)`` (``safety = 2``: the momentum
+1. Particle 1 -- momentum reach, the larger of two estimates.  (a) Classical quasi-linear
+   diffusion bounds the spread: ``<p1^2>(t) <= D t`` with ``D = K1^2 / 2``, and the basis must
+   reach ``p1_max = safety * sqrt(D n_kicks) + |K1| + sqrt(2 U0)`` (``safety = 2``: the momentum
    distribution has exponential, not Gaussian, tails -- kurtosis ~7 in the classical ensemble at
    t = 300 -- and with 1.5 one particle at hbar = 0.02 tripped the tail guard at t ~ 204 on the
    N = 2047 chosen for 300 kicks; ``|K1|``: one kick's reach; ``sqrt(2 U0)``: the push of the interaction bump of height ``U0``, without
-   which a short two-particle run at hbar = 0.1 tripped the tail guard at t = 24),
-   so ``N1 >= p1_max / (0.95 dp)``: the reach must stay below the top 5% of the modes, which the
+   which a short two-particle run at hbar = 0.1 tripped the tail guard at t = 24).  At
+   ``K1 = 1.8`` the real spread is far below that bound (``D ~ 0.1`` against 1.62: the motion
+   sticks near islands), which is what makes ``safety = 2`` enough there.  (b) In strong chaos
+   the bound is tight (``K1 = 5``: ``D = 12.5`` measured) and the distribution is close to
+   Gaussian (kurtosis 3.2), so two of its own standard deviations leave a few per cent of the
+   probability outside (the rule (a) alone gave ``N1 = 1023`` for ``K1 = 5, hbar = 0.1``, 60
+   kicks, and the tail guard tripped at t = 29): the basis must also reach
+   ``p_cl(n_kicks) + |K1| + sqrt(2 U0)``, the Gaussian reach of the classical kicked particle
+   itself (:func:`kicked_reach`): ``z`` times the rms momentum of its ensemble, with ``z = 5.73``
+   the two-sided quantile that leaves the tail guard's probability ``1e-8`` outside, but no
+   further than ``n_kicks |K1|``, where the classical distribution ends.  At ``K1 = 1.8`` it
+   exceeds (a) only over the first dozen kicks (by up to 1.5x), while the motion is still
+   quasi-linear.
+   So ``N1 >= p1_max / (0.95 dp)``: the reach must stay below the top 5% of the modes, which the
    tail guard watches (with ``N1 >= p1_max / dp`` a cell whose reach fell just inside them,
    m = 0.01, hbar = 0.09, 100 kicks, N1 = 255, tripped the guard at t = 68).  For ``K = 1.8``
    and 500 kicks: ``hbar = 0.05`` -> 2047 and ``hbar = 0.01`` -> 8191 (MODEL.md section 6: a
@@ -39,15 +50,26 @@ smallest float, say): such a grid or substep count is refused before a run by
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
 
 from ..params import ConfigError, RunConfig
 from . import basis
 
 __all__ = ["Resolution", "ResolvedNumerics", "choose_resolution", "resolve", "minimum_sizes"]
 
-SAFETY_P1 = 2.0   # tails (N1)
+SAFETY_P1 = 2.0   # tails (N1), rule 1(a)
+#: rule 1(b): the classical ensemble that is followed (evenly spaced positions, p = 0:
+#: deterministic), the kicks followed before its spread is grown as sqrt(n), and the two-sided
+#: Gaussian quantile that leaves the tail guard's probability (quantum.tail_tol's default) outside
+MAP_TRAJECTORIES = 4096
+MAP_KICKS_MAX = 2000
+GUARD_TAIL = 1e-8
+Z_GUARD = NormalDist().inv_cdf(1.0 - GUARD_TAIL / 2.0)
 SAFETY_E1 = 1.5   # bulk (energies of rules 3-4)
 TAIL_TOL = 1e-8
 SAFETY_E2 = 2.0
@@ -142,7 +164,8 @@ def choose_resolution(
     D = 0.5 * K1 * K1
     spread1 = math.sqrt(D * n_kicks)
     push = abs(K1) + math.sqrt(2.0 * abs(strength))
-    p1_max = SAFETY_P1 * spread1 + push   # the reach of the tails: sizes N1
+    # the reach of the tails, sizes N1: rule 1(a) and (b)
+    p1_max = max(SAFETY_P1 * spread1, kicked_reach(K1, n_kicks, L)) + push
     k_int = math.sqrt(4.0 * a * math.log(1.0 / TAIL_TOL))
     n_int = _count(k_int * L / math.pi)
     N1 = basis.good_size(max(_count(_ratio(p1_max, GUARD_SPAN * dp)), n_int))
@@ -165,6 +188,28 @@ def choose_resolution(
         s_light = substeps_rule("light_exact", mass2, n_kicks, tol, order, K1, strength, a, hbar)
         s_strang = substeps_rule("strang", mass2, n_kicks, tol, order, K1, strength, a, hbar)
     return Resolution(N1, N2, int(s_light), int(s_strang), p1_max, E2_max, k_int)
+
+
+@functools.lru_cache(maxsize=256)
+def kicked_reach(K: float, n_kicks: int, L: float = math.pi) -> float:
+    """Rule 1(b): ``min(Z_GUARD sigma, n_kicks |K|)``, ``sigma`` the rms momentum after
+    ``n_kicks`` of the classical kicked particle alone in the well (``p += K sin x``, free flight
+    with specular walls) from :data:`MAP_TRAJECTORIES` evenly spaced positions at ``p = 0``;
+    beyond :data:`MAP_KICKS_MAX` kicks ``sigma`` is grown as ``sqrt(n)``."""
+    n = min(int(n_kicks), MAP_KICKS_MAX)
+    if n <= 0 or K == 0.0 or not (math.isfinite(K) and math.isfinite(L) and L > 0):
+        return 0.0 if math.isfinite(K) else math.inf
+    x = (np.arange(MAP_TRAJECTORIES) + 0.5) * (L / MAP_TRAJECTORIES)
+    p = np.zeros_like(x)
+    with np.errstate(all="ignore"):
+        for _ in range(n):
+            p += K * np.sin(x)
+            y = np.mod(x + p, 2.0 * L)   # unfolded onto the period 2L of the reflections
+            back = y > L
+            x = np.where(back, 2.0 * L - y, y)
+            p = np.where(back, -p, p)
+        sigma = math.sqrt(float(np.mean(p * p)) * n_kicks / n)
+    return min(Z_GUARD * sigma, n_kicks * abs(K)) if math.isfinite(sigma) else math.inf
 
 
 def interpolate_log(table: dict, x: float, extrapolate_low: bool = False) -> tuple:
@@ -239,11 +284,11 @@ def substeps_rule(scheme: str, mass2: float, n_kicks: int, tol: float, order: in
 def one_particle_size(K: float, hbar: float, n_kicks: int, L: float = math.pi) -> int:
     """Rule 1 alone, for one kicked particle (the random-kick model): ``N + 1`` a power of two.
 
-    The reach is ``2 sqrt(K^2 n_kicks / 2) + 2 |K|``: without the bump's push (rule 1's
-    ``sqrt(2 U0)``) one kick's ``|K|`` did not cover the exponential tails of a short
-    run (the tail guard tripped at t = 26, hbar = 0.1, with ``+ |K|``).
+    The reach is ``max(2 sqrt(K^2 n_kicks / 2), p_cl) + 2 |K|`` (rule 1(a) and (b)):
+    without the bump's push (rule 1's ``sqrt(2 U0)``) one kick's ``|K|`` did not cover the
+    exponential tails of a short run (the tail guard tripped at t = 26, hbar = 0.1, with ``+ |K|``).
     """
-    p_max = SAFETY_P1 * math.sqrt(0.5 * K * K * n_kicks) + 2.0 * abs(K)
+    p_max = max(SAFETY_P1 * math.sqrt(0.5 * K * K * n_kicks), kicked_reach(K, n_kicks, L)) + 2.0 * abs(K)
     return basis.good_size(max(3, _count(_ratio(p_max, GUARD_SPAN * hbar * math.pi / L))))
 
 
