@@ -127,13 +127,53 @@ def test_flatness_rule():
 
 
 def test_best_profile():
+    # verdicts of comparisons [1, 2, 3]; the same on 2, then more agrees among 1 and 3
     best, score = fig1.best_profile({"gaussian": ["agrees", "agrees", "partly"],
-                                     "gaussian_width": ["agrees", "differs", "agrees"]})
-    assert best == "gaussian" and score["gaussian"] == (2, 1)
-    best, _ = fig1.best_profile({"gaussian": ["agrees", "differs"], "gaussian_width": ["agrees", "differs"]})
+                                     "gaussian_width": ["differs", "agrees", "partly"]})
+    assert best == "gaussian" and score["gaussian"] == (3, 1, 1) and score["gaussian_width"] == (3, 0, 1)
+    # the same on 2 and the same agrees: partly among 1 and 3 breaks the tie
+    best, _ = fig1.best_profile({"gaussian": ["agrees", "partly", "differs"],
+                                 "gaussian_width": ["agrees", "partly", "partly"]})
+    assert best == "gaussian_width"
+    best, _ = fig1.best_profile({"gaussian": ["agrees", "differs", "not compared"],
+                                 "gaussian_width": ["agrees", "differs", "not compared"]})
     assert best is None
-    best, _ = fig1.best_profile({"gaussian": ["not compared"], "gaussian_width": ["not compared"]})
+    best, _ = fig1.best_profile({"gaussian": ["not compared"] * 3, "gaussian_width": ["not compared"] * 3})
     assert best is None
+
+
+def test_the_main_statement_is_weighed_first():
+    # A fails the paper's main statement (2) but agrees on 1 and 3; B partly agrees on 2 and
+    # differs on 3: B ranks first, whatever A's count among 1 and 3
+    verdicts = {"A": ["agrees", "differs", "agrees"], "B": ["not compared", "partly", "differs"]}
+    best, score = fig1.best_profile(verdicts)
+    assert best == "B" and score["B"] > score["A"]
+    assert fig1.top_profiles(verdicts) == ["B"]
+    assert fig1.profiles_verdict(verdicts) == "partly"     # B's agreement: partly and differs
+    # a profile that differs on 2 is never better than one that agrees on it
+    assert fig1.best_profile({"A": ["agrees", "differs", "agrees"],
+                              "B": ["differs", "agrees", "differs"]})[0] == "B"
+    # agrees > partly > differs > not compared on 2
+    for hi, lo in (("agrees", "partly"), ("partly", "differs"), ("differs", "not compared")):
+        assert fig1.best_profile({"lo": ["agrees", lo, "agrees"], "hi": ["differs", hi, "differs"]})[0] == "hi"
+
+
+def test_a_tie_names_both_and_no_winner():
+    verdicts = {"gaussian": ["agrees", "partly", "differs"], "gaussian_width": ["differs", "partly", "agrees"]}
+    assert fig1.best_profile(verdicts)[0] is None
+    assert fig1.top_profiles(verdicts) == ["gaussian", "gaussian_width"]
+    assert fig1.profiles_verdict(verdicts) == "partly"
+    from types import SimpleNamespace
+
+    c = fig1._compare_profiles(verdicts, SimpleNamespace(t_f=50, n_traj=100))
+    assert "better: neither (tie: gaussian, gaussian_width)" in c["project"] and c["verdict"] == "partly"
+    assert c["cause"]
+    # the same rank, different agreement (a differs against a not compared): the lesser one
+    assert fig1.profiles_verdict({"a": ["agrees", "agrees", "differs"],
+                                  "b": ["agrees", "agrees", "not compared"]}) == "partly"
+    assert fig1.profiles_verdict({"a": ["not compared"] * 3}) == "not compared"
+    # a profile without any compared statement is not in the running
+    assert fig1.top_profiles({"a": ["not compared"] * 3, "b": ["differs", "not compared", "differs"]}) == ["b"]
 
 
 # --------------------------------------------------------------------------- synthetic results
@@ -197,6 +237,8 @@ def test_comparisons_on_synthetic_results(tmp_path):
     assert v["little m dependence of Dc at eps = 0.1 (gaussian_width)"] == "agrees"
     best = summary["comparisons"][-1]
     assert best["verdict"] == "agrees" and "better: gaussian;" in best["project"]
+    assert "gaussian: 2 agrees, 1 agrees, 3 agrees" in best["project"]
+    assert "ranked by the verdict of 2 (the main statement)" in best["project"]
     rows = read_table(tmp_path / "out" / "fig1.csv")
     g = [r for r in rows if r["interaction"] == "gaussian" and float(r["eps"]) == 2.0 and float(r["mass_ratio"]) == 1e-3]
     assert float(g[0]["Dc"]) == pytest.approx(0.087, rel=1e-5)

@@ -22,7 +22,13 @@ Verdict rules (each stated again in its comparison):
 3. Little ``m`` dependence at ``eps = 0.1``: ``chi^2`` of ``Dc(m)`` about its weighted mean;
    *agrees* if its p-value exceeds 0.05 (flat within the errors), *partly* if it does not but
    the relative spread ``(max - min) / mean`` is at most 10 %, else *differs*.
-4. The profile with more *agrees* among 1-3 (ties broken by *partly*) matches the paper better.
+4. Which profile matches the paper better: the main statement (2) is weighed first. The profiles
+   are ranked by the verdict of comparison 2, then by the number of *agrees* among 1 and 3, then
+   by the number of *partly* among them (*agrees* > *partly* > *differs* > *not compared*), so a
+   profile that *differs* on 2 is never called better than one that agrees or partly agrees on
+   it; when the top two rank the same, both are named and neither is better. The verdict is the
+   better profile's agreement over its compared statements (*agrees* if all agree, *partly* if
+   any is not *differs*, else *differs*; of tied profiles, the least agreement).
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ FLAT_REL_SPREAD = 0.10  # comparison 3: relative spread still called "little" wh
 FALL_EPS = (2.0, 4.0)   # comparison 2: the paper's statement is for these couplings
 FLAT_EPS = 0.1          # comparison 3
 SAME_REL_TOL = 1e-6     # two masses or couplings read from roles are the same
+# comparison 4: the order of the verdicts when ranking the profiles
+VERDICT_RANK = {"agrees": 3, "partly": 2, "differs": 1, "not compared": 0}
 
 _MARKERS = {0.1: "^", 2.0: "s", 4.0: "o"}  # the paper's triangles, squares, circles
 
@@ -106,17 +114,26 @@ def flat_verdict(flat: Mapping[str, float], p_min: float = FLAT_P_VALUE,
     return "agrees" if flat["p_value"] > p_min else "partly" if flat["rel_spread"] <= rel_max else "differs"
 
 
+def profile_rank(verdicts: list[str]) -> tuple[int, int, int]:
+    """Comparison 4's key of one profile from its verdicts of comparisons ``[1, 2, 3]``: the rank
+    of comparison 2 (VERDICT_RANK), then the number of ``agrees`` and of ``partly`` among 1 and 3."""
+    v1, v2, v3 = verdicts
+    return VERDICT_RANK[v2], [v1, v3].count("agrees"), [v1, v3].count("partly")
+
+
+def top_profiles(verdicts: Mapping[str, list[str]]) -> list[str]:
+    """The profiles with the highest :func:`profile_rank` among those with a compared statement
+    (verdicts of comparisons ``[1, 2, 3]`` per profile): one, or the tied ones."""
+    compared = {p: profile_rank(v) for p, v in verdicts.items() if any(x != "not compared" for x in v)}
+    top = max(compared.values(), default=None)
+    return [p for p, s in compared.items() if s == top]
+
+
 def best_profile(verdicts: Mapping[str, list[str]]) -> tuple[str | None, dict]:
-    """Comparison 4: the profile with the most ``agrees`` (ties broken by ``partly``);
-    None if nothing was compared or the profiles tie on both counts."""
-    score = {p: (v.count("agrees"), v.count("partly")) for p, v in verdicts.items()}
-    compared = {p: s for p, s in score.items() if any(x != "not compared" for x in verdicts[p])}
-    if not compared:
-        return None, score
-    ranked = sorted(compared, key=lambda p: compared[p], reverse=True)
-    if len(ranked) > 1 and compared[ranked[0]] == compared[ranked[1]]:
-        return None, score
-    return ranked[0], score
+    """Comparison 4: the profile ranked highest by :func:`profile_rank`, and every profile's rank;
+    None if nothing was compared or the top two tie."""
+    top = top_profiles(verdicts)
+    return (top[0] if len(top) == 1 else None), {p: profile_rank(v) for p, v in verdicts.items()}
 
 
 def overall_verdict(verdicts: Iterable[str]) -> str:
@@ -124,6 +141,15 @@ def overall_verdict(verdicts: Iterable[str]) -> str:
     ``agrees`` if all agree, ``partly`` if any is not ``differs``, else ``differs``."""
     vs = [x for x in verdicts if x != "not compared"]
     return "agrees" if all(x == "agrees" for x in vs) else ("partly" if any(x != "differs" for x in vs) else "differs")
+
+
+def profiles_verdict(verdicts: Mapping[str, list[str]]) -> str:
+    """Comparison 4's verdict: :func:`overall_verdict` of the better profile; of the tied ones,
+    the least agreement; ``not compared`` when no statement was compared."""
+    top = top_profiles(verdicts)
+    if not top:
+        return "not compared"
+    return min((overall_verdict(verdicts[p]) for p in top), key=VERDICT_RANK.__getitem__)
 
 
 # --------------------------------------------------------------------------- load
@@ -266,20 +292,20 @@ def _compare_flat(p: str, data, m) -> dict:
 
 
 def _compare_profiles(per_profile: dict[str, list[str]], data) -> dict:
-    """4. Which profile matches better; the verdict is the better profile's agreement (of either
-    one when they tie)."""
-    best, score = best_profile(per_profile)
-    counts = ", ".join(f"{p}: {a} agree, {b} partly of {len(per_profile[p])}" for p, (a, b) in score.items())
-    if all(x == "not compared" for vs in per_profile.values() for x in vs):
-        v4, cause4 = "not compared", "none of comparisons 1-3 could be made in this variant"
-    else:
-        v4 = overall_verdict(per_profile[best or max(score, key=lambda p: score[p])])
-        cause4 = "" if v4 == "agrees" else _why(data, "form", "t_f", "stats")
+    """4. Which profile matches better, the main statement (2) first; the verdict is the better
+    profile's agreement (the least of the tied ones' when they tie)."""
+    best = best_profile(per_profile)[0]
+    v4 = profiles_verdict(per_profile)
+    cause4 = ("none of comparisons 1-3 could be made in this variant" if v4 == "not compared"
+              else "" if v4 == "agrees" else _why(data, "form", "t_f", "stats"))
+    verdicts = "; ".join(f"{p}: 2 {v[1]}, 1 {v[0]}, 3 {v[2]}" for p, v in per_profile.items())
     return comparison(
         "which interaction profile matches the paper better",
         "the paper's statements 1-3 (its interaction formula was lost in extraction)",
-        f"{counts}; better: {best or 'neither (tie)'}; rule: most agrees among 1-3, ties broken by "
-        f"partly; verdict is the better profile's agreement", v4, cause4)
+        f"{verdicts}; better: {best or 'neither (tie: ' + ', '.join(top_profiles(per_profile)) + ')'}; rule: "
+        f"ranked by the verdict of 2 (the main statement), then the number of agrees, then of partly, among "
+        f"1 and 3 (agrees > partly > differs > not compared); a tie of the top two names no winner; verdict: "
+        f"the better profile's agreement over its compared statements", v4, cause4)
 
 
 # --------------------------------------------------------------------------- make
