@@ -136,6 +136,10 @@ def test_fig2_tables(built):
         if r["hbar"]:
             assert math.isfinite(float(r["hbar"]))
     assert {r["curve"] for r in energy} == {"classical", "quantum", "unperturbed"}
+    # two classical lines: the variant's coupling and eps = 0 (that of the unperturbed run)
+    classical_eps = [float(r["eps"]) for r in energy if r["curve"] == "classical"]
+    assert set(classical_eps) == {float(plan["variant"]["eps"]), 0.0}
+    assert classical_eps.count(0.0) == len(classical_eps) // 2 == plan["variant"]["n_kicks"] + 1
     fits = read_table(out / "fig2_fits.csv")
     assert {(float(r["hbar"]), r["form"]) for r in fits} == {(h, f) for h in plan["variant"]["distribution_hbar"]
                                                              for f in ("gaussian", "exponential")}
@@ -144,6 +148,45 @@ def test_fig2_tables(built):
         P = [float(r["P"]) for r in read_table(out / "fig2_distributions.csv") if float(r["hbar"]) == h]
         # the table holds 6 significant digits: each value is rounded by up to 5e-6 of itself
         assert sum(P) == pytest.approx(1.0, abs=5e-6)
+
+
+def test_the_plan_has_a_classical_line_per_coupling(built):
+    plan, _, _ = built
+    classical = {r["name"]: r for r in plan["runs"] if r["engine"] == "classical"}
+    assert set(classical) == {"classical", "eps=0"}
+    assert len({r["result"] for r in classical.values()}) == 2        # two run folders
+    eps = float(plan["variant"]["eps"])
+    assert eps != 0.0 and classical["classical"]["role"]["eps"] == eps
+    assert classical["eps=0"]["role"] == {"eps": 0.0, "mass_ratio": float(plan["variant"]["mass_ratio"])}
+    assert classical["eps=0"]["config"]["physics"]["eps"] == 0.0
+
+
+def test_the_unperturbed_run_is_compared_with_the_eps0_classical_line(built):
+    """The eps = 0 quantum run against the eps = 0 ensemble; the interacting runs against the
+    ensemble of the variant's eps."""
+    plan, _, summary = built
+    d = fig2.load(plan)
+    m = fig2.measure(d)
+    assert d.classical_run["name"] == "classical" and d.zero_classical_run["name"] == "eps=0"
+    t0, E0, _ = d.zero
+    ures = d.ures.series
+    assert m.unperturbed["ratio_f"] == pytest.approx(float(ures["E1"][-1]) / float(E0[-1]), rel=1e-12)
+    assert not np.allclose(E0, d.Ec)                    # the two classical lines differ
+    smallest = d.quantum_runs[0]
+    E1 = d.qres[smallest["name"]].series["E1"]
+    assert m.against[smallest["name"]]["ratio_f"] == pytest.approx(float(E1[-1]) / float(d.Ec[-1]), rel=1e-12)
+    c = next(c for c in summary["comparisons"] if c["quantity"].startswith("unperturbed eps = 0"))
+    assert "against the eps = 0 classical line" in c["project"]
+    assert f"ratio_f = {figkit.num(m.unperturbed['ratio_f'])}" in c["project"]
+
+
+def test_without_an_eps0_classical_run_the_unperturbed_run_is_not_compared(built):
+    plan, _, _ = built
+    runs = [r for r in plan["runs"] if r["name"] != "eps=0" or r["engine"] != "classical"]
+    d = fig2.load({**plan, "runs": runs})
+    assert d.zero is None
+    c = fig2._compare_unperturbed(d, fig2.measure(d), "")
+    assert c["verdict"] == "not compared" and c["project"] == "no eps = 0 classical run"
 
 
 def test_ordering_and_distribution_verdicts():

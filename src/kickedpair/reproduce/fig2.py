@@ -1,15 +1,17 @@
 """Fig. 2 of the paper: the quantum to classical transition of particle 1's diffusion.
 
 (a) Mean energy ``E1(t)`` of particle 1: the classical ensemble (``E1 = <p1^2>/2`` with its
-standard error), the quantum runs at every ``hbar`` of the variant and the unperturbed
-quantum run (``eps = 0``, dashed). (b) Momentum distributions ``P1`` at ``t = n_kicks`` for the
-variant's ``distribution_hbar``, mirrored to ``-p`` on a log axis, with the Gaussian and
-exponential fits of :mod:`kickedpair.reproduce.fits`.
+standard error), the quantum runs at every ``hbar`` of the variant, the unperturbed quantum run
+(``eps = 0``, dashed) and its classical line (the ``eps = 0`` ensemble, dotted). (b) Momentum
+distributions ``P1`` at ``t = n_kicks`` for the variant's ``distribution_hbar``, mirrored to
+``-p`` on a log axis, with the Gaussian and exponential fits of :mod:`kickedpair.reproduce.fits`.
 
 Measures behind the verdicts (all from the data, rules stated with each comparison):
 
 * ``ratio_f = E1_q(t_f) / E1_c(t_f)`` (this is ``eta = Dq / Dc`` of Fig. 4) and ``ratio_late``,
-  the mean of ``E1_q / E1_c`` over the late half ``[t_f/2, t_f]``;
+  the mean of ``E1_q / E1_c`` over the late half ``[t_f/2, t_f]``; each quantum run against the
+  classical ensemble of its own coupling: the interacting runs against the ``eps`` ensemble, the
+  unperturbed run against the ``eps = 0`` one;
 * ``growth = s_q / s_c``: least-squares slopes of ``E1`` over the late half, quantum over
   classical. A localised run has stopped growing (``growth`` near 0), a diffusive one grows
   like the classical ensemble (``growth`` near 1).
@@ -127,11 +129,21 @@ def _final_distributions(variant, quantum_runs, qres) -> list[tuple[float, int, 
     return out
 
 
+def _classical_runs(runs, eps: float) -> tuple[dict, dict | None]:
+    """The classical run of the variant's coupling and the eps = 0 one (the same run when eps = 0;
+    None when the plan has none)."""
+    classical = [r for r in runs if r["engine"] == "classical"]
+    coupled = run_at(classical, f"fig2: no classical run at eps = {eps:g}", eps=eps)
+    zero = next((r for r in classical if same(r["role"]["eps"], 0.0) and r is not coupled), None)
+    return coupled, coupled if same(eps, 0.0) else zero
+
+
 def load(plan: dict) -> SimpleNamespace:
-    """The classical run, the quantum runs (eps != 0, ascending hbar), the unperturbed one (eps = 0)
-    and their results; the distributions (hbar, t, p, P) at t_f; the convergence and resolution rows."""
+    """The classical runs (the variant's eps and eps = 0), the quantum runs (eps != 0, ascending
+    hbar), the unperturbed one (eps = 0) and their results; the distributions (hbar, t, p, P) at
+    t_f; the convergence and resolution rows."""
     runs, v = plan["runs"], plan["variant"]
-    classical_run = next(r for r in runs if r["engine"] == "classical")
+    classical_run, zero_classical_run = _classical_runs(runs, float(v["eps"]))
     quantum_runs = sorted((r for r in runs if r["engine"] == "quantum" and float(r["role"]["eps"]) != 0.0),
                           key=lambda r: float(r["role"]["hbar"]))
     unperturbed_run = next((r for r in runs if r["engine"] == "quantum" and float(r["role"]["eps"]) == 0.0), None)
@@ -140,9 +152,11 @@ def load(plan: dict) -> SimpleNamespace:
     ures = common.read_result(unperturbed_run["result"]) if unperturbed_run else None
     checked = [r for r in quantum_runs + [unperturbed_run] if r is not None and r.get("convergence")]
     tc, Ec, Ec_err = classical_energy(cres)
+    zero = classical_energy(common.read_result(zero_classical_run["result"])) if zero_classical_run else None
     return SimpleNamespace(variant=v, n_kicks=int(v["n_kicks"]), classical_run=classical_run,
                            quantum_runs=quantum_runs, unperturbed_run=unperturbed_run, cres=cres, qres=qres,
-                           ures=ures, tc=tc, Ec=Ec, Ec_err=Ec_err,
+                           ures=ures, tc=tc, Ec=Ec, Ec_err=Ec_err, zero_classical_run=zero_classical_run,
+                           zero=zero,
                            distributions=_final_distributions(v, quantum_runs, qres),
                            convergence=[common.convergence_row(r) for r in checked],
                            resolution=[common.resolution_row(r) for r in runs])
@@ -150,13 +164,15 @@ def load(plan: dict) -> SimpleNamespace:
 
 # --------------------------------------------------------------------------- measure
 def measure(d: SimpleNamespace) -> SimpleNamespace:
-    """against_classical of every quantum run (by name) and of the unperturbed one; the fits of the
+    """against_classical of every quantum run (by name) against the classical ensemble of the
+    variant's eps, and of the unperturbed one against the eps = 0 ensemble; the fits of the
     distributions (hbar, t, p, P, fit); the classical shape at t_f."""
-    def against(res):
-        return against_classical(res.series["t"], res.series["E1"], d.tc, d.Ec)
+    def against(res, tc, Ec):
+        return against_classical(res.series["t"], res.series["E1"], tc, Ec)
 
-    return SimpleNamespace(against={r["name"]: against(d.qres[r["name"]]) for r in d.quantum_runs},
-                           unperturbed=against(d.ures) if d.ures else None,
+    unperturbed = against(d.ures, *d.zero[:2]) if d.ures is not None and d.zero is not None else None
+    return SimpleNamespace(against={r["name"]: against(d.qres[r["name"]], d.tc, d.Ec) for r in d.quantum_runs},
+                           unperturbed=unperturbed,
                            dists=[(h, t, p, P, fit_distribution(p, P)) for h, t, p, P in d.distributions],
                            classical=classical_shape(d.cres, d.n_kicks))
 
@@ -208,10 +224,11 @@ def _compare_unperturbed(d, m, short) -> dict:
     paper = f"eps = 0 localises even at hbar = {PAPER_HBAR_CLASSICAL:g} (E1 eventually suppressed)"
     run, a = d.unperturbed_run, m.unperturbed
     if run is None or a is None:
-        return comparison("unperturbed (eps = 0) run", paper, "no eps = 0 run", "not compared")
+        return comparison("unperturbed (eps = 0) run", paper,
+                          "no eps = 0 quantum run" if run is None else "no eps = 0 classical run", "not compared")
     h = _hbar(run)
-    text = (f"eps = 0, hbar = {num(h)}: ratio_f = {num(a['ratio_f'])}, growth = {num(a['growth'])}; "
-            f"rule as above (ratio_f <= {LOCAL_RATIO:g}, growth <= {LOCAL_GROWTH:g})")
+    text = (f"eps = 0, hbar = {num(h)}, against the eps = 0 classical line: ratio_f = {num(a['ratio_f'])}, "
+            f"growth = {num(a['growth'])}; rule as above (ratio_f <= {LOCAL_RATIO:g}, growth <= {LOCAL_GROWTH:g})")
     twin = next((r for r in d.quantum_runs if same(r["role"]["hbar"], h)), None)
     if twin is not None:
         e_eps, e_0 = float(d.qres[twin["name"]].series["E1"][-1]), float(d.ures.series["E1"][-1])
@@ -277,8 +294,11 @@ def make(plan: dict, out_dir: Path) -> dict:
 
 
 def write_tables(out_dir: Path, d: SimpleNamespace, m: SimpleNamespace) -> None:
-    energy = [{"curve": "classical", "hbar": "", "eps": float(d.classical_run["role"]["eps"]), "t": t, "E1": e,
-               "E1_err": de} for t, e, de in zip(d.tc, d.Ec, d.Ec_err)]
+    lines = [(d.classical_run, (d.tc, d.Ec, d.Ec_err))]
+    if d.zero is not None and d.zero_classical_run is not d.classical_run:
+        lines.append((d.zero_classical_run, d.zero))
+    energy = [{"curve": "classical", "hbar": "", "eps": float(r["role"]["eps"]), "t": t, "E1": e, "E1_err": de}
+              for r, line in lines for t, e, de in zip(*line)]
     curves = [(r, d.qres[r["name"]], "quantum") for r in d.quantum_runs]
     for r, res, curve in curves + ([(d.unperturbed_run, d.ures, "unperturbed")] if d.unperturbed_run else []):
         energy += [{"curve": curve, "hbar": float(r["role"]["hbar"]), "eps": float(r["role"]["eps"]), "t": t,
@@ -294,7 +314,9 @@ def _notes(d: SimpleNamespace) -> list[str]:
         "E1 = <p1^2>/2; classical band: one standard error of the ensemble mean; quantum curves are "
         "deterministic (E1_err = 0 in the table).",
         "ratio_f = E1_q(t_f)/E1_c(t_f) (= eta of Fig. 4); ratio_late: mean of E1_q/E1_c over [t_f/2, t_f]; "
-        "growth: late-half least-squares slope of E1_q over that of E1_c.",
+        "growth: late-half least-squares slope of E1_q over that of E1_c; E1_c is the classical ensemble of "
+        "the run's own coupling: the variant's eps for the interacting runs, eps = 0 for the unperturbed one "
+        "(classical rows of the energy table by their eps).",
         f"fits: least squares on ln P1(n) against |p| and p^2 over modes {FIT_SKIP_MODES + 1}.. the last with "
         f"P >= {FIT_FLOOR:g} max P (contiguous); 'better' = smaller rms residual in ln P.",
         "distributions: P1(n) at the positive p_n = hbar n pi / L (table); the plot shows P1/2 at +-p_n; "
@@ -328,13 +350,17 @@ def draw(path: Path, d: SimpleNamespace, m: SimpleNamespace) -> None:
 
 def _draw_energy(ax, d: SimpleNamespace) -> None:
     ax.fill_between(d.tc, d.Ec - d.Ec_err, d.Ec + d.Ec_err, color="tab:red", alpha=0.25, lw=0)
-    ax.plot(d.tc, d.Ec, color="tab:red", lw=1.6, label="classical")
+    ax.plot(d.tc, d.Ec, color="tab:red", lw=1.6, label=f"classical, eps = {num(d.classical_run['role']['eps'])}")
     for r, c in zip(d.quantum_runs, shades(len(d.quantum_runs))):
         s = d.qres[r["name"]].series
         ax.plot(s["t"], s["E1"], color=c, lw=1.1, label=f"quantum, hbar = {num(r['role']['hbar'])}")
     if d.unperturbed_run is not None:
         ax.plot(d.ures.series["t"], d.ures.series["E1"], color="tab:blue", ls="--", lw=1.2,
                 label=f"eps = 0, hbar = {num(d.unperturbed_run['role']['hbar'])}")
+    if d.unperturbed_run is not None and d.zero is not None:
+        t0, E0, E0_err = d.zero
+        ax.fill_between(t0, E0 - E0_err, E0 + E0_err, color="tab:blue", alpha=0.15, lw=0)
+        ax.plot(t0, E0, color="tab:blue", ls=":", lw=1.4, label="classical, eps = 0")
     finish_energy(ax, float(d.tc.max()), "E1",
                   f"(a) m = {num(d.variant['mass_ratio'])}, eps = {num(d.variant['eps'])}")
 

@@ -182,6 +182,8 @@ def _fig2(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
                           hbar=h0, eps=0.0, mass_ratio=m))
     runs.append(b.classical("classical", {"eps": eps, "mass_ratio": m}, n, traj, snapshots=True,
                             eps=eps, mass_ratio=m))
+    # the classical line of the eps = 0 quantum run (particle 1 alone)
+    runs.append(b.classical("eps=0", {"eps": 0.0, "mass_ratio": m}, n, traj, eps=0.0, mass_ratio=m))
     return runs, []
 
 
