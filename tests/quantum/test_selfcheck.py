@@ -255,6 +255,17 @@ def test_end_stretch_small_for_a_resolved_run_and_flagged_for_an_under_resolved_
     assert bad.verdict == "not converged" and "end half_step: <p1^2>" in bad.as_dict()["verdict_reason"]
 
 
+def test_a_start_stretch_over_the_whole_run_needs_no_end_stretch(tmp_path):
+    cfg, ckpt, _ = _finished_run(tmp_path, "whole", n_kicks=3, convergence_kicks=3)
+    report = check_convergence(cfg, label="whole", n_threads=1, checkpoint_path=ckpt)
+    assert set(report.stretches) == {"start"} and report.whole_run
+    assert report.stretches["start"].n_kicks == 3 and report.as_dict()["whole_run"]
+    assert "covers the whole run" in report.text()
+    cfg, ckpt, _ = _finished_run(tmp_path, "part", n_kicks=3, convergence_kicks=2)
+    part = check_convergence(cfg, label="part", n_threads=1, checkpoint_path=ckpt)
+    assert set(part.stretches) == {"start", "end"} and not part.whole_run
+
+
 def test_check_refuses_a_checkpoint_that_is_not_the_final_one(tmp_path):
     # substeps set by hand: the resolution does not move with n_kicks (the rule's does)
     cfg, ckpt, _ = _finished_run(tmp_path, "r", convergence_kicks=2, substeps=44)

@@ -2,7 +2,8 @@
 resolution, at twice its substeps and on doubled grids.
 
 * ``start``: ``t = 0..convergence_kicks`` from the initial state (capped at ``n_kicks``);
-* ``end`` (when the run's final checkpoint is given): ``convergence_kicks`` kicks onward from
+* ``end`` (when the run's final checkpoint is given and the start stretch does not already
+  cover the whole run, ``convergence_kicks < n_kicks``): ``convergence_kicks`` kicks onward from
   the checkpoint's state at ``t = n_kicks``.  On the doubled grids the state is embedded by
   zero-padding its sine coefficients, which is exact in the sine basis (the modes
   ``phi_n`` do not depend on ``N``): norm, ``<p1^2>`` and purity are unchanged.
@@ -96,6 +97,11 @@ class ConvergenceReport:
     tol_p1: float | None = None
     tol_purity: float | None = None
     self_check: SelfCheck | None = None
+    run_n_kicks: int | None = None  # the run's length: the start stretch covers it all when n_kicks >= it
+
+    @property
+    def whole_run(self) -> bool:
+        return self.run_n_kicks is not None and self.n_kicks >= self.run_n_kicks
 
     def failures(self) -> list[str]:
         """Every change above its tolerance (NaN counts as above), worst first per stretch."""
@@ -132,7 +138,9 @@ class ConvergenceReport:
                 lines.append(f"    {name:<12} N1 x N2 = {res.N1} x {res.N2}, {res.substeps} substeps: "
                              + "  ".join(f"{k} {ch[k]:.2e}" for k in OBSERVABLES)
                              + f"  purity (absolute) {ch['purity_abs']:.2e}   ({s.seconds[name]:.1f} s)")
-        if "end" not in self.stretches:
+        if self.whole_run:
+            lines.append(f"  the start stretch covers the whole run (t = 0..{self.run_n_kicks}): no end stretch")
+        elif "end" not in self.stretches:
             lines.append("  end stretch not checked (give the run's final checkpoint with --checkpoint)")
         bad = self.failures()
         lines.append(f"[{self.label}] verdict: {self.verdict} (tolerances: <p1^2> {self.tol_p1:g} relative, "
@@ -147,7 +155,8 @@ class ConvergenceReport:
                 out[f"{name}_{k}"] = ch[k]
         if not self.stretches:
             return out
-        out.update(stretches=",".join(self.stretches), tol_p1=self.tol_p1, tol_purity=self.tol_purity,
+        out.update(stretches=",".join(self.stretches), whole_run=self.whole_run, tol_p1=self.tol_p1,
+                   tol_purity=self.tol_purity,
                    verdict=self.verdict, verdict_reason="; ".join(self.failures()))
         for s in self.stretches.values():
             out[f"{s.name}_t0"], out[f"{s.name}_n_kicks"] = s.t0, s.n_kicks
@@ -253,7 +262,8 @@ def _stretch(name: str, t0: int, kicks: int, variants: dict, config, start, lay,
 def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.Layout | None = None,
                       n_threads: int | None = None, checkpoint_path=None) -> ConvergenceReport:
     """Collective: the start stretch, and the end stretch when ``checkpoint_path`` (the run's
-    final checkpoint, at ``t = n_kicks``) is given; see the module docstring."""
+    final checkpoint, at ``t = n_kicks``) is given and the start stretch is shorter than the run;
+    see the module docstring."""
     lay = lay or parallel.layout()
     qn = config.quantum
     res = resolve(config)
@@ -274,7 +284,7 @@ def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.L
 
     n = min(qn.n_kicks, qn.convergence_kicks)
     stretches = {"start": _stretch("start", 0, n, variants, config, initial_state, lay, n_threads, label)}
-    if checkpoint_path is not None:
+    if checkpoint_path is not None and qn.convergence_kicks < qn.n_kicks:
         stretches["end"] = _stretch("end", qn.n_kicks, qn.convergence_kicks, variants, config,
                                     lambda tr: padded_rows(checkpoint_path, tr)[0], lay, n_threads, label)
     start = stretches["start"]
@@ -282,7 +292,8 @@ def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.L
         label=label, n_kicks=n, base=res, variants={k: v for k, v in variants.items() if k != "base"},
         changes={k: {q: ch[q] for q in OBSERVABLES} for k, ch in start.changes.items()},
         seconds={k: v for k, v in start.seconds.items() if k != "base"}, stretches=stretches,
-        tol_p1=qn.convergence_tol_p1, tol_purity=qn.convergence_tol_purity, self_check=record)
+        tol_p1=qn.convergence_tol_p1, tol_purity=qn.convergence_tol_purity, self_check=record,
+        run_n_kicks=qn.n_kicks)
 
 
 def write_report(path, report: ConvergenceReport, config: RunConfig) -> None:
