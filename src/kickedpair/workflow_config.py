@@ -433,7 +433,7 @@ class Fig4(_Variant):
 class Fig5(_Variant):
     """Purity with the coupling eps*hbar."""
 
-    hbar: float = _pos(REQUIRED, doc="hbar of every run")
+    hbar: Any = _pos(REQUIRED, kind="numbers", doc="hbar values (a number or a list): every K2 runs at each")
     K2: Any = _spec((0.0, 0.03, 0.05, 0.09, 0.12), "numbers", non_negative, doc="kick strengths of particle 2")
     n_kicks: int = _count(REQUIRED, doc=_N_KICKS)
     convergence: bool = _flag(True, doc="check every quantum run with --check-convergence")

@@ -10,7 +10,7 @@ import pytest
 from kickedpair.reproduce import fig5
 from kickedpair.reproduce.common import VERDICTS, check_summary, finite, read_table
 
-FIT_COLUMNS = ["K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better",
+FIT_COLUMNS = ["hbar", "K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better",
                "purity_tf", "t_half"]
 
 
@@ -33,19 +33,20 @@ def test_figure_and_summary(built):
     assert len(summary["convergence"]) == 2
     assert summary["parameters"]["hbar"] == pytest.approx(0.25)
     assert summary["parameters"]["coupling eps*hbar"] == pytest.approx(20.0 * 0.25)
-    assert len(summary["comparisons"]) == 4
-    for c in summary["comparisons"]:
+    assert len(summary["comparisons"]) == 5
+    for c in summary["comparisons"][:4]:
         assert c["verdict"] in VERDICTS
         assert "hbar=0.25" in c["project"]
-    # one K2 >= 0.09 only: the independence claim cannot be tested
+    # one K2 >= 0.09 only: the independence claim cannot be tested; one hbar: no trend
     assert summary["comparisons"][2]["verdict"] == "not compared"
+    assert summary["comparisons"][4]["verdict"] == "not compared"
 
 
 def test_purity_table(built):
     plan, out, _ = built
     rows = read_table(out / "fig5_purity.csv")
-    assert list(rows[0]) == ["K2", "t", "purity"]
-    assert finite(r[k] for r in rows for k in ("K2", "t", "purity"))
+    assert list(rows[0]) == ["hbar", "K2", "t", "purity"]
+    assert finite(r[k] for r in rows for k in ("hbar", "K2", "t", "purity"))
     n = plan["variant"]["n_kicks"]
     assert len(rows) == len(plan["runs"]) * (n + 1)
     for r in rows:
@@ -141,31 +142,75 @@ def _fake_result(path, K2, hbar, purity):
         s["purity"] = purity
 
 
+def _exact_plan(tmp_path, decays: dict, n: int = 60) -> dict:
+    """A plan whose runs hold exact purity curves: ``decays[(hbar, K2)] = ("power", beta)`` or
+    ``("exp", gamma)``."""
+    t = np.arange(n + 1, dtype=float)
+    runs = []
+    for (hbar, K2), (form, rate) in decays.items():
+        purity = np.exp(-rate * t) if form == "exp" else np.maximum(t, 1.0) ** -rate
+        result = tmp_path / f"hbar={hbar:g}+K2={K2:g}" / "quantum.h5"
+        _fake_result(result, K2, hbar, purity)
+        runs.append({"figure": "fig5", "engine": "quantum", "name": f"hbar={hbar:g}+K2={K2:g}",
+                     "role": {"K2": K2, "hbar": hbar}, "config": {}, "result": str(result)})
+    hbars = sorted({h for h, _ in decays}, reverse=True)
+    return {"figure": "fig5", "runs": runs, "extra_runs": [],
+            "variant": {"hbar": hbars, "n_kicks": n, "power_window": [0.1, 1.0], "exp_window": [0.1, 1.0],
+                        "description": ""}}
+
+
 def test_make_on_exact_decays(tmp_path):
     """Power laws for K2 <= 0.05 and one exponential for K2 >= 0.09: every claim of the paper holds."""
     from kickedpair.reproduce.figure import make_figure
 
-    n, hbar = 60, 0.1
-    t = np.arange(n + 1, dtype=float)
-    runs = []
-    for K2, beta in ((0.0, 0.2), (0.03, 0.25), (0.05, 0.3), (0.09, None), (0.12, None)):
-        purity = np.exp(-0.05 * t) if beta is None else np.maximum(t, 1.0) ** -beta
-        result = tmp_path / f"K2={K2:g}" / "result.h5"
-        _fake_result(result, K2, hbar, purity)
-        runs.append({"figure": "fig5", "engine": "quantum", "name": f"K2={K2:g}", "role": {"K2": K2, "hbar": hbar},
-                     "config": {}, "result": str(result)})
-    plan = {"figure": "fig5", "runs": runs, "extra_runs": [],
-            "variant": {"hbar": hbar, "n_kicks": n, "power_window": [0.1, 1.0], "exp_window": [0.1, 1.0],
-                        "description": ""}}
+    decays = {(0.1, K2): d for K2, d in ((0.0, ("power", 0.2)), (0.03, ("power", 0.25)), (0.05, ("power", 0.3)),
+                                          (0.09, ("exp", 0.05)), (0.12, ("exp", 0.05)))}
     out = tmp_path / "out"
-    summary = make_figure("fig5", plan, out)
-    assert [c["verdict"] for c in summary["comparisons"]] == ["agrees"] * 4
+    summary = make_figure("fig5", _exact_plan(tmp_path, decays), out)
+    assert [c["verdict"] for c in summary["comparisons"]] == ["agrees"] * 4 + ["not compared"]
     rows = {float(r["K2"]): r for r in read_table(out / "fig5_fits.csv")}
     assert float(rows[0.03]["beta"]) == pytest.approx(0.25, rel=1e-5)   # CSV: 6 digits
     assert float(rows[0.12]["gamma"]) == pytest.approx(0.05, rel=1e-5)
     assert float(rows[0.09]["t_half"]) == pytest.approx(math.log(2) / 0.05, rel=1e-5)
     assert [rows[k]["better"] for k in sorted(rows)] == ["power"] * 3 + ["exponential"] * 2
     assert summary["parameters"]["coupling eps*hbar"] == pytest.approx(2.0)
+
+
+def test_scan_judges_at_the_smallest_hbar_and_the_trend_over_all(tmp_path):
+    """At hbar = 0.2 every K2 decays as a power law (no contrast), at 0.05 the paper's contrast:
+    comparisons 1-4 are those of 0.05 and the contrast grows as hbar falls."""
+    from kickedpair.reproduce.figure import make_figure
+
+    decays = {}
+    for K2 in (0.0, 0.05, 0.09, 0.12):
+        decays[(0.2, K2)] = ("power", 0.3)
+        decays[(0.05, K2)] = ("power", 0.3) if K2 <= 0.05 else ("exp", 0.04)
+    out = tmp_path / "out"
+    summary = make_figure("fig5", _exact_plan(tmp_path, decays), out)
+    verdicts = [c["verdict"] for c in summary["comparisons"]]
+    assert verdicts == ["agrees"] * 5, verdicts
+    assert all("hbar=0.05" in c["project"] for c in summary["comparisons"][:4])
+    assert summary["parameters"]["hbar"] == [0.2, 0.05]
+    rows = read_table(out / "fig5_fits.csv")
+    assert sorted({float(r["hbar"]) for r in rows}) == [0.05, 0.2] and len(rows) == 8
+    assert (out / "fig5.png").stat().st_size > 0
+    # the contrast reversed (paper-like at the largest hbar only): the trend differs
+    flipped = {(0.2 if h == 0.05 else 0.05, K2): d for (h, K2), d in decays.items()}
+    summary = make_figure("fig5", _exact_plan(tmp_path / "flipped", flipped), tmp_path / "out2")
+    assert summary["comparisons"][4]["verdict"] == "differs"
+    assert summary["comparisons"][1]["verdict"] == "differs"   # at 0.05 now every K2 is a power law
+
+
+def test_form_gap_and_trend_rules():
+    power, expo = {"rms_power": 0.01, "rms_exp": 0.1}, {"rms_power": 0.1, "rms_exp": 0.01}
+    assert fig5.form_gap([power], [expo]) == pytest.approx(2 * math.log(10))
+    assert fig5.form_gap([power], [power]) == pytest.approx(0.0)
+    assert math.isnan(fig5.form_gap([], [expo]))
+    assert fig5.trend_verdict([0.0, 1.0, 2.0]) == "agrees"
+    assert fig5.trend_verdict([0.0, 2.0, 1.0]) == "partly"      # larger at the end, not monotone
+    assert fig5.trend_verdict([1.0, 1.0]) == "partly"           # monotone, not larger
+    assert fig5.trend_verdict([2.0, 1.0]) == "differs"
+    assert fig5.trend_verdict([1.0, float("nan")]) == "not compared"
 
 
 def test_gamma_difference_and_convergence_max():

@@ -10,6 +10,12 @@ Per ``K2`` both forms are fitted by least squares, ``ln purity`` on ``ln t`` ove
 ``power_window`` and ``ln purity`` on ``t`` over its ``exp_window`` (fractions of ``n_kicks``,
 points with ``t >= 1`` only), and the form with the smaller rms residual in ``ln purity`` is
 called the better one, unless the two rms differ by less than a factor ``INDISTINGUISHABLE``.
+
+The variant may list several ``hbar`` (a scan towards the paper's semiclassical regime): every
+``K2`` runs at each.  Comparisons 1-4 are made at the smallest ``hbar``; comparison 5 asks
+whether the contrast between the groups grows as ``hbar`` falls, the contrast being
+:func:`form_gap` (how much more the large-``K2`` runs prefer the exponential than the small-``K2``
+runs, in mean ``ln(rms_power / rms_exp)``).
 """
 
 from __future__ import annotations
@@ -140,21 +146,43 @@ def gamma_difference(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[fl
     return rel, z
 
 
+def form_gap(small: Sequence[Mapping[str, float]], large: Sequence[Mapping[str, float]]) -> float:
+    """Mean ``ln(rms_power / rms_exp)`` of the large-K2 runs minus that of the small-K2 runs: 0 when
+    both groups prefer the same form alike, > 0 in the paper's sense (large K2 nearer the
+    exponential); NaN without both groups."""
+    def mean_log(group):
+        logs = [math.log(e["rms_power"] / e["rms_exp"]) for e in group
+                if e["rms_power"] > 0 and e["rms_exp"] > 0 and math.isfinite(e["rms_power"] / e["rms_exp"])]
+        return sum(logs) / len(logs) if logs else float("nan")
+    return mean_log(large) - mean_log(small)
+
+
+def trend_verdict(gaps: Sequence[float]) -> str:
+    """Comparison 5, ``gaps`` ordered by falling hbar: agrees if the gap is larger at the smallest
+    hbar than at the largest and never falls from one hbar to the next; partly if one of the two;
+    differs if neither; not compared with fewer than two finite gaps."""
+    g = [x for x in gaps if math.isfinite(x)]
+    if len(g) < 2:
+        return "not compared"
+    return verdict_of([g[-1] > g[0], all(b >= a for a, b in zip(g, g[1:]))])
+
+
 # --------------------------------------------------------------------------- load
 def _curve(run: Mapping[str, Any]) -> dict:
     res = read_result(run["result"])
     t = np.asarray(res.series["t"], float)
     p = np.asarray(res.series["purity"], float)
     order = np.argsort(t)
-    return {"K2": float(run["role"]["K2"]), "run": run, "config": res.config, "attrs": res.attrs,
-            "t": t[order], "purity": p[order]}
+    return {"K2": float(run["role"]["K2"]), "hbar": float(run["role"]["hbar"]), "run": run, "config": res.config,
+            "attrs": res.attrs, "t": t[order], "purity": p[order]}
 
 
 def load(plan: Mapping[str, Any]) -> SimpleNamespace:
-    """Per K2 (ascending) the run with its purity curve as read (K2, run, config, attrs, t, purity
-    sorted in t); the fit windows; the convergence and resolution rows."""
+    """Per hbar (falling) and K2 (rising) the run with its purity curve as read (K2, hbar, run,
+    config, attrs, t, purity sorted in t); the fit windows; the convergence and resolution rows."""
     v = plan["variant"]
-    runs = sorted((r for r in plan["runs"] if r["engine"] == "quantum"), key=lambda r: float(r["role"]["K2"]))
+    runs = sorted((r for r in plan["runs"] if r["engine"] == "quantum"),
+                  key=lambda r: (-float(r["role"]["hbar"]), float(r["role"]["K2"])))
     curves = [_curve(r) for r in runs]
     return SimpleNamespace(variant=v, n_kicks=int(v["n_kicks"]), curves=curves,
                            windows=(list(v["power_window"]), list(v["exp_window"])),
@@ -181,16 +209,27 @@ def convergence_max(rows: Sequence[Mapping[str, Any]]) -> float:
                              if math.isfinite(float(row.get(k, float("nan"))))])
 
 
+def _groups(entries: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """The paper's small-K2 and large-K2 groups among ``entries``."""
+    return ([e for e in entries if e["K2"] <= SMALL_K2_MAX + 1e-12],
+            [e for e in entries if e["K2"] >= LARGE_K2_MIN - 1e-12])
+
+
 def measure(data: SimpleNamespace) -> SimpleNamespace:
-    """The curves with their fits, fit masks, purity(t_f), t_half (``entries``); hbar, eps, whether
-    the coupling scales with hbar, the coupling here and at the paper's hbar; the largest purity
-    change in the convergence checks (``conv_max``)."""
+    """The curves with their fits, fit masks, purity(t_f), t_half (``entries``), grouped by hbar
+    (falling, ``by_hbar``) with each hbar's contrast (``gaps``: :func:`form_gap`); the smallest hbar
+    (``hbar``, where comparisons 1-4 are made), eps, whether the coupling scales with hbar, the
+    coupling there and at the paper's hbar; the largest purity change in the convergence checks."""
     entries = [_fitted(c, data.n_kicks, *data.windows) for c in data.curves]
-    phys = entries[0]["config"].get("physics", {}) if entries else {}
-    hbar = float(entries[0]["run"]["role"]["hbar"]) if entries else float(data.variant["hbar"])
+    by_hbar: dict[float, list[dict]] = {}
+    for e in entries:
+        by_hbar.setdefault(e["hbar"], []).append(e)
+    hbar = min(by_hbar) if by_hbar else float(np.min(data.variant["hbar"]))
+    phys = by_hbar[hbar][0]["config"].get("physics", {}) if by_hbar else {}
     eps = float(phys.get("eps", float("nan")))
     scales = bool(phys.get("coupling_scales_with_hbar", False))
-    return SimpleNamespace(entries=entries, phys=phys, hbar=hbar, eps=eps, scales=scales,
+    return SimpleNamespace(entries=entries, by_hbar=by_hbar, gaps={h: form_gap(*_groups(es)) for h, es in by_hbar.items()},
+                           at_smallest=by_hbar.get(hbar, []), phys=phys, hbar=hbar, eps=eps, scales=scales,
                            coupling=eps * hbar if scales else eps, paper_coupling=eps * PAPER_HBAR if scales else eps,
                            conv_max=convergence_max(data.convergence))
 
@@ -210,10 +249,10 @@ def _cause(hbar: float, coupling: float, paper_coupling: float, n_kicks: int, co
 
 
 def judge(data: SimpleNamespace, m: SimpleNamespace) -> list[dict]:
+    """Comparisons 1-4 at the smallest hbar, 5 over the scan."""
     cause = _cause(m.hbar, m.coupling, m.paper_coupling, data.n_kicks, m.conv_max)
     used = f"hbar={m.hbar:g}, eps*hbar={m.coupling:g}, t_f={data.n_kicks}"
-    small = [e for e in m.entries if e["K2"] <= SMALL_K2_MAX + 1e-12]
-    large = [e for e in m.entries if e["K2"] >= LARGE_K2_MIN - 1e-12]
+    small, large = _groups(m.at_smallest)
     comparisons = [
         _compare_form(small, "power", "power-law decay t^-beta for small K2 (0, 0.03, 0.05)",
                       f"K2 <= {SMALL_K2_MAX:g}", used, cause),
@@ -221,9 +260,25 @@ def judge(data: SimpleNamespace, m: SimpleNamespace) -> list[dict]:
                       f"K2 >= {LARGE_K2_MIN:g}", used, cause),
         _compare_same_decay(large, used, cause),
         _compare_contrast(small, large, used, cause),
+        _compare_trend(m, cause),
     ]
     flag_unaccepted(comparisons, data.convergence)
     return comparisons
+
+
+def _compare_trend(m: SimpleNamespace, cause: str) -> dict:
+    """5: does the contrast between small and large K2 grow as hbar falls?"""
+    quantity = "contrast between small and large K2 as hbar falls"
+    paper = "the contrast (power law vs exponential) is a semiclassical statement, made at hbar = 1e-4"
+    gaps = [m.gaps[h] for h in m.by_hbar]
+    if len(m.by_hbar) < 2:
+        return comparison(quantity, paper, f"one hbar ({m.hbar:g})", "not compared", "the variant scans no hbar")
+    parts = "; ".join(f"hbar={h:g}: {num(m.gaps[h], 2)}" for h in m.by_hbar)
+    return judged(quantity, paper,
+                  f"gap = mean ln(rms_power/rms_exp) of K2 >= {LARGE_K2_MIN:g} minus that of K2 <= {SMALL_K2_MAX:g} "
+                  f"(> 0: large K2 nearer the exponential): {parts}; rule: agrees if larger at the smallest hbar "
+                  "than at the largest and never falling as hbar falls, partly if one holds",
+                  trend_verdict(gaps), cause)
 
 
 def _compare_form(group: list[dict], expected: str, paper_text: str, label: str, used: str, cause: str) -> dict:
@@ -287,11 +342,12 @@ def make(plan: Mapping[str, Any], out_dir: Path) -> dict:
                    TABLES, "fig5.png")
 
 
-_FIT_COLUMNS = ("K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better", "purity_tf", "t_half")
+_FIT_COLUMNS = ("hbar", "K2", "beta", "beta_err", "rms_power", "gamma", "gamma_err", "rms_exp", "better", "purity_tf",
+                "t_half")
 
 
 def write_tables(out_dir: Path, entries: list[dict]) -> None:
-    write_table(out_dir / TABLES[0], [{"K2": e["K2"], "t": float(tt), "purity": float(pp)}
+    write_table(out_dir / TABLES[0], [{"hbar": e["hbar"], "K2": e["K2"], "t": float(tt), "purity": float(pp)}
                                       for e in entries for tt, pp in zip(e["t"], e["purity"])])
     write_table(out_dir / TABLES[1], [{c: e[c] for c in _FIT_COLUMNS} for e in entries])
 
@@ -301,8 +357,9 @@ def _notes(data: SimpleNamespace, m: SimpleNamespace) -> list[str]:
     N2 = [int(e["attrs"].get("N2", 0)) for e in m.entries if e["attrs"].get("N2")]
     p_min = min((float(np.min(e["purity"])) for e in m.entries), default=float("nan"))
     return [
-        f"hbar = {m.hbar:g} with coupling eps*hbar = {m.coupling:g} (eps = {m.eps:g}); the paper uses hbar = "
-        f"{sci(PAPER_HBAR)} (eps*hbar = {m.paper_coupling:g}), cluster scale: the 'paper' variant.",
+        f"hbar = {', '.join(f'{h:g}' for h in m.by_hbar) or f'{m.hbar:g}'}, the comparisons 1-4 at {m.hbar:g} (coupling "
+        f"eps*hbar = {m.coupling:g}, eps = {m.eps:g}); the paper uses hbar = {sci(PAPER_HBAR)} "
+        f"(eps*hbar = {m.paper_coupling:g}).",
         f"Fits in ln purity over t >= 1: power law on ln t over {power_window} x t_f, exponential on t over "
         f"{exp_window} x t_f; 'better' = smaller rms residual, 'indistinguishable' when the rms differ by less "
         f"than x{INDISTINGUISHABLE:g}.",
@@ -317,28 +374,55 @@ def _notes(data: SimpleNamespace, m: SimpleNamespace) -> list[str]:
 
 def _parameters(data: SimpleNamespace, m: SimpleNamespace) -> dict:
     phys = m.phys
-    return {"hbar": m.hbar, "coupling eps*hbar": m.coupling, "K1": phys.get("K1"), "mass_ratio": phys.get("mass_ratio"),
+    return {"hbar": list(m.by_hbar) if len(m.by_hbar) > 1 else m.hbar, "coupling eps*hbar": m.coupling, "K1": phys.get("K1"), "mass_ratio": phys.get("mass_ratio"),
             "eps": m.eps, "lam": phys.get("lam"), "L": phys.get("L"), "interaction": phys.get("interaction"),
-            "coupling_scales_with_hbar": m.scales, "K2": [e["K2"] for e in m.entries], "n_kicks": data.n_kicks,
+            "coupling_scales_with_hbar": m.scales, "K2": sorted({e["K2"] for e in m.entries}), "n_kicks": data.n_kicks,
             "power_window": data.windows[0], "exp_window": data.windows[1],
             "indistinguishable_factor": INDISTINGUISHABLE}
 
 
 # --------------------------------------------------------------------------- draw
 def draw(path: Path, data: SimpleNamespace, m: SimpleNamespace) -> None:
-    """Purity vs t per K2 (log y; log-log) with both fits; the rejected form of each K2 drawn faint."""
+    """Top: purity vs t per K2 (log y) at each hbar, both fits, the rejected form faint. Bottom: the
+    smallest hbar in log-log, and beta and gamma against hbar per K2."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    with panels(path, 1, 2, (11.5, 4.4)) as axes:
-        for ax, loglog in zip(axes, (False, True)):
-            _draw_panel(ax, m.entries, loglog, plt.get_cmap("Dark2"))
-        axes[0].set_title(f"(a) hbar = {m.hbar:g}, eps*hbar = {m.coupling:g}, t_f = {data.n_kicks}", fontsize=10)
-        axes[1].set_title("(b) log-log", fontsize=10)
-        handles, labels = axes[0].get_legend_handles_labels()
+    colors = plt.get_cmap("Dark2")
+    ncol = max(len(m.by_hbar), 3)
+    with panels(path, 2, ncol, (3.9 * ncol, 8.4), squeeze=False) as axes:
+        for j, (h, es) in enumerate(m.by_hbar.items()):
+            _draw_panel(axes[0, j], es, False, colors)
+            eps_hbar = m.eps * h if m.scales else m.eps
+            axes[0, j].set_title(f"({chr(97 + j)}) hbar = {h:g}, eps*hbar = {eps_hbar:g}, t_f = {data.n_kicks}",
+                                 fontsize=9)
+        _draw_panel(axes[1, 0], m.at_smallest, True, colors)
+        axes[1, 0].set_title(f"({chr(97 + ncol)}) log-log, hbar = {m.hbar:g}", fontsize=9)
+        for j, (key, label) in enumerate((("beta", r"power-law exponent $\beta$"),
+                                          ("gamma", r"exponential rate $\gamma$")), start=1):
+            _draw_scan(axes[1, j], m.entries, key, label, colors)
+            axes[1, j].set_title(f"({chr(97 + ncol + j)}) {key} against hbar", fontsize=9)
+        for ax in [*axes[0, len(m.by_hbar):], *axes[1, 3:]]:
+            ax.axis("off")
+        handles, labels = axes[0, 0].get_legend_handles_labels()
         handles += [Line2D([], [], ls="--", color="tab:blue"), Line2D([], [], ls="-.", color="tab:red")]
         labels += [r"power law $t^{-\beta}$", r"exponential $e^{-\gamma t}$"]
-        axes[1].legend(handles, labels, fontsize=8, loc="lower left")
+        axes[1, 0].legend(handles, labels, fontsize=7, loc="lower left")
+
+
+def _draw_scan(ax, entries: list[dict], key: str, label: str, colors) -> None:
+    """``key`` (beta or gamma) with its error against hbar, one line per K2."""
+    for i, K2 in enumerate(sorted({e["K2"] for e in entries})):
+        es = sorted((e for e in entries if e["K2"] == K2), key=lambda e: e["hbar"])
+        ax.errorbar([e["hbar"] for e in es], [e[key] for e in es], yerr=[e[f"{key}_err"] for e in es],
+                    marker=_MARKERS[i % len(_MARKERS)], mfc="none", capsize=3, color=colors(i % 8), label=f"K2 = {_k(K2)}")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set(xscale="log", xlabel="hbar", ylabel=label)
+    for formatter in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+        formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
 
 
 _MARKERS = ["o", "^", "D", "*", "s", "v", "P", "X", "h", "<"]

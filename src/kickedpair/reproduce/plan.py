@@ -220,13 +220,15 @@ def _fig3(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
 
 
 def _fig5(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
-    h = _floats(v["hbar"])[0]
+    hbars = sorted(set(_floats(v["hbar"])), reverse=True)
     K2s = _floats(v["K2"])
     n = int(v["n_kicks"])
+    v["hbar"] = hbars
     v["power_window"] = [float(x) for x in v["power_window"]]
     v["exp_window"] = [float(x) for x in v["exp_window"]]
     conv = bool(v["convergence"])
-    return [b.quantum(_name(K2=K2), {"K2": K2, "hbar": h}, n, conv, hbar=h, K2=K2) for K2 in K2s], []
+    return [b.quantum(_name(hbar=h, K2=K2), {"K2": K2, "hbar": h}, n, conv, hbar=h, K2=K2)
+            for h in hbars for K2 in K2s], []
 
 
 def _fig4(b: _Builder, v: dict, done: dict) -> tuple[list[Run], list[Run]]:
