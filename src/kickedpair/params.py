@@ -408,6 +408,8 @@ class Physics:
 
 
 CLASSICAL_SCHEMES = ("strang", "rk4")
+#: trajectory blocks of the slope errors when classical.error_blocks is 'auto'
+DEFAULT_ERROR_BLOCKS = 20
 
 
 @dataclass(frozen=True)
@@ -441,9 +443,26 @@ class ClassicalNumerics:
                                      "would pass an integration that has failed")),
         doc="guard: largest allowed ensemble mean of |E(t+1-) - E(t+)| / (E(t+) + U0) in one period",
     )
+    error_blocks: int | None = _spec(
+        None, "int|auto", at_least(2),
+        doc="fixed blocks of trajectories (trajectory i in block i * B // n_trajectories) whose "
+            "spread gives the errors of the fitted slopes; 'auto': 20, or n_trajectories when fewer",
+    )
+
+    @property
+    def n_error_blocks(self) -> int:
+        """The number of trajectory blocks the run records (``error_blocks`` or its 'auto' value)."""
+        if self.error_blocks is not None:
+            return self.error_blocks
+        return min(DEFAULT_ERROR_BLOCKS, self.n_trajectories)
 
     def validate(self, section: str) -> None:
         _check_window_and_times(self, section)
+        if self.error_blocks is not None and self.error_blocks > self.n_trajectories:
+            raise ConfigError(
+                f"{section}.error_blocks: must be <= n_trajectories = {self.n_trajectories} "
+                f"(every block needs a trajectory), got {self.error_blocks}"
+            )
 
 
 QUANTUM_SCHEMES = ("auto", "light_exact", "strang", "free")

@@ -3,6 +3,11 @@
 The global ensemble is drawn from the seed on every rank and each rank keeps
 its contiguous block of trajectories, so the trajectories, and the results up
 to the rounding of the final sums, do not depend on the number of ranks.
+
+Besides the ensemble sums, the run records the mean ``p1^2`` of fixed blocks of
+trajectories at every integer t (trajectory ``i`` of ``n`` is in block ``i * B // n``,
+whichever rank holds it): the spread of the slope over the blocks is the error of the
+fitted slopes (:func:`kickedpair.analysis.block_slope_error`).
 """
 
 from __future__ import annotations
@@ -48,6 +53,12 @@ def steps_per_kick(physics: Physics, numerics: ClassicalNumerics) -> int:
     return max(1, math.ceil(1.0 / dt))
 
 
+def error_block_starts(n: int, n_blocks: int) -> np.ndarray:
+    """First trajectory of every block and, last, ``n``: block ``b`` is ``[starts[b], starts[b+1])``,
+    the trajectories ``i`` with ``i * n_blocks // n == b`` (exact integer arithmetic, no overflow)."""
+    return np.array([-(-b * n // n_blocks) for b in range(n_blocks + 1)], dtype=np.int64)
+
+
 def initial_ensemble(n: int, seed: int, L: float) -> tuple[np.ndarray, np.ndarray]:
     """Global initial positions of both particles, uniform on the well (momenta are 0)."""
     rng = np.random.default_rng(seed)
@@ -66,6 +77,8 @@ class ClassicalRun:
     p1_sq_sem: np.ndarray
     p2_sq: np.ndarray
     p2_sq_sem: np.ndarray
+    p1_sq_blocks: np.ndarray  # (n_kicks + 1, B): mean p1^2 of each trajectory block
+    block_counts: np.ndarray  # (B,): trajectories in each block
     energy_drift_max: np.ndarray
     energy_drift_mean: np.ndarray
     steps_per_kick: int
@@ -87,7 +100,10 @@ class ClassicalRun:
 
 class _Ensemble:
     """This rank's block of trajectories and the sums over it at every integer t:
-    ``sums[t] = (sum p1^2, sum p1^4, sum p2^2, sum p2^4, sum |dE|/E)``."""
+    ``sums[t] = (sum p1^2, sum p1^4, sum p2^2, sum p2^4, sum |dE|/E)``, and
+    ``block_sums[t, b]`` = sum of p1^2 over this rank's trajectories of error block ``b``
+    (a rank's contiguous range meets a few consecutive blocks: ``np.add.reduceat`` over
+    its pieces of them)."""
 
     def __init__(self, config: RunConfig, lo: int, hi: int, n_steps: int):
         ph, nu = config.physics, config.classical
@@ -97,6 +113,14 @@ class _Ensemble:
         self.d_energy = np.empty_like(self.x1)
         self.rel = np.zeros(0)
         self.sums = np.zeros((nu.n_kicks + 1, 5))
+        starts = error_block_starts(nu.n_trajectories, nu.n_error_blocks)
+        self.block_sums = np.zeros((nu.n_kicks + 1, nu.n_error_blocks))
+        if hi > lo:  # the blocks that meet [lo, hi) and where they begin in the local arrays
+            first, last = np.searchsorted(starts, [lo, hi - 1], side="right") - 1
+            self.block_slice = slice(int(first), int(last) + 1)
+            self.block_offsets = np.maximum(starts[first:last + 1], lo) - lo
+        else:  # a rank with no trajectories (more ranks than trajectories)
+            self.block_slice, self.block_offsets = slice(0, 0), None
         self.ph, self.n_steps, self.integrate = ph, n_steps, PERIOD_INTEGRATORS[nu.scheme]
 
     def period(self, t: int, state: "_Ensemble") -> "_Ensemble":
@@ -110,6 +134,8 @@ class _Ensemble:
         self.rel = np.abs(self.d_energy) / np.maximum(e_start + strength, 1e-300)
         q1, q2 = p1 * p1, p2 * p2
         self.sums[t] = (q1.sum(), (q1 * q1).sum(), q2.sum(), (q2 * q2).sum(), self.rel.sum())
+        if self.block_offsets is not None:
+            self.block_sums[t, self.block_slice] = np.add.reduceat(q1, self.block_offsets)
         return self
 
 
@@ -177,6 +203,8 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
     evolve(ens.period, ens, 0, nu.n_kicks, [guards, snaps, progress_bar], stop=lambda t: guards.signal)
 
     total = parallel.sum_to_all(ens.sums, lay.comm)
+    block_total = parallel.sum_to_all(ens.block_sums, lay.comm)
+    block_counts = np.diff(error_block_starts(nu.n_trajectories, nu.n_error_blocks))
     n = nu.n_trajectories
     mean = total[:, [0, 2]] / n
     var = np.maximum(total[:, [1, 3]] / n - mean**2, 0.0)
@@ -191,6 +219,8 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
         p1_sq_sem=sem[:, 0],
         p2_sq=mean[:, 1],
         p2_sq_sem=sem[:, 1],
+        p1_sq_blocks=block_total / block_counts,
+        block_counts=block_counts,
         energy_drift_max=drift_max,
         energy_drift_mean=total[:, 4] / n,
         steps_per_kick=n_steps,
@@ -200,7 +230,8 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
         wall_time_s=time.perf_counter() - start_clock,
         snapshots={k: v for k, v in snaps.snapshots.items() if lay.is_root},
     )
-    run.estimates = diffusion_estimates(t_axis, run.p1_sq, run.p1_sq_sem, nu.fit_window)
+    run.estimates = diffusion_estimates(t_axis, run.p1_sq, run.p1_sq_sem, nu.fit_window,
+                                        run.p1_sq_blocks, block_counts)
     # the slowest rank's clock is the run's wall time
     run.wall_time_s = float(parallel.max_to_all(np.array([run.wall_time_s]), lay.comm)[0])
     return run
