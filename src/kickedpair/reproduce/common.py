@@ -109,9 +109,23 @@ def resolution_row(run: Mapping[str, Any]) -> dict:
     return row
 
 
+#: the variants of a convergence check and the changes each reports per stretch (relative, and
+#: the purity's absolute)
+CONVERGENCE_TESTS = ("half_step", "double_grid")
+CONVERGENCE_CHANGES = ("p1_sq", "p2_sq", "purity", "purity_abs")
+
+
+def kicks_span(t0: int, n_kicks: int) -> str:
+    """The kicks a stretch of a convergence check covers, ``t = t0..t0 + n_kicks``."""
+    return f"t = {int(t0)}..{int(t0) + int(n_kicks)}"
+
+
 def convergence_row(run: Mapping[str, Any]) -> dict:
-    """Relative changes of <p1^2>, <p2^2>, purity on the short stretch at half the step and at
-    double the grids (``kickedpair quantum --check-convergence``)."""
+    """Changes of <p1^2>, <p2^2>, purity at twice the substeps and on doubled grids (``kickedpair
+    quantum --check-convergence``), per stretch: ``start`` names the kicks of the start stretch
+    (``t = 0..kicks``), whose changes are the unprefixed keys (``half_step_p1_sq``, ...) and
+    ``start_*_purity_abs``; ``end`` names those of the end stretch (``t = n_kicks..``), whose
+    changes are the ``end_*`` keys."""
     from ..io import IncompleteResult, read_result as read_file
 
     path = run.get("convergence")
@@ -121,37 +135,66 @@ def convergence_row(run: Mapping[str, Any]) -> dict:
         a = _attrs(read_file(path, series=False))
     except IncompleteResult as exc:  # unreadable or without complete=True
         raise MissingResult(str(exc)) from None
-    nan, tests = float("nan"), ("half_step", "double_grid")
+    nan, tests = float("nan"), CONVERGENCE_TESTS
 
     def take(*keys: str) -> dict:
         return {k: a.get(k, nan) for k in keys}
 
-    row = {"run": run["name"], "kicks": a["n_kicks"],
+    row = {"run": run["name"], "kicks": a["n_kicks"], "start": kicks_span(a.get("start_t0", 0), a["n_kicks"]),
            "base": f"{a['base_N1']} x {a['base_N2']}, {a['base_substeps']} substeps ({a['base_scheme']})",
            **take(*(f"{t}_{q}" for t in tests for q in ("p1_sq", "p2_sq", "purity")))}
     if a.get("base_scheme") == "exact map":  # the random-kick model: a grid check, no verdict
         return row
-    # the quantum check's verdict over both stretches (kickedpair.quantum.convergence)
-    end = "end" in str(a.get("stretches", "")).split(",")
+    # the quantum check's verdict over both stretches (kickedpair.quantum.convergence); a start
+    # stretch that covers the whole run needs no end stretch
+    end, whole = "end" in str(a.get("stretches", "")).split(","), bool(a.get("whole_run", False))
     row.update(take(*(f"start_{t}_purity_abs" for t in tests)),
-               end=f"t = {a['end_t0']}..{a['end_t0'] + a['end_n_kicks']}" if end else "not checked")
+               end=(kicks_span(a["end_t0"], a["end_n_kicks"]) if end
+                    else "not needed (the start stretch covers the whole run)" if whole else "not checked"))
     row.update(take(*(f"end_{t}_{q}" for t in tests for q in ("p1_sq", "purity_abs")), "tol_p1", "tol_purity"))
+    row.update(take(*(f"end_{t}_{q}" for t in tests for q in ("p2_sq", "purity"))))
     verdict = a.get("verdict", "not judged")
-    row["accepted"] = verdict == "converged" and end
-    row["verdict"] = verdict if end or "verdict" not in a else f"{verdict} (start only)"
+    row["accepted"] = verdict == "converged" and (end or whole)
+    row["verdict"] = verdict if end or whole or "verdict" not in a else f"{verdict} (start only)"
     if not row["accepted"]:
         row["verdict_reason"] = a.get("verdict_reason") or ("the end stretch was not checked" if not end else "")
     return row
 
 
+def convergence_stretches(row: Mapping[str, Any]) -> list[dict]:
+    """A convergence row as the lines of a table, one per checked stretch: ``kicks`` the span of
+    the stretch, then ``{test} {change}`` for each variant and change (NaN where the check does
+    not report it); the run's ``base`` on its first line, its ``verdict`` (over both stretches)
+    on each."""
+    def start_key(t: str, q: str) -> str:
+        return f"start_{t}_{q}" if q == "purity_abs" else f"{t}_{q}"
+
+    stretches = [(row.get("start") or kicks_span(0, row["kicks"]), start_key)]
+    if str(row.get("end", "")).startswith("t = "):
+        stretches.append((row["end"], lambda t, q: f"end_{t}_{q}"))
+    return [{"run": row["run"], "kicks": span, "base": "" if i else row.get("base", ""),
+             **{f"{t} {q}": row.get(key(t, q), float("nan")) for t in CONVERGENCE_TESTS for q in CONVERGENCE_CHANGES},
+             "verdict": row.get("verdict", "")} for i, (span, key) in enumerate(stretches)]
+
+
+def stretch_spans(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The spans of the stretches of the checked ``rows``: ``start t = 0..10, end t = 60..70``
+    (each distinct span once, joined by " / " when the runs differ)."""
+    rows = list(rows)
+    starts = list(dict.fromkeys(r.get("start") or kicks_span(0, r["kicks"]) for r in rows))
+    ends = list(dict.fromkeys(r["end"] for r in rows if str(r.get("end", "")).startswith("t = ")))
+    return f"start {' / '.join(starts)}" + (f", end {' / '.join(ends)}" if ends else "")
+
+
 def convergence_notes(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The tolerances of the quantum runs' verdicts, and one line per run not accepted (a run
-    is accepted only when its check, start and end stretch, says 'converged')."""
+    """The stretches and tolerances of the quantum runs' verdicts, and one line per run not
+    accepted (a run is accepted only when its check, start and end stretch, says 'converged')."""
     judged = [r for r in rows if "accepted" in r]
     if not judged:
         return []
-    return [f"convergence verdict (start and end stretch, twice the substeps and doubled grids): converged when "
-            f"{tolerance_rule(judged)}; {sum(r['accepted'] for r in judged)} of {len(judged)} checked runs accepted",
+    return [f"convergence verdict (start and end stretch, {stretch_spans(judged)}; twice the substeps and "
+            f"doubled grids): converged when {tolerance_rule(judged)}; {sum(r['accepted'] for r in judged)} of "
+            f"{len(judged)} checked runs accepted",
             *(f"NOT ACCEPTED: run {r['run']}: {r['verdict']}"
               + (f" ({r['verdict_reason']})" if r.get("verdict_reason") else "")
               + "; its curves are shown but are not resolved to the stated tolerances"

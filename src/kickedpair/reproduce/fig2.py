@@ -109,13 +109,16 @@ def _largest_changes(rows, keys, prefix: str = "") -> list[str]:
 
 
 def convergence_note(rows: Sequence[Mapping[str, Any]]) -> str | None:
-    """One line: the largest relative change of <p1^2> and purity over the checked runs."""
+    """One line: the largest relative change of <p1^2> and purity over the checked runs, over the
+    start stretch and over the end stretch, each named by the kicks it covers."""
     if not rows:
         return None
+    starts = " / ".join(dict.fromkeys(r.get("start") or common.kicks_span(0, r["kicks"]) for r in rows))
+    ends = " / ".join(dict.fromkeys(r["end"] for r in rows if str(r.get("end", "")).startswith("t = ")))
     parts = _largest_changes(rows, (("p1_sq", "p1_sq"), ("purity", "purity")))
-    text = f"convergence over the first {rows[0]['kicks']} kicks, largest relative change: " + "; ".join(parts)
+    text = f"convergence over the start stretch ({starts}), largest relative change: " + "; ".join(parts)
     end = _largest_changes(rows, (("p1_sq", "p1_sq"), ("purity_abs", "purity (absolute)")), prefix="end_")
-    return text + ("; over the last kicks, from each run's final state: " + "; ".join(end) if end else "")
+    return text + (f"; over the end stretch ({ends}), from each run's final state: " + "; ".join(end) if end else "")
 
 
 # --------------------------------------------------------------------------- load

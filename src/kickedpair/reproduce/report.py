@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..io import write_text_atomic
-from .common import SUMMARY_KEYS, VERDICTS, tolerance_rule, write_bytes
+from .common import SUMMARY_KEYS, VERDICTS, convergence_stretches, stretch_spans, tolerance_rule, write_bytes
 from .plan import FIGURE_TABLES, FIGURES, REPORT_NAME
 
 PAPER = "Zhao & Jie 2020, *Quantum to classical transition induced by a classically small influence*"
@@ -136,10 +136,13 @@ def _convergence(summaries: dict[str, dict]) -> list[str]:
     judged = [(f, r) for f in FIGURES for r in summaries[f].get("convergence", []) if "accepted" in r]
     if not judged:
         return lines + ["No quantum run of these figures has a convergence verdict.\n"]
+    spans = "; ".join(f"{f}: {stretch_spans(r for g, r in judged if g == f)}"
+                      for f in dict.fromkeys(f for f, _ in judged))
     lines.append(
-        "Every checked quantum run is evolved again over its first `quantum.convergence_kicks` kicks and over "
-        "as many kicks on from its final state, at twice the substeps and on doubled grids (its own "
-        f"substeps are the ones its pilot self-check accepted). A run is accepted only when "
+        "Every checked quantum run is evolved again over its first `quantum.convergence_kicks` kicks (the start "
+        "stretch) and over as many kicks on from its final state (the end stretch), at twice the substeps and "
+        "on doubled grids (its own substeps are the ones its pilot self-check accepted); the kicks each "
+        f"stretch covers: {spans}. A run is accepted only when "
         f"{tolerance_rule(r for _, r in judged)} (verdict 'converged'): "
         f"{sum(bool(r['accepted']) for _, r in judged)} of {len(judged)} accepted.\n")
     bad = [(f, r) for f, r in judged if not r["accepted"]]
@@ -170,14 +173,23 @@ def _figure(f: str, s: Mapping[str, Any]) -> list[str]:
                       ["quantity", "paper", "project", "verdict", "cause"]),
              "\n**Resolution and cost of each run**\n", md_table(s["resolution"])]
     if s["convergence"]:
-        lines += ["\n**Convergence of the quantum runs** (largest change at twice the substeps and on doubled "
-                  "grids: `half_step_*`, `double_grid_*` relative, over the first kicks; `start_*_purity_abs` and "
-                  "`end_*` over the first kicks and over the kicks after the run's final state, the purity's "
-                  "absolute; `accepted`: the verdict is 'converged' over both stretches, against `tol_p1` "
-                  "(relative, <p1^2>) and `tol_purity` (absolute, purity))\n", md_table(s["convergence"])]
+        lines += _convergence_table(s["convergence"])
     if s["notes"]:
         lines += ["\n**Notes**\n", *(f"- {n}" for n in s["notes"])]
     return lines + [f"\nTables: {', '.join(f'`figures/{t}`' for t in s['tables'])}.\n"]
+
+
+def _convergence_table(rows: list[dict]) -> list[str]:
+    """A figure's convergence checks, one line per run and stretch, each line naming its kicks."""
+    judged = [r for r in rows if "accepted" in r]
+    verdict = (f" `verdict`: over both stretches, 'converged' when {tolerance_rule(judged)}; the run is "
+               "accepted only then." if judged else "")
+    return ["\n**Convergence of the quantum runs** (one line per run and stretch; every number on a line covers "
+            "the kicks in its `kicks` cell: the start stretch from t = 0, the end stretch on from the run's final "
+            "state. Largest pointwise change at twice the substeps (`half_step`) and on doubled grids "
+            "(`double_grid`): `p1_sq`, `p2_sq`, `purity` relative, `purity_abs` the purity's absolute change; "
+            f"n/a where the check does not apply.{verdict})\n",
+            md_table([line for r in rows for line in convergence_stretches(r)])]
 
 
 def _resources(estimates: dict[str, list[dict]]) -> list[str]:
