@@ -397,11 +397,12 @@ def draw(path: Path, data: SimpleNamespace, m: SimpleNamespace) -> None:
             axes[0, j].set_title(f"({chr(97 + j)}) hbar = {h:g}, eps*hbar = {eps_hbar:g}, t_f = {data.n_kicks}",
                                  fontsize=9)
         _draw_panel(axes[1, 0], m.at_smallest, True, colors)
-        axes[1, 0].set_title(f"({chr(97 + ncol)}) log-log, hbar = {m.hbar:g}", fontsize=9)
+        top = len(m.by_hbar)  # the panels are lettered in reading order, the unused ones skipped
+        axes[1, 0].set_title(f"({chr(97 + top)}) log-log, hbar = {m.hbar:g}", fontsize=9)
         for j, (key, label) in enumerate((("beta", r"power-law exponent $\beta$"),
                                           ("gamma", r"exponential rate $\gamma$")), start=1):
             _draw_scan(axes[1, j], m.entries, key, label, colors)
-            axes[1, j].set_title(f"({chr(97 + ncol + j)}) {key} against hbar", fontsize=9)
+            axes[1, j].set_title(f"({chr(97 + top + j)}) {key} against hbar", fontsize=9)
         for ax in [*axes[0, len(m.by_hbar):], *axes[1, 3:]]:
             ax.axis("off")
         handles, labels = axes[0, 0].get_legend_handles_labels()
