@@ -122,7 +122,7 @@ def test_incomplete_result_of_a_figure_run_is_set_aside(tmp_path):
     work = tmp_path / "work"
     cfg = tiny_figures_config(work / "results")
     workflow_copy(work, cfg)
-    run_dir = work / "results" / "tiny" / "reproduction" / "fig5" / "quantum" / "K2=0.12"
+    run_dir = work / "results" / "tiny" / "reproduction" / "fig5" / "quantum" / "hbar=0.25+K2=0.12"
     run_dir.mkdir(parents=True)
     with h5py.File(run_dir / "quantum.h5", "w") as f:
         f.attrs["kind"] = "quantum"
