@@ -43,11 +43,16 @@ def many_ensembles():
     return with_blocks, without
 
 
+def _slopes(estimates, which: str) -> tuple[np.ndarray, np.ndarray]:
+    """The slopes over window ``which`` and their quoted errors, over the ensembles."""
+    return (np.array([e[f"slope_{which}"] for e in estimates]),
+            np.array([e[f"slope_{which}_err"] for e in estimates]))
+
+
 @pytest.mark.parametrize("which", ["fit", "late"])
 def test_block_error_matches_the_scatter_of_the_slope(many_ensembles, which):
     with_blocks, _ = many_ensembles
-    slope = np.array([e[f"slope_{which}"] for e in with_blocks])
-    err = np.array([e[f"slope_{which}_err"] for e in with_blocks])
+    slope, err = _slopes(with_blocks, which)
     assert all(e["slope_err_method"] == "blocks" and e["n_blocks"] == 20 for e in with_blocks)
     z_rms = math.sqrt(np.mean(((slope - D_TRUE) / err) ** 2))
     # measured: 1.10 (fit window), 1.11 (late); a t distribution of 19 degrees of freedom has 1.06
@@ -60,8 +65,7 @@ def test_block_error_matches_the_scatter_of_the_slope(many_ensembles, which):
 @pytest.mark.parametrize("which", ["fit", "late"])
 def test_residual_error_under_covers(many_ensembles, which):
     with_blocks, without = many_ensembles
-    slope = np.array([e[f"slope_{which}"] for e in without])
-    err = np.array([e[f"slope_{which}_err"] for e in without])
+    slope, err = _slopes(without, which)
     assert all(e["slope_err_method"] == "residuals" and e["n_blocks"] == 0 for e in without)
     # the same slopes, and the residual error is kept beside the block error
     np.testing.assert_allclose(slope, [e[f"slope_{which}"] for e in with_blocks], rtol=1e-12)

@@ -113,7 +113,7 @@ class _Ensemble:
         self.d_energy = np.empty_like(self.x1)
         self.rel = np.zeros(0)
         self.sums = np.zeros((nu.n_kicks + 1, 5))
-        starts = error_block_starts(nu.n_trajectories, nu.n_error_blocks)
+        self.block_starts = starts = error_block_starts(nu.n_trajectories, nu.n_error_blocks)
         self.block_sums = np.zeros((nu.n_kicks + 1, nu.n_error_blocks))
         if hi > lo:  # the blocks that meet [lo, hi) and where they begin in the local arrays
             first, last = np.searchsorted(starts, [lo, hi - 1], side="right") - 1
@@ -204,7 +204,7 @@ def run_classical(config: RunConfig, label: str = "classical", progress: str = "
 
     total = parallel.sum_to_all(ens.sums, lay.comm)
     block_total = parallel.sum_to_all(ens.block_sums, lay.comm)
-    block_counts = np.diff(error_block_starts(nu.n_trajectories, nu.n_error_blocks))
+    block_counts = np.diff(ens.block_starts)
     n = nu.n_trajectories
     mean = total[:, [0, 2]] / n
     var = np.maximum(total[:, [1, 3]] / n - mean**2, 0.0)

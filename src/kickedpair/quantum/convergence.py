@@ -284,7 +284,7 @@ def check_convergence(config: RunConfig, label: str = "quantum", lay: parallel.L
 
     n = min(qn.n_kicks, qn.convergence_kicks)
     stretches = {"start": _stretch("start", 0, n, variants, config, initial_state, lay, n_threads, label)}
-    if checkpoint_path is not None and qn.convergence_kicks < qn.n_kicks:
+    if checkpoint_path is not None and n < qn.n_kicks:  # else the start stretch is the whole run
         stretches["end"] = _stretch("end", qn.n_kicks, qn.convergence_kicks, variants, config,
                                     lambda tr: padded_rows(checkpoint_path, tr)[0], lay, n_threads, label)
     start = stretches["start"]

@@ -177,13 +177,20 @@ def convergence_stretches(row: Mapping[str, Any]) -> list[dict]:
              "verdict": row.get("verdict", "")} for i, (span, key) in enumerate(stretches)]
 
 
+def spans_by_stretch(rows: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
+    """The distinct spans of the start and of the end stretches of the checked ``rows``, each
+    joined by " / " ("" when no row has an end stretch)."""
+    rows = list(rows)
+    starts = dict.fromkeys(r.get("start") or kicks_span(0, r["kicks"]) for r in rows)
+    ends = dict.fromkeys(r["end"] for r in rows if str(r.get("end", "")).startswith("t = "))
+    return " / ".join(starts), " / ".join(ends)
+
+
 def stretch_spans(rows: Iterable[Mapping[str, Any]]) -> str:
     """The spans of the stretches of the checked ``rows``: ``start t = 0..10, end t = 60..70``
     (each distinct span once, joined by " / " when the runs differ)."""
-    rows = list(rows)
-    starts = list(dict.fromkeys(r.get("start") or kicks_span(0, r["kicks"]) for r in rows))
-    ends = list(dict.fromkeys(r["end"] for r in rows if str(r.get("end", "")).startswith("t = ")))
-    return f"start {' / '.join(starts)}" + (f", end {' / '.join(ends)}" if ends else "")
+    starts, ends = spans_by_stretch(rows)
+    return f"start {starts}" + (f", end {ends}" if ends else "")
 
 
 def convergence_notes(rows: Iterable[Mapping[str, Any]]) -> list[str]:

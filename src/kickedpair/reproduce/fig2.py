@@ -113,8 +113,7 @@ def convergence_note(rows: Sequence[Mapping[str, Any]]) -> str | None:
     start stretch and over the end stretch, each named by the kicks it covers."""
     if not rows:
         return None
-    starts = " / ".join(dict.fromkeys(r.get("start") or common.kicks_span(0, r["kicks"]) for r in rows))
-    ends = " / ".join(dict.fromkeys(r["end"] for r in rows if str(r.get("end", "")).startswith("t = ")))
+    starts, ends = common.spans_by_stretch(rows)
     parts = _largest_changes(rows, (("p1_sq", "p1_sq"), ("purity", "purity")))
     text = f"convergence over the start stretch ({starts}), largest relative change: " + "; ".join(parts)
     end = _largest_changes(rows, (("p1_sq", "p1_sq"), ("purity_abs", "purity (absolute)")), prefix="end_")

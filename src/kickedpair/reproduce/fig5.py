@@ -228,8 +228,9 @@ def measure(data: SimpleNamespace) -> SimpleNamespace:
     phys = by_hbar[hbar][0]["config"].get("physics", {}) if by_hbar else {}
     eps = float(phys.get("eps", float("nan")))
     scales = bool(phys.get("coupling_scales_with_hbar", False))
-    return SimpleNamespace(entries=entries, by_hbar=by_hbar, gaps={h: form_gap(*_groups(es)) for h, es in by_hbar.items()},
-                           at_smallest=by_hbar.get(hbar, []), phys=phys, hbar=hbar, eps=eps, scales=scales,
+    gaps = {h: form_gap(*_groups(es)) for h, es in by_hbar.items()}
+    return SimpleNamespace(entries=entries, by_hbar=by_hbar, gaps=gaps, at_smallest=by_hbar.get(hbar, []),
+                           phys=phys, hbar=hbar, eps=eps, scales=scales,
                            coupling=eps * hbar if scales else eps, paper_coupling=eps * PAPER_HBAR if scales else eps,
                            conv_max=convergence_max(data.convergence))
 
@@ -357,8 +358,8 @@ def _notes(data: SimpleNamespace, m: SimpleNamespace) -> list[str]:
     N2 = [int(e["attrs"].get("N2", 0)) for e in m.entries if e["attrs"].get("N2")]
     p_min = min((float(np.min(e["purity"])) for e in m.entries), default=float("nan"))
     return [
-        f"hbar = {', '.join(f'{h:g}' for h in m.by_hbar) or f'{m.hbar:g}'}, the comparisons 1-4 at {m.hbar:g} (coupling "
-        f"eps*hbar = {m.coupling:g}, eps = {m.eps:g}); the paper uses hbar = {sci(PAPER_HBAR)} "
+        f"hbar = {', '.join(f'{h:g}' for h in m.by_hbar) or f'{m.hbar:g}'}, the comparisons 1-4 at {m.hbar:g} "
+        f"(coupling eps*hbar = {m.coupling:g}, eps = {m.eps:g}); the paper uses hbar = {sci(PAPER_HBAR)} "
         f"(eps*hbar = {m.paper_coupling:g}).",
         f"Fits in ln purity over t >= 1: power law on ln t over {power_window} x t_f, exponential on t over "
         f"{exp_window} x t_f; 'better' = smaller rms residual, 'indistinguishable' when the rms differ by less "
@@ -374,7 +375,8 @@ def _notes(data: SimpleNamespace, m: SimpleNamespace) -> list[str]:
 
 def _parameters(data: SimpleNamespace, m: SimpleNamespace) -> dict:
     phys = m.phys
-    return {"hbar": list(m.by_hbar) if len(m.by_hbar) > 1 else m.hbar, "coupling eps*hbar": m.coupling, "K1": phys.get("K1"), "mass_ratio": phys.get("mass_ratio"),
+    return {"hbar": list(m.by_hbar) if len(m.by_hbar) > 1 else m.hbar, "coupling eps*hbar": m.coupling,
+            "K1": phys.get("K1"), "mass_ratio": phys.get("mass_ratio"),
             "eps": m.eps, "lam": phys.get("lam"), "L": phys.get("L"), "interaction": phys.get("interaction"),
             "coupling_scales_with_hbar": m.scales, "K2": sorted({e["K2"] for e in m.entries}), "n_kicks": data.n_kicks,
             "power_window": data.windows[0], "exp_window": data.windows[1],
@@ -413,12 +415,13 @@ def draw(path: Path, data: SimpleNamespace, m: SimpleNamespace) -> None:
 
 def _draw_scan(ax, entries: list[dict], key: str, label: str, colors) -> None:
     """``key`` (beta or gamma) with its error against hbar, one line per K2."""
+    from matplotlib.ticker import FuncFormatter
+
     for i, K2 in enumerate(sorted({e["K2"] for e in entries})):
         es = sorted((e for e in entries if e["K2"] == K2), key=lambda e: e["hbar"])
         ax.errorbar([e["hbar"] for e in es], [e[key] for e in es], yerr=[e[f"{key}_err"] for e in es],
-                    marker=_MARKERS[i % len(_MARKERS)], mfc="none", capsize=3, color=colors(i % 8), label=f"K2 = {_k(K2)}")
-    from matplotlib.ticker import FuncFormatter
-
+                    marker=_MARKERS[i % len(_MARKERS)], mfc="none", capsize=3, color=colors(i % 8),
+                    label=f"K2 = {_k(K2)}")
     ax.set(xscale="log", xlabel="hbar", ylabel=label)
     for formatter in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
         formatter(FuncFormatter(lambda x, _: f"{x:g}"))
