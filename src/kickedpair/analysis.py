@@ -10,6 +10,14 @@ slope from them is a lower bound, several times too small.  Where the run record
 ``<p^2>(t)`` for fixed blocks of trajectories (the classical engine), the error of a
 slope is the spread of the same fit over the blocks (:func:`block_slope_error`),
 honest whatever the time correlation because the blocks are independent.
+
+A quantum run is one state, not an ensemble: its ``<p^2>(t)`` fluctuates from kick to kick
+about a smooth trend (a few percent to ~10% near t = 100), and ``D = <p^2>(t_f) / t_f`` reads
+that trend through one noisy sample.  Its error is the size of that fluctuation at the end of
+the run (:func:`endpoint_fluctuation`): the standard deviation of ``<p^2>(t)`` about a straight
+line fitted over the last ``error_window`` of the run.  The endpoint is one sample, so the time
+correlation of the fluctuation does not shrink its error (it would shrink the error of a time
+average); a fluctuation slower than the window is partly taken up by the line and not counted.
 """
 
 from __future__ import annotations
@@ -21,6 +29,13 @@ import numpy as np
 #: ``slope_err_method`` of the estimates: the spread over trajectory blocks, or the
 #: least-squares residuals (a lower bound; runs without blocks)
 ERROR_METHODS = ("blocks", "residuals")
+#: ``D_err_method``: the ensemble's standard error at t_f, or the fluctuation of one run's
+#: ``<p^2>(t)`` about its trend over the last ``error_window`` of the run
+D_ERROR_METHODS = ("ensemble", "fluctuation")
+#: points the fluctuation estimate needs at the least (a line takes two of them)
+MIN_FLUCTUATION_POINTS = 5
+#: the largest lag-1 correlation of the residuals the fluctuation estimate corrects for
+MAX_CORRELATION = 0.9
 
 
 def linear_slope(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -42,6 +57,34 @@ def linear_slope(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return slope, math.nan
     resid = y - y.mean() - slope * tc
     return slope, math.sqrt(float(resid @ resid) / (n - 2) / sxx)
+
+
+def endpoint_fluctuation(t: np.ndarray, y: np.ndarray, error_window: float) -> float:
+    """Standard deviation of ``y(t)`` about a least-squares line over the last ``error_window``
+    (a fraction of ``t_f = t[-1]``) of the run: the error of ``y(t_f)`` as an estimate of the
+    trend there.  ``sqrt(RSS / (n - k))`` with ``k = 2 (1 + phi) / (1 - phi)`` the degrees of
+    freedom the line takes from noise of lag-1 correlation ``phi`` (that of the residuals,
+    clipped to ``[0, MAX_CORRELATION]``; ``k = 2`` for white noise).  The window takes at
+    least :data:`MIN_FLUCTUATION_POINTS` points with ``t >= 1``; NaN when the series has fewer."""
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(y, dtype=float)
+    usable = t >= 1
+    t, y = t[usable], y[usable]
+    if t.size < MIN_FLUCTUATION_POINTS:
+        return math.nan
+    n = max(MIN_FLUCTUATION_POINTS, int(np.count_nonzero(t >= t[-1] * (1.0 - error_window))))
+    t, y = t[-n:], y[-n:]
+    tc = t - t.mean()
+    slope = float(tc @ (y - y.mean())) / float(tc @ tc)
+    resid = y - y.mean() - slope * tc
+    rss = float(resid @ resid)
+    if rss == 0.0:
+        return 0.0
+    # a line fitted to noise correlated over a few kicks takes up more than its 2 degrees of
+    # freedom: about 2 (1 + phi) / (1 - phi) for a lag-1 correlation phi of the residuals
+    phi = min(max(float(resid[1:] @ resid[:-1]) / rss, 0.0), MAX_CORRELATION)
+    taken = 2.0 * (1.0 + phi) / (1.0 - phi)
+    return math.sqrt(rss / max(n - taken, 1.0))
 
 
 def block_slopes(t: np.ndarray, y_blocks: np.ndarray) -> np.ndarray:
@@ -76,12 +119,16 @@ def block_slope_error(t: np.ndarray, y_blocks: np.ndarray,
     return s, math.sqrt(var)
 
 
-def diffusion_estimates(t: np.ndarray, p_sq: np.ndarray, p_sq_sem: np.ndarray,
+def diffusion_estimates(t: np.ndarray, p_sq: np.ndarray, p_sq_sem: np.ndarray | None,
                         fit_window: tuple[float, float], p_sq_blocks: np.ndarray | None = None,
-                        block_counts: np.ndarray | None = None) -> dict[str, float | int | str]:
+                        block_counts: np.ndarray | None = None,
+                        error_window: float = 0.2) -> dict[str, float | int | str]:
     """``D`` three ways from ``<p^2>(t)`` sampled at integer ``t = 0..t_f``.
 
-    * ``D``: ``<p^2>(t_f) / t_f`` with ``D_err`` from the ensemble spread at ``t_f``;
+    * ``D``: ``<p^2>(t_f) / t_f`` with ``D_err`` from the ensemble's standard error at
+      ``t_f`` (``p_sq_sem``, ``D_err_method = 'ensemble'``) or, for one state
+      (``p_sq_sem`` None, the quantum runs), from the fluctuation of ``<p^2>(t)`` over the
+      last ``error_window`` of the run (:func:`endpoint_fluctuation`, ``'fluctuation'``);
     * ``slope_fit`` (``slope_fit_err``): slope over ``fit_window`` (fractions of t_f);
     * ``slope_full``: slope over ``[1, t_f]``; ``slope_late`` (``slope_late_err``): over
       ``[t_f/2, t_f]``.
@@ -116,9 +163,14 @@ def diffusion_estimates(t: np.ndarray, p_sq: np.ndarray, p_sq_sem: np.ndarray,
     fit, fit_err, fit_resid = slope(lo, hi)
     full, _, _ = slope(0.0, 1.0)
     late, late_err, late_resid = slope(0.5, 1.0)
+    if p_sq_sem is None:
+        d_err, d_method = endpoint_fluctuation(t, p_sq, error_window) / t_f, D_ERROR_METHODS[1]
+    else:
+        d_err, d_method = float(np.asarray(p_sq_sem, dtype=float)[-1]) / t_f, D_ERROR_METHODS[0]
     return {
         "D": float(p_sq[-1]) / t_f,
-        "D_err": float(p_sq_sem[-1]) / t_f,
+        "D_err": d_err,
+        "D_err_method": d_method,
         "slope_fit": fit,
         "slope_fit_err": fit_err,
         "fit_window_lo": lo * t_f,

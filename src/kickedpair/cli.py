@@ -210,7 +210,7 @@ def _cmd_quantum(args) -> int:
             checkpoint.remove(ckpt, lay.comm)
     if lay.is_root:
         est, s, res = run.estimates, run.series, run.resolution  # res: the substeps the pilot accepted
-        print(f"[{label}] Dq = {est['D']:.5g}   slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
+        print(f"[{label}] Dq = {est['D']:.5g} +- {est['D_err']:.2g}   slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
               f"{est['slope_fit']:.5g}   <p1^2>(t_f) = {s['p1_sq'][-1]:.5g}   purity(t_f) = {s['purity'][-1]:.5g}")
         print(f"[{label}] N1 x N2 = {res.N1} x {res.N2}, {res.scheme}, {res.substeps} substeps, "
               f"{config.quantum.n_kicks} kicks, {run.seconds_per_kick:.3g} s/kick, {run.n_ranks} rank(s) x "

@@ -526,6 +526,11 @@ class QuantumNumerics:
     fit_window: tuple = _spec(
         (0.2, 1.0), "float_pair", doc="slope fit window, as fractions of n_kicks"
     )
+    error_window: float = _spec(
+        0.2, "float", every(positive, at_most(1.0, "a fraction of n_kicks")),
+        doc="Dq's error: the fluctuation of <p1^2>(t) about a line over this last fraction of the "
+            "run (at least 5 kicks)",
+    )
     convergence_kicks: int = _spec(
         20, "int", at_least(1),
         doc="length of the stretches (first kicks, and last kicks from the final checkpoint) "

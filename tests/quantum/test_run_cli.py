@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import kickedpair_cmd, run_cli  # noqa: E402
 
 from kickedpair import checkpoint  # noqa: E402
+from kickedpair.analysis import endpoint_fluctuation  # noqa: E402
 
 # a small two-particle cell: hbar = 0.1, m = 0.01, 255 x 31 modes
 CELL = ["--set", "physics.hbar=0.1", "--set", "physics.mass_ratio=0.01", "--set", "quantum.N1=255",
@@ -47,7 +48,7 @@ def test_quantum_rank_count_independence(tmp_path):
 
 def test_result_file_contents(tmp_path):
     out = tmp_path / "cell.h5"
-    proc = run_cli(["quantum", "--out", str(out), "--set", "quantum.n_kicks=4"] + CELL)
+    proc = run_cli(["quantum", "--out", str(out), "--set", "quantum.n_kicks=6"] + CELL)
     assert proc.returncode == 0, proc.stderr
     s, attrs = series(out)
     assert attrs["kind"] == "quantum" and attrs["complete"] and attrs["N1"] == 255 and attrs["N2"] == 31
@@ -55,10 +56,16 @@ def test_result_file_contents(tmp_path):
                 "substeps", "max_norm_error", "max_tail1", "max_tail2"):
         assert key in attrs, key
     assert attrs["scheme"] == "light_exact" and attrs["resumed_from"] == -1
-    assert s["p1_sq"].shape == (5,) and np.all(np.isfinite(s["p1_sq"]))
+    assert s["p1_sq"].shape == (7,) and np.all(np.isfinite(s["p1_sq"]))
     assert abs(s["norm"] - 1).max() < 1e-10 and s["purity"][0] == pytest.approx(1.0)
     assert s["purity"][-1] < 1.0  # the interaction entangles
-    assert attrs["Dq"] == pytest.approx(s["p1_sq"][-1] / 4)
+    assert attrs["Dq"] == pytest.approx(s["p1_sq"][-1] / 6)
+    # Dq's error: the fluctuation of <p1^2>(t) about a line over the last kicks (here t = 2..6)
+    assert attrs["Dq_err"] == pytest.approx(endpoint_fluctuation(s["t"], s["p1_sq"], 0.2) / 6, rel=1e-12)
+    assert attrs["Dq_err"] > 0
+    with h5py.File(out, "r") as f:
+        assert f["estimates"].attrs["D_err_method"] == "fluctuation"
+        assert f["estimates"].attrs["D_err"] == attrs["Dq_err"]
     assert not Path(str(out) + ".ckpt.h5").exists()  # removed after a finished run
 
 

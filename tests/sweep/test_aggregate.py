@@ -66,6 +66,34 @@ def test_fit_too_few_points():
     assert math.isnan(two["alpha_err"])
 
 
+def test_weighted_fit_error_covers_alpha_and_grows_when_points_scatter_beyond_their_errors():
+    """With errors, the fit weights each ln eta by 1/sigma^2; alpha_err covers the true alpha in
+    ~68% of noisy grids whose stated errors are right, and still when they understate the
+    scatter threefold (the covariance is scaled by the reduced chi-square)."""
+    h = np.linspace(0.01, 0.1, 8)
+    sigma = np.linspace(0.03, 0.15, h.size)  # relative errors growing with hbar, as Dq's do
+    rng = np.random.default_rng(7)
+    for scatter, stated in ((1.0, 1.0), (3.0, 1.0)):
+        hits, runs = 0, 1000
+        for _ in range(runs):
+            eta = np.exp(0.05 - 20.0 * h + scatter * sigma * rng.normal(size=h.size))
+            fit = agg.fit_exponential(h, eta, (1e-6, 10.0), eta * sigma * stated)
+            assert fit["fit_weights"] == "errors" and fit["fit_flag"] == "ok"
+            hits += abs(fit["alpha"] - 20.0) <= fit["alpha_err"]
+        assert 0.63 <= hits / runs <= 0.76, (scatter, hits / runs)
+
+
+def test_weighted_fit_of_two_points_takes_its_error_from_the_points():
+    two = agg.fit_exponential([0.01, 0.02], [0.9, 0.5], (0.12, 1.0), [0.09, 0.05])
+    assert two["fit_flag"] == "ok" and two["fit_weights"] == "errors"
+    assert two["alpha"] == pytest.approx(math.log(0.9 / 0.5) / 0.01)
+    assert two["alpha_err"] == pytest.approx(math.hypot(0.1, 0.1) / 0.01)
+    assert math.isnan(two["chi2_red"])
+    # a point without a usable error: the fit falls back to the residuals
+    mixed = agg.fit_exponential([0.01, 0.02, 0.03], [0.9, 0.5, 0.3], (0.12, 1.0), [0.09, math.nan, 0.03])
+    assert mixed["fit_weights"] == "residuals"
+
+
 # --------------------------------------------------------------------------- thresholds
 def test_threshold_log_linear_interpolation_is_exact_for_exponentials():
     alpha = 15.0
@@ -74,6 +102,39 @@ def test_threshold_log_linear_interpolation_is_exact_for_exponentials():
         value, flag = agg.crossing(HBAR, eta, level)
         assert flag == "ok"
         assert value == pytest.approx(-math.log(level) / alpha, rel=1e-12)
+
+
+def test_threshold_interval_from_the_errors_of_the_bracketing_points():
+    alpha = 15.0
+    eta = decaying(alpha)
+    err = 0.02 * eta
+    lo, hi, resolved = agg.threshold_interval(HBAR, eta, err, 0.5)
+    central = -math.log(0.5) / alpha
+    assert lo == pytest.approx(-math.log(0.5 / 0.98) / alpha, rel=1e-12)
+    assert hi == pytest.approx(-math.log(0.5 / 1.02) / alpha, rel=1e-12)
+    assert lo < central < hi and resolved
+    assert agg.bracket(HBAR, eta, 0.5) == (0.04, 0.06)
+
+
+def test_threshold_not_resolved_when_the_errors_allow_it_outside_its_bracket():
+    """eta not monotone within its errors (the quick sweep's 0.43, 0.64, 0.42 at m = 1e-3): the
+    central crossing of 0.5 is bracketed, but eta + err crosses in another bracket."""
+    h = np.array([0.06, 0.09, 0.12, 0.18, 0.24])
+    eta = np.array([0.80, 0.47, 0.64, 0.42, 0.20])
+    err = 0.1 * eta
+    value, flag = agg.crossing(h, eta, 0.5)
+    assert flag == "ok" and 0.06 < value < 0.09
+    lo, hi, resolved = agg.threshold_interval(h, eta, err, 0.5)
+    assert lo < value and hi > 0.12  # the upper curve stays above 0.5 until after 0.12
+    assert not resolved
+    # the same points with errors too small to matter: resolved
+    assert agg.threshold_interval(h, eta, 1e-3 * eta, 0.5)[2]
+    # an error so large that eta - err <= 0: the lower curve is below the level on the whole grid
+    lo, hi, resolved = agg.threshold_interval(h, eta, 2.0 * eta, 0.5)
+    assert math.isnan(lo) and not resolved
+    # no errors at all: no interval
+    lo, hi, resolved = agg.threshold_interval(h, eta, np.full(h.size, math.nan), 0.5)
+    assert math.isnan(lo) and math.isnan(hi) and not resolved
 
 
 def test_threshold_between_unevenly_decaying_points():
@@ -176,6 +237,30 @@ def make_sweep(root: Path, skip=(), guard=(), hbar=("0.02", "0.04", "0.08", "0.1
                        f"kickedpair quantum: cell {name}: guard 'norm' tripped at t=12: value 1.0003\n"
                        f"{plan.LOG_EXIT} 3\n")
     return d
+
+
+def test_quantum_files_without_an_error_get_it_from_their_series(tmp_path):
+    """Files written before the runs recorded Dq_err hold 0: the aggregation computes the error
+    from /series/p1_sq as the runs now do (kickedpair.analysis.endpoint_fluctuation)."""
+    d = make_sweep(tmp_path)
+    sweep = plan.build_plan({"preset": "synthetic", "results": str(tmp_path), "physics": {"eps": 2.0},
+                             "presets": {"synthetic": {"hbar": [0.02, 0.04, 0.08, 0.16], "mass_ratio": [0.01, 1.0],
+                                                       "n_kicks": 10, "trajectories": 100}}})
+    c = sweep.cells[0]
+    path = Path(sweep.path(plan.QUANTUM_RESULT, m=c.m, hbar=c.hbar))
+    t = np.arange(11.0)
+    p1_sq = 0.09 * t + 0.01 * (-1.0) ** t
+    with h5py.File(path, "r+") as f:
+        f.attrs["Dq"], f.attrs["Dq_err"] = p1_sq[-1] / 10, 0.0
+        del f["series/p1_sq"]
+        f["series"].create_dataset("p1_sq", data=p1_sq)
+    agg.aggregate_sweep(d)
+    rows = {(plan.fmt(r["m"]), plan.fmt(r["hbar"])): r for r in agg.read_csv(d / plan.TABLES["cells_csv"])}
+    row = rows[(plan.fmt(c.m), plan.fmt(c.hbar))]
+    from kickedpair.analysis import endpoint_fluctuation
+    assert row["Dq_err"] == pytest.approx(endpoint_fluctuation(t, p1_sq, 0.2) / 10, rel=1e-12)
+    assert row["Dq_err"] > 0.0005  # 0.01 about the line: more than half of that over t_f = 10
+    assert row["eta_err"] > row["eta"] * math.hypot(0.01, 0.01)  # it reaches eta's error
 
 
 def test_aggregate_tables_and_thresholds(tmp_path):

@@ -65,7 +65,7 @@ class QuantumRun:
 
 
 #: quantum keys a checkpoint may be continued under with other values (they change no state)
-_FREE_KEYS = ("n_kicks", "checkpoint_every", "snapshot_times", "fit_window",
+_FREE_KEYS = ("n_kicks", "checkpoint_every", "snapshot_times", "fit_window", "error_window",
               "convergence_kicks", "convergence_tol_p1", "convergence_tol_purity")
 
 
@@ -296,7 +296,8 @@ def run_quantum(config: RunConfig, label: str = "quantum", progress: str = "auto
         wall_time_s=time.perf_counter() - start_clock, seconds_per_kick=clock.seconds_per_kick(qn.n_kicks),
         resumed_from=t0 or -1, self_check=record,
     )
-    run.estimates = diffusion_estimates(t_axis, series["p1_sq"], np.zeros(n_t), qn.fit_window)
+    run.estimates = diffusion_estimates(t_axis, series["p1_sq"], None, qn.fit_window,
+                                        error_window=qn.error_window)
     run.wall_time_s = float(parallel.max_to_all(np.array([run.wall_time_s]), lay.comm)[0])
     return run
 

@@ -2,8 +2,9 @@
 
 Layout::
 
-    /                 attrs: kind='quantum', label, Dq, Dq_err (0: an expectation value, its
-                             error is the resolution's, see --check-convergence), N1, N2,
+    /                 attrs: kind='quantum', label, Dq, Dq_err (the kick-to-kick fluctuation
+                             of <p1^2>(t) about its trend over the last quantum.error_window
+                             of the run, over t_f; kickedpair.analysis), N1, N2,
                              substeps, scheme, n_ranks, n_threads, wall_time_s,
                              seconds_per_kick, resumed_from (-1: not resumed),
                              max_norm_error, max_tail1, max_tail2, provenance
@@ -13,7 +14,8 @@ Layout::
                       or what 'auto' timed or found in the per-host cache); planning_effort,
                       cache (its path, '' for none); see kickedpair.quantum.sine_transforms
     /series/t, p1_sq, E1, p2_sq, E2, purity, norm, tail1, tail2
-    /estimates        attrs: D, slope_fit, slope_full, slope_late, fit_window_lo/hi
+    /estimates        attrs: D, D_err, D_err_method ('fluctuation'), slope_fit, slope_full,
+                             slope_late, fit_window_lo/hi
     /momenta1         p_n of particle 1, n = 1..N1
     /distributions/t<T>/P1   momentum distribution of particle 1 at the snapshot times
     /self_check       the pilot (kickedpair.quantum.selfcheck): attrs mode ('adjust', 'report',
@@ -43,7 +45,7 @@ def write_quantum(path: str | os.PathLike, run: QuantumRun) -> None:
     def build(f: h5py.File) -> None:
         write_run_header(
             f, "quantum", run.label, run.config.as_dict(), run.estimates,
-            Dq=run.Dq, Dq_err=0.0, **run.resolution.as_dict(),
+            Dq=run.Dq, Dq_err=run.estimates["D_err"], **run.resolution.as_dict(),
             n_ranks=run.n_ranks, n_threads=run.n_threads, wall_time_s=run.wall_time_s,
             seconds_per_kick=run.seconds_per_kick, resumed_from=run.resumed_from,
             max_norm_error=float(np.max(np.abs(s["norm"] - 1.0))),

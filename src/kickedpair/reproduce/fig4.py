@@ -143,10 +143,22 @@ def judge(data: SimpleNamespace, plats: list[tuple[float, dict]]) -> list[dict]:
                text3, v3, "few mass ratios and few points per fit at this grid; short t_f"),
         comparison("thresholds hbar_c (eta = 0.9) and hbar_DL (eta = 0.1)",
                    "phase diagram Fig. 4b (values not given in the text)",
-                   "; ".join(f"m={t['m']:g}: hbar_c = {t['hbar_c']:.3g} ({t['hbar_c_flag']}), "
-                             f"hbar_DL = {t['hbar_DL']:.3g} ({t['hbar_DL_flag']})" for t in thresholds),
+                   "; ".join(f"m={t['m']:g}: hbar_c = {_threshold(t, 'hbar_c')}, "
+                             f"hbar_DL = {_threshold(t, 'hbar_DL')}" for t in thresholds),
                    "not compared"),
     ]
+
+
+def _threshold(t: dict, key: str) -> str:
+    """``0.052 [0.049, 0.056] (ok)``: the value, its interval from eta's errors, its flag (and
+    'not resolved by the errors' when the interval leaves the bracketing cells)."""
+    text = f"{t[key]:.3g}"
+    if math.isfinite(float(t.get(f"{key}_lo", math.nan))) and math.isfinite(float(t.get(f"{key}_hi", math.nan))):
+        text += f" [{t[f'{key}_lo']:.3g}, {t[f'{key}_hi']:.3g}]"
+    flag = t[f"{key}_flag"]
+    if flag == "ok" and f"{key}_resolved" in t and str(t[f"{key}_resolved"]) != "True":
+        flag += ", not resolved by the errors"
+    return f"{text} ({flag})"
 
 
 # --------------------------------------------------------------------------- make
@@ -163,8 +175,10 @@ def make(plan: dict, out_dir: Path) -> dict:
                   "eta_c, eta_dl": [a.get("eta_c"), a.get("eta_dl")]}
     notes = ["Drawn from the sweep of the same preset (tables/sweep.h5); every cell's grid, substeps and "
              "timings are in its quantum.h5 (kickedpair status lists them).",
-             "Dc and Dq are <p1^2>(t_f)/t_f, the paper's definition; eta's error combines both standard "
-             "errors (Dq of a single wave function has none)."]
+             "Dc and Dq are <p1^2>(t_f)/t_f, the paper's definition; eta's error combines Dc's ensemble "
+             "error and Dq's: the kick-to-kick fluctuation of the one wave function's <p1^2>(t) about its "
+             "trend over the last quantum.error_window of the run. The fit of alpha is weighted by these "
+             "errors, and each threshold carries the interval where eta -+ its error crosses the level."]
     return summary("eta = Dq/Dc against hbar with exponential fits, and the phase diagram", parameters,
                    _resolution(plan["sweep"], data.masses), [], comparisons, notes, TABLES, "fig4.png")
 
@@ -184,5 +198,6 @@ def write_tables(out_dir: Path, data: SimpleNamespace) -> None:
         for c in sorted(data.cells, key=lambda c: (c["m"], c["hbar"]))))
     write_table(out_dir / "fig4_thresholds.csv", (
         {k: t[k] for k in ("m", "alpha", "alpha_err", "a", "n_fit", "fit_hbar_lo", "fit_hbar_hi",
-                           "hbar_c", "hbar_c_flag", "hbar_DL", "hbar_DL_flag") if k in t}
+                           "hbar_c", "hbar_c_flag", "hbar_c_lo", "hbar_c_hi", "hbar_c_resolved",
+                           "hbar_DL", "hbar_DL_flag", "hbar_DL_lo", "hbar_DL_hi", "hbar_DL_resolved") if k in t}
         for t in sorted(data.thresholds, key=lambda t: t["m"])))

@@ -12,6 +12,11 @@ Threshold flags: ``ok``; ``below_grid`` (``eta`` is already below the level at t
 ``hbar``); ``above_grid`` (``eta`` stays above the level up to the largest ``hbar``);
 ``not_bracketed`` (no usable point, or the crossing falls next to or across cells without a
 result, so the grid points around it are not both known).
+
+Errors: ``eta_err`` combines ``Dq_err`` (the quantum run's kick-to-kick fluctuation at t_f) and
+``Dc_err`` (the ensemble's); the fit of ``alpha`` is weighted by them (:func:`fit_exponential`);
+each threshold has a one-standard-error interval ``[_lo, _hi]`` and a ``_resolved`` flag
+(:func:`threshold_interval`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from . import plan as _plan
 CELL_COLUMNS = ("m", "hbar", "Dc", "Dc_err", "Dq", "Dq_err", "eta", "eta_err", "status", "detail")
 THRESHOLD_COLUMNS = (
     "m", "Dc", "Dc_err", "n_cells", "n_ok", "alpha", "alpha_err", "a", "a_err", "n_fit",
-    "fit_hbar_lo", "fit_hbar_hi", "fit_flag", "hbar_c", "hbar_c_flag", "hbar_DL", "hbar_DL_flag",
+    "fit_hbar_lo", "fit_hbar_hi", "fit_flag", "fit_weights", "chi2_red",
+    "hbar_c", "hbar_c_flag", "hbar_c_lo", "hbar_c_hi", "hbar_c_resolved",
+    "hbar_DL", "hbar_DL_flag", "hbar_DL_lo", "hbar_DL_hi", "hbar_DL_resolved",
 )
 OK = "ok"
 
@@ -68,34 +75,46 @@ def eta_with_error(Dq: float, Dq_err: float, Dc: float, Dc_err: float) -> tuple[
 
 
 def fit_exponential(hbar: Sequence[float], eta: Sequence[float],
-                    window: Sequence[float] = (0.12, 1.0)) -> dict[str, Any]:
+                    window: Sequence[float] = (0.12, 1.0),
+                    eta_err: Sequence[float] | None = None) -> dict[str, Any]:
     """Least squares fit of ``ln eta = a - alpha * hbar`` over the points with ``lo <= eta <= hi``.
 
-    Returns ``a``, ``a_err``, ``alpha``, ``alpha_err`` (standard errors from the residuals,
-    ``s^2 (X^T X)^-1`` with ``s^2 = RSS / (n - 2)``), ``n_fit``, the ``hbar`` range used and a
+    Without ``eta_err`` (or where a selected point has no positive finite error) the fit is
+    unweighted and the standard errors come from the residuals, ``s^2 (X^T X)^-1`` with
+    ``s^2 = RSS / (n - 2)`` (``fit_weights = 'residuals'``).  With them, each point is weighted
+    by ``1 / sigma^2``, ``sigma = eta_err / eta`` the error of ``ln eta``, and the covariance is
+    ``(X^T W X)^-1`` scaled by the reduced chi-square when that exceeds 1 (the points scatter
+    more than their errors say), ``fit_weights = 'errors'``; ``chi2_red`` is reported.
+    Returns ``a``, ``a_err``, ``alpha``, ``alpha_err``, ``n_fit``, the ``hbar`` range used and a
     ``fit_flag``: ``ok``, ``no_error_estimate`` (exactly two points) or ``too_few_points``.
     """
     h, e, (lo, hi) = np.asarray(hbar, dtype=float), np.asarray(eta, dtype=float), window
+    err = np.full(h.shape, math.nan) if eta_err is None else np.asarray(eta_err, dtype=float)
     with np.errstate(invalid="ignore"):
         sel = np.isfinite(h) & np.isfinite(e) & (e > 0) & (e >= lo) & (e <= hi)
     n = int(sel.sum())
     out: dict[str, Any] = {"a": math.nan, "a_err": math.nan, "alpha": math.nan, "alpha_err": math.nan, "n_fit": n,
-                           "fit_hbar_lo": math.nan, "fit_hbar_hi": math.nan, "fit_flag": "too_few_points"}
+                           "fit_hbar_lo": math.nan, "fit_hbar_hi": math.nan, "fit_flag": "too_few_points",
+                           "fit_weights": "residuals", "chi2_red": math.nan}
     if n < 2 or np.unique(h[sel]).size < 2:
         return out
-    x, y = h[sel], np.log(e[sel])
+    x, y, sigma = h[sel], np.log(e[sel]), err[sel] / e[sel]
+    weighted = bool(np.all(np.isfinite(sigma) & (sigma > 0)))
+    w = 1.0 / sigma**2 if weighted else np.ones(n)
     X = np.column_stack([np.ones(n), -x])
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    XtW = X.T * w
+    cov_w = np.linalg.inv(XtW @ X)
+    coef = cov_w @ (XtW @ y)
     out.update(a=float(coef[0]), alpha=float(coef[1]), fit_hbar_lo=float(x.min()),
-               fit_hbar_hi=float(x.max()))
-    if n == 2:
+               fit_hbar_hi=float(x.max()), fit_weights="errors" if weighted else "residuals")
+    if n == 2 and not weighted:
         out["fit_flag"] = "no_error_estimate"
         return out
     resid = y - X @ coef
-    s2 = float(resid @ resid) / (n - 2)
-    cov = s2 * np.linalg.inv(X.T @ X)
-    out.update(a_err=float(math.sqrt(max(cov[0, 0], 0.0))),
-               alpha_err=float(math.sqrt(max(cov[1, 1], 0.0))), fit_flag=OK)
+    chi2_red = float(w @ resid**2) / (n - 2) if n > 2 else math.nan
+    cov = cov_w * (max(chi2_red, 1.0) if n > 2 else 1.0) if weighted else cov_w * chi2_red
+    out.update(a_err=float(math.sqrt(max(cov[0, 0], 0.0))), alpha_err=float(math.sqrt(max(cov[1, 1], 0.0))),
+               fit_flag=OK, chi2_red=chi2_red if weighted else math.nan)
     return out
 
 
@@ -136,6 +155,35 @@ def crossing(hbar: Sequence[float], eta: Sequence[float], level: float) -> tuple
     return float(h[i] + t * (h[j] - h[i])), OK
 
 
+def bracket(hbar: Sequence[float], eta: Sequence[float], level: float) -> tuple[float, float]:
+    """The grid points ``(h_i, h_j)`` between which :func:`crossing` finds ``eta = level``
+    (NaN, NaN when it finds none; ``(h_0, h_0)`` for a crossing on the first grid point)."""
+    value, flag = crossing(hbar, eta, level)
+    if flag != OK:
+        return math.nan, math.nan
+    h = np.asarray(hbar, dtype=float)
+    j = int(np.searchsorted(h, value, side="left"))
+    return (float(h[0]), float(h[0])) if j == 0 else (float(h[j - 1]), float(h[j]))
+
+
+def threshold_interval(hbar: Sequence[float], eta: Sequence[float], eta_err: Sequence[float],
+                       level: float) -> tuple[float, float, bool]:
+    """Where ``eta = level`` is crossed by ``eta - eta_err`` (``lo``: a lower curve crosses
+    earlier) and by ``eta + eta_err`` (``hi``), each by :func:`crossing`: the threshold's
+    one-standard-error interval.  ``resolved`` is True when both ends exist and lie inside the
+    bracket of the central crossing: the errors then place the threshold between those two
+    grid points.  Otherwise a point between them cannot split the bracket either (the errors
+    alone allow the crossing outside it), and the threshold is not resolved by the errors."""
+    e, err = np.asarray(eta, dtype=float), np.asarray(eta_err, dtype=float)
+    with np.errstate(invalid="ignore"):
+        lower = np.where(np.isfinite(e), np.maximum(e - err, np.finfo(float).tiny), np.nan)
+    lo, lo_flag = crossing(hbar, lower, level)
+    hi, hi_flag = crossing(hbar, e + err, level)
+    h_i, h_j = bracket(hbar, e, level)
+    resolved = lo_flag == OK and hi_flag == OK and h_i <= lo <= hi <= h_j
+    return lo, hi, bool(resolved)
+
+
 # --------------------------------------------------------------------------- reading
 @dataclass
 class ResultInfo:
@@ -164,7 +212,24 @@ def read_result(path: str | Path, value_attr: str) -> ResultInfo:
         return ResultInfo("unreadable", detail=f"{path.name}: {exc}")
     if not math.isfinite(value):
         return ResultInfo("invalid", value, err, result.config, f"{value_attr} = {value}")
+    if value_attr == "Dq" and err == 0.0:
+        err = _fluctuation_error(path, result.config)
     return ResultInfo(OK, value, err, result.config)
+
+
+def _fluctuation_error(path: Path, config: Mapping[str, Any]) -> float:
+    """``Dq_err`` of a quantum file written before the runs recorded one (they wrote 0): the same
+    estimate (:func:`kickedpair.analysis.endpoint_fluctuation`) from its ``/series/p1_sq``."""
+    from ..analysis import endpoint_fluctuation
+    from ..params import QuantumNumerics
+
+    window = config.get("quantum", {}).get("error_window", QuantumNumerics.error_window)
+    try:
+        series = _io.read_result(path).series
+        t, p1_sq = np.asarray(series["t"], dtype=float), np.asarray(series["p1_sq"], dtype=float)
+    except (_io.IncompleteResult, KeyError):
+        return math.nan
+    return endpoint_fluctuation(t, p1_sq, float(window)) / float(t[-1])
 
 
 _SHARED_PHYSICS = ("K1", "K2", "eps", "lam", "L", "interaction", "coupling_scales_with_hbar", "mass_ratio")
@@ -243,11 +308,15 @@ def analyse(rows: Sequence[Mapping[str, Any]], analysis: Mapping[str, Any]) -> l
         cells = sorted((r for r in rows if r["m"] == m), key=lambda r: r["hbar"])
         h = np.array([r["hbar"] for r in cells])
         e = np.array([r["eta"] if r["status"] == OK else math.nan for r in cells])
-        fit = fit_exponential(h, e, window)
-        (hc, hc_flag), (hdl, hdl_flag) = crossing(h, e, eta_c), crossing(h, e, eta_dl)
-        out.append({"m": m, "Dc": cells[0]["Dc"], "Dc_err": cells[0]["Dc_err"],
-                    "n_cells": len(cells), "n_ok": int(sum(r["status"] == OK for r in cells)),
-                    **fit, "hbar_c": hc, "hbar_c_flag": hc_flag, "hbar_DL": hdl, "hbar_DL_flag": hdl_flag})
+        err = np.array([r["eta_err"] if r["status"] == OK else math.nan for r in cells])
+        row = {"m": m, "Dc": cells[0]["Dc"], "Dc_err": cells[0]["Dc_err"], "n_cells": len(cells),
+               "n_ok": int(sum(r["status"] == OK for r in cells)), **fit_exponential(h, e, window, err)}
+        for name, level in (("hbar_c", eta_c), ("hbar_DL", eta_dl)):
+            value, flag = crossing(h, e, level)
+            lo, hi, resolved = threshold_interval(h, e, err, level)
+            row.update({name: value, f"{name}_flag": flag, f"{name}_lo": lo, f"{name}_hi": hi,
+                        f"{name}_resolved": resolved})
+        out.append(row)
     return out
 
 
@@ -304,8 +373,9 @@ def write_tables(paths: Mapping[str, str | Path], rows: Sequence[Mapping[str, An
     with replaced_together(list(paths.values())) as tmp_of:
         paths = {k: tmp_of[Path(v)] for k, v in paths.items()}
         missing = missing_cells(rows)
+        columns = CELL_COLUMNS
         if "cells_csv" in paths:
-            write_csv(paths["cells_csv"], rows, CELL_COLUMNS)
+            write_csv(paths["cells_csv"], rows, columns)
         if "thresholds_csv" in paths:
             write_csv(paths["thresholds_csv"], thresholds, THRESHOLD_COLUMNS)
         if "missing" in paths:
@@ -317,7 +387,7 @@ def write_tables(paths: Mapping[str, str | Path], rows: Sequence[Mapping[str, An
                 for k, v in meta.items():
                     f.attrs[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
                 f.attrs.update(n_cells=len(rows), n_missing=len(missing), missing=json.dumps(missing))
-                _write_table(f.create_group("cells"), rows, CELL_COLUMNS)
+                _write_table(f.create_group("cells"), rows, columns)
                 _write_table(f.create_group("thresholds"), thresholds, THRESHOLD_COLUMNS)
                 _write_table(f.create_group("missing"), missing, ("name", "m", "hbar", "status", "detail"))
 

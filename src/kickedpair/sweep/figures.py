@@ -91,6 +91,12 @@ def _thresholds(ax, rows, m, hc, hdl, hbar_grid, meta) -> None:
     hmin, hmax = float(min(hbar_grid)), float(max(hbar_grid))
     ax.plot(m, hc, "o-", color="tab:blue", label=r"$\hbar_c$ ($\eta = %g$)" % _level(meta, "eta_c", 0.9))
     ax.plot(m, hdl, "^-", color="tab:red", label=r"$\hbar_{DL}$ ($\eta = %g$)" % _level(meta, "eta_dl", 0.1))
+    for key, values, colour in (("hbar_c", hc, "tab:blue"), ("hbar_DL", hdl, "tab:red")):
+        lo, hi = (np.array([r.get(f"{key}_{end}", math.nan) for r in rows], dtype=float) for end in ("lo", "hi"))
+        known = np.isfinite(values) & np.isfinite(lo) & np.isfinite(hi)
+        if known.any():  # the one-standard-error interval of each threshold (eta's errors)
+            ax.errorbar(m[known], values[known], yerr=[values[known] - lo[known], hi[known] - values[known]],
+                        fmt="none", ecolor=colour, capsize=3, lw=1)
     beyond = {"above_grid": ("^", hmax), "below_grid": ("v", hmin)}
     for r in rows:
         for key, colour in (("hbar_c", "tab:blue"), ("hbar_DL", "tab:red")):
