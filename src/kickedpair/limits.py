@@ -53,10 +53,11 @@ ENV_MAX_MEMORY = "KICKEDPAIR_MAX_MEMORY_MB"
 MB = 2**20
 
 #: classical, measured (tracemalloc, 1e6 trajectories, one rank): every rank draws the whole
-#: initial ensemble (uniform (n, 2) and the two contiguous columns: 32 B a trajectory) and keeps
+#: initial ensemble (uniform (n, 2), the positions and momenta: 48 B a trajectory; 65 B with
+#: classical.initial = quantum, whose positions come by bisection, counted as 48) and keeps
 #: its block with ~12 work arrays (96 B a local trajectory); a snapshot holds both momenta of
 #: every trajectory on rank 0 (16 B); the per-kick sums and the fit, 376 B a kick
-CLASSICAL_GLOBAL_PER_TRAJ = 32
+CLASSICAL_GLOBAL_PER_TRAJ = 48
 CLASSICAL_LOCAL_PER_TRAJ = 96
 CLASSICAL_SNAPSHOT_PER_TRAJ = 16
 CLASSICAL_PER_KICK = 400

@@ -408,6 +408,9 @@ class Physics:
 
 
 CLASSICAL_SCHEMES = ("strang", "rk4")
+#: the classical initial ensemble: the paper's (x uniform, p = 0), or the quantum initial state's
+#: (x from the ground-state densities, p = +-pi hbar / L, the sine mode's momentum)
+CLASSICAL_INITIAL = ("uniform", "quantum")
 #: trajectory blocks of the slope errors when classical.error_blocks is 'auto'
 DEFAULT_ERROR_BLOCKS = 20
 
@@ -430,6 +433,11 @@ class ClassicalNumerics:
         doc="auto step: fraction of the interaction width the fastest particle crosses per step",
     )
     scheme: str = _spec("strang", "str", one_of(*CLASSICAL_SCHEMES), doc="integrator")
+    initial: str = _spec(
+        "uniform", "str", one_of(*CLASSICAL_INITIAL),
+        doc="initial ensemble: uniform (x uniform on the well, p = 0; the paper's) or quantum (x from "
+            "the ground-state densities (2/L) sin^2(pi x/L), p = +-pi hbar/L; needs physics.hbar)",
+    )
     fit_window: tuple = _spec(
         (0.2, 1.0), "float_pair", doc="slope fit window, as fractions of n_kicks"
     )
@@ -612,7 +620,11 @@ def parse_config(mapping: Any) -> RunConfig:
         raise ConfigError(
             f"{_key_text(unknown[0])}: unknown section (known sections: {', '.join(SECTIONS)})"
         )
-    return RunConfig(**{name: _build(cls, name, mapping.get(name)) for name, cls in SECTIONS.items()})
+    config = RunConfig(**{name: _build(cls, name, mapping.get(name)) for name, cls in SECTIONS.items()})
+    if config.classical.initial == "quantum" and config.physics.hbar is None:
+        raise ConfigError("classical.initial: 'quantum' draws the momenta +-pi hbar/L of the quantum "
+                          "initial state and needs physics.hbar, got None")
+    return config
 
 
 def apply_overrides(mapping: Mapping | None, overrides: list[str]) -> dict:

@@ -47,7 +47,8 @@ def test_eps_zero_is_the_standard_map():
                         "classical": {"n_trajectories": n, "n_kicks": n_kicks, "snapshot_times": [n_kicks]}})
     assert steps_per_kick(cfg.physics, cfg.classical) == 1  # exact single flight per period
     run = run_classical(cfg, progress="none")
-    x1, _ = initial_ensemble(n, cfg.classical.seed, L)
+    x1, _, p1_start, _ = initial_ensemble(n, cfg.classical.seed, L)
+    assert np.all(p1_start == 0.0)
     _, p_ref = standard_map_in_well(x1, np.zeros(n), 1.8, L, n_kicks)
     p1, p2 = run.snapshots[n_kicks]
     np.testing.assert_array_equal(p1, p_ref)  # bitwise: the same flight, folded the same way

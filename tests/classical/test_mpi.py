@@ -13,11 +13,16 @@ ARGS = ["classical", "--set", "classical.n_trajectories=301", "--set", "classica
         "--threads", "1", "--progress", "none"]
 
 
-def test_rank_count_independence(tmp_path):
+QUANTUM_INITIAL = ["--set", "classical.initial=quantum", "--set", "physics.hbar=0.1"]
+
+
+@pytest.mark.parametrize("initial,ranks_list", [([], (1, 2, 3)), (QUANTUM_INITIAL, (1, 3))],
+                         ids=["uniform", "quantum-initial"])
+def test_rank_count_independence(tmp_path, initial, ranks_list):
     results = {}
-    for ranks in (1, 2, 3):
+    for ranks in ranks_list:
         out = tmp_path / f"r{ranks}.h5"
-        proc = run_cli(ARGS + ["--out", str(out)], ranks=ranks)
+        proc = run_cli(ARGS + initial + ["--out", str(out)], ranks=ranks)
         assert proc.returncode == 0, proc.stderr
         assert "Dc =" in proc.stdout
         with h5py.File(out, "r") as f:
@@ -29,7 +34,7 @@ def test_rank_count_independence(tmp_path):
                 "p1": f["snapshots/t6/p1"][()],
                 "Dc": f.attrs["Dc"],
             }
-    for ranks in (2, 3):
+    for ranks in ranks_list[1:]:
         # each trajectory is computed identically on whichever rank owns it
         np.testing.assert_array_equal(results[ranks]["p1"], results[1]["p1"])
         # the sums over ranks differ only by rounding

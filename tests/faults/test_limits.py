@@ -209,6 +209,8 @@ def _traced_peak(run) -> float:
                                                                    "tail_tol": 1.0}}),
     ("classical", {"physics": {"eps": 0.0}, "classical": {"n_trajectories": 300_000, "n_kicks": 2,
                                                          "snapshot_times": [0, 2]}}),
+    ("classical", {"physics": {"eps": 0.0, "hbar": 0.1}, "classical": {"n_trajectories": 300_000, "n_kicks": 2,
+                                                                      "initial": "quantum"}}),
     ("noise", {"physics": {"hbar": 0.1, "eps": 0}, "noise": {"N": 4095, "realisations": 40, "n_kicks": 20,
                                                            "snapshot_times": [10], "tail_tol": 1.0}}),
     ("noise", {"physics": {"hbar": 0.1, "eps": 0}, "noise": {"N": 31, "realisations": 20, "n_kicks": 4000,

@@ -37,7 +37,9 @@ def reference_speed(physics: Physics, numerics: ClassicalNumerics) -> float:
     u0 = physics.interaction_strength
     m = physics.mass_ratio
     kicks = (abs(physics.K1) + abs(physics.K2) / m) * math.sqrt(numerics.n_kicks) / 2.0
-    return math.sqrt(2.0 * u0 / m) + math.sqrt(2.0 * u0) + kicks
+    # the quantum initial ensemble starts particle 2 at speed pi hbar / (L m)
+    start = math.pi * physics.hbar / (physics.L * m) if numerics.initial == "quantum" else 0.0
+    return math.sqrt(2.0 * u0 / m) + math.sqrt(2.0 * u0) + kicks + start
 
 
 def steps_per_kick(physics: Physics, numerics: ClassicalNumerics) -> int:
@@ -59,11 +61,45 @@ def error_block_starts(n: int, n_blocks: int) -> np.ndarray:
     return np.array([-(-b * n // n_blocks) for b in range(n_blocks + 1)], dtype=np.int64)
 
 
-def initial_ensemble(n: int, seed: int, L: float) -> tuple[np.ndarray, np.ndarray]:
-    """Global initial positions of both particles, uniform on the well (momenta are 0)."""
+def ground_state_positions(u: np.ndarray, L: float) -> np.ndarray:
+    """Positions of density ``(2/L) sin^2(pi x / L)`` (the ground state of the well) from uniform
+    numbers ``u`` in [0, 1): the inverse of ``F(x) = x/L - sin(2 pi x/L) / (2 pi)`` by bisection
+    (monotone, to the last bit of ``L`` after 60 halvings).  The same ``u`` gives the uniform
+    ensemble as ``L u``, so the two ensembles differ only by this map."""
+    lo, hi = np.zeros_like(u), np.ones_like(u)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = mid - np.sin(2.0 * math.pi * mid) / (2.0 * math.pi) < u
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return L * 0.5 * (lo + hi)
+
+
+def initial_ensemble(n: int, seed: int, L: float, initial: str = "uniform",
+                     hbar: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Global initial positions and momenta ``x1, x2, p1, p2`` of both particles.
+
+    ``uniform`` (the paper's): ``x`` uniform on the well, ``p = 0``.  ``quantum``: the product of
+    ground states the quantum runs start from, ``x`` of density ``(2/L) sin^2(pi x/L)`` (from the
+    same uniform numbers, :func:`ground_state_positions`) and ``p = +-pi hbar / L`` with random
+    signs (the momentum ``p_1`` of the sine mode the state occupies, so ``<p^2>(0)`` equals the
+    quantum ``<p^2>(0) = sum_n P(n) p_n^2``; independent signs drawn after the positions).
+    """
     rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, L, size=(n, 2))
-    return np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
+    u = rng.uniform(0.0, 1.0, size=(n, 2))
+    if initial == "uniform":
+        x1, x2 = L * u[:, 0], L * u[:, 1]
+        return x1, x2, np.zeros(n), np.zeros(n)
+    if initial != "quantum":
+        raise ValueError(f"unknown initial ensemble {initial!r}")
+    if hbar is None:
+        raise ValueError("initial ensemble 'quantum' needs hbar")
+    x1, x2 = ground_state_positions(u[:, 0], L), ground_state_positions(u[:, 1], L)
+    del u
+    signs = rng.integers(0, 2, size=(n, 2)).astype(bool)
+    p_start = math.pi * hbar / L
+    p1, p2 = np.where(signs[:, 0], p_start, -p_start), np.where(signs[:, 1], p_start, -p_start)
+    return x1, x2, p1, p2
 
 
 @dataclass
@@ -107,9 +143,9 @@ class _Ensemble:
 
     def __init__(self, config: RunConfig, lo: int, hi: int, n_steps: int):
         ph, nu = config.physics, config.classical
-        x1_all, x2_all = initial_ensemble(nu.n_trajectories, nu.seed, ph.L)
+        x1_all, x2_all, p1_all, p2_all = initial_ensemble(nu.n_trajectories, nu.seed, ph.L, nu.initial, ph.hbar)
         self.x1, self.x2 = x1_all[lo:hi].copy(), x2_all[lo:hi].copy()
-        self.p1, self.p2 = np.zeros_like(self.x1), np.zeros_like(self.x2)
+        self.p1, self.p2 = p1_all[lo:hi].copy(), p2_all[lo:hi].copy()
         self.d_energy = np.empty_like(self.x1)
         self.rel = np.zeros(0)
         self.sums = np.zeros((nu.n_kicks + 1, 5))
@@ -122,6 +158,7 @@ class _Ensemble:
         else:  # a rank with no trajectories (more ranks than trajectories)
             self.block_slice, self.block_offsets = slice(0, 0), None
         self.ph, self.n_steps, self.integrate = ph, n_steps, PERIOD_INTEGRATORS[nu.scheme]
+        self.record(0)
 
     def period(self, t: int, state: "_Ensemble") -> "_Ensemble":
         """Kick ``t``: both kicks, the integration over one period, the sums."""
@@ -132,11 +169,15 @@ class _Ensemble:
         e_start = energy(x1, p1, x2, p2, m, strength, a)
         self.integrate(x1, p1, x2, p2, self.n_steps, m, strength, a, ph.L, self.d_energy)
         self.rel = np.abs(self.d_energy) / np.maximum(e_start + strength, 1e-300)
-        q1, q2 = p1 * p1, p2 * p2
+        self.record(t)
+        return self
+
+    def record(self, t: int) -> None:
+        """The sums at time ``t`` (t = 0: the initial ensemble, whose momenta may be non-zero)."""
+        q1, q2 = self.p1 * self.p1, self.p2 * self.p2
         self.sums[t] = (q1.sum(), (q1 * q1).sum(), q2.sum(), (q2 * q2).sum(), self.rel.sum())
         if self.block_offsets is not None:
             self.block_sums[t, self.block_slice] = np.add.reduceat(q1, self.block_offsets)
-        return self
 
 
 class _Guards(Observer):
