@@ -351,6 +351,7 @@ class Preset:
     seed: int = _seed(UNSET, doc="seed of the classical ensembles; default: the top-level seed")
     allow_missing: bool = _flag(UNSET, doc="overrides the top-level allow_missing")
     keep_checkpoints: bool = _flag(UNSET, doc="overrides the top-level keep_checkpoints")
+    initial_sensitivity: bool = _flag(UNSET, doc="overrides the top-level initial_sensitivity")
     physics: dict = _spec(UNSET, "engine", doc="overrides of the top-level physics section", sub=Physics)
     classical: dict = _spec(UNSET, "engine", doc="overrides of the top-level classical section", sub=ClassicalNumerics)
     quantum: dict = _spec(UNSET, "engine", doc="overrides of the top-level quantum section", sub=QuantumNumerics)
@@ -476,6 +477,9 @@ class WorkflowConfig:
                                      "null: max_mb applies")
     allow_missing: bool = _flag(False, doc="true: aggregate the cells present, list the missing ones, run no cell")
     keep_checkpoints: bool = _flag(False, doc="keep a quantum cell's checkpoint once its result is written")
+    initial_sensitivity: bool = _flag(False, doc="true: also one classical run per cell from the quantum initial "
+                                      "state's ensemble (classical.initial = quantum at the cell's hbar); the cell "
+                                      "table carries eta against it, eta_quantum_initial, beside eta")
     seed: int = _seed(20200101, doc="seed of the classical ensembles (a preset may override it)")
     physics: dict = _engine_spec(doc="physics shared by every run (kickedpair.params); mass_ratio and hbar are the "
                                  "grid axes", sub=Physics)

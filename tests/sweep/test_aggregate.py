@@ -263,6 +263,35 @@ def test_quantum_files_without_an_error_get_it_from_their_series(tmp_path):
     assert row["eta_err"] > row["eta"] * math.hypot(0.01, 0.01)  # it reaches eta's error
 
 
+def test_quantum_initial_columns_divide_dq_by_the_cells_own_classical_run(tmp_path):
+    config = {"preset": "synthetic", "results": str(tmp_path), "physics": {"eps": 2.0}, "initial_sensitivity": True,
+              "presets": {"synthetic": {"hbar": [0.02, 0.04], "mass_ratio": [0.01], "n_kicks": 10, "trajectories": 100}}}
+    sweep = plan.build_plan(config)
+    qi_runs = [r for r in sweep.runs() if r.folder.startswith("classical_quantum_initial/")]
+    assert [r.folder for r in qi_runs] == ["classical_quantum_initial/m=0.01/hbar=0.02",
+                                           "classical_quantum_initial/m=0.01/hbar=0.04"]
+    assert qi_runs[0].config["classical"]["initial"] == "quantum" and qi_runs[0].config["physics"]["hbar"] == 0.02
+    assert "initial" not in sweep.classical_config("0.01")["classical"]
+    d = Path(sweep.sweep_dir)
+    d.mkdir(parents=True)
+    (d / plan.MANIFEST).write_text(json.dumps(sweep.manifest()))
+    _h5(d / plan.CLASSICAL_RESULT.format(m="0.01"), {"Dc": 0.2, "Dc_err": 0.002}, sweep.classical_config("0.01"))
+    for c in sweep.cells:
+        _h5(d / plan.QUANTUM_RESULT.format(m=c.m, hbar=c.hbar), {"Dq": 0.1, "Dq_err": 0.001},
+            sweep.quantum_config(c.m, c.hbar))
+    # hbar = 0.02: its quantum-initial run; hbar = 0.04: a file of the wrong ensemble
+    _h5(d / qi_runs[0].result, {"Dc": 0.25, "Dc_err": 0.005}, qi_runs[0].config)
+    _h5(d / qi_runs[1].result, {"Dc": 0.25, "Dc_err": 0.005}, sweep.classical_config("0.01"))
+    agg.aggregate_sweep(d)
+    rows = agg.read_csv(d / plan.TABLES["cells_csv"])
+    assert list(rows[0]) == list(agg.CELL_COLUMNS + agg.QUANTUM_INITIAL_COLUMNS)
+    first, second = rows
+    assert first["eta"] == pytest.approx(0.5) and first["eta_quantum_initial"] == pytest.approx(0.4)
+    assert first["eta_quantum_initial_err"] == pytest.approx(0.4 * math.hypot(0.01, 0.02))
+    assert math.isnan(second["eta_quantum_initial"]) and "classical.initial = uniform" in second["quantum_initial_detail"]
+    assert second["status"] == "ok" and second["eta"] == pytest.approx(0.5)  # eta itself is unaffected
+
+
 def test_aggregate_tables_and_thresholds(tmp_path):
     d = make_sweep(tmp_path)
     result = agg.aggregate_sweep(d)

@@ -53,6 +53,16 @@ def test_demo_is_the_default_preset(workdir):
     assert not re.search(r"output:.*checkpoint", out)
 
 
+def test_initial_sensitivity_adds_a_classical_run_per_cell_from_the_quantum_initial_state(workdir):
+    r = snakemake(workdir, "-n", "-p", "--config", "initial_sensitivity=true")
+    assert r.returncode == 0, r.stderr + r.stdout
+    out = r.stdout + r.stderr
+    assert engine_counts(out) == {"classical": 2 + 8, "quantum": 8}
+    qi = "results/demo/classical_quantum_initial/m=0.01/hbar=0.06"
+    assert re.search(rf"kickedpair classical --config {qi}/config.yaml --out {qi}/classical.h5 +"
+                     r"--label m=0.01,hbar=0.06,initial=quantum", out)
+
+
 def test_slurm_profile_dry_run(workdir):
     r = snakemake(workdir, "-n", "-p", "--profile", "cluster/slurm", "--config", "preset=paper")
     assert r.returncode == 0, r.stderr + r.stdout

@@ -170,3 +170,28 @@ def test_demo_preset_end_to_end_against_direct_engine_runs(tmp_path):
     with h5py.File(sweep / plan.TABLES["h5"], "r") as f:
         assert len(f) > 0
     assert np.isfinite([float(r_["eta"]) for r_ in rows]).all()
+
+
+def test_initial_sensitivity_sweep_end_to_end(tmp_path):
+    """initial_sensitivity: each cell also runs the classical ensemble from the quantum initial
+    state; the cell table divides the same Dq by it, and the files say which ensemble they hold."""
+    (tmp_path / "qi").mkdir()
+    work = copy_workflow(tmp_path / "qi")
+    (work / "config.yaml").write_text(TINY.replace("hbar: [0.05, 0.2, 0.3]", "hbar: [0.2, 0.3]")
+                                      .replace("n_kicks: 60", "n_kicks: 20"))
+    r = _run(work, "--config", "initial_sensitivity=true", timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    sweep = work / "results" / "tiny"
+    rows = agg.read_csv(sweep / plan.TABLES["cells_csv"])
+    assert len(rows) == 2 and all(row["status"] == "ok" for row in rows)
+    for row in rows:
+        qi = sweep / f"classical_quantum_initial/m={plan.fmt(row['m'])}/hbar={plan.fmt(row['hbar'])}/classical.h5"
+        with h5py.File(qi, "r") as f:
+            config = json.loads(f["params"].attrs["config_json"])
+            assert config["classical"]["initial"] == "quantum"
+            assert config["physics"]["hbar"] == pytest.approx(row["hbar"])
+            assert f["series/p1_sq"][0] == pytest.approx(row["hbar"] ** 2, rel=1e-12)  # (pi hbar / L)^2, L = pi
+            assert row["Dc_quantum_initial"] == f.attrs["Dc"]
+        assert row["eta_quantum_initial"] == pytest.approx(row["Dq"] / row["Dc_quantum_initial"], rel=1e-12)
+        assert row["eta"] == pytest.approx(row["Dq"] / row["Dc"], rel=1e-12)
+        assert row["Dc_quantum_initial"] != row["Dc"]

@@ -13,6 +13,9 @@ Threshold flags: ``ok``; ``below_grid`` (``eta`` is already below the level at t
 ``not_bracketed`` (no usable point, or the crossing falls next to or across cells without a
 result, so the grid points around it are not both known).
 
+With ``initial_sensitivity`` each cell also has a classical run from the quantum initial
+ensemble, and the cell table the columns :data:`QUANTUM_INITIAL_COLUMNS` (eta against it).
+
 Errors: ``eta_err`` combines ``Dq_err`` (the quantum run's kick-to-kick fluctuation at t_f) and
 ``Dc_err`` (the ensemble's); the fit of ``alpha`` is weighted by them (:func:`fit_exponential`);
 each threshold has a one-standard-error interval ``[_lo, _hi]`` and a ``_resolved`` flag
@@ -38,6 +41,9 @@ from .. import io as _io
 from . import plan as _plan
 
 CELL_COLUMNS = ("m", "hbar", "Dc", "Dc_err", "Dq", "Dq_err", "eta", "eta_err", "status", "detail")
+#: with initial_sensitivity: the cell's classical run from the quantum initial ensemble, and eta against it
+QUANTUM_INITIAL_COLUMNS = ("Dc_quantum_initial", "Dc_quantum_initial_err", "eta_quantum_initial",
+                           "eta_quantum_initial_err", "quantum_initial_detail")
 THRESHOLD_COLUMNS = (
     "m", "Dc", "Dc_err", "n_cells", "n_ok", "alpha", "alpha_err", "a", "a_err", "n_fit",
     "fit_hbar_lo", "fit_hbar_hi", "fit_flag", "fit_weights", "chi2_red",
@@ -295,8 +301,35 @@ def collect(sweep_dir: str | Path, manifest: Mapping[str, Any]) -> list[dict[str
             row.update(status="inconsistent", detail=why)
         else:
             row["eta"], row["eta_err"] = eta_with_error(qu.value, qu.err, cl.value, cl.err)
+        if ("classical", m, hbar) in entries:
+            row.update(_quantum_initial(sweep_dir, entries[("classical", m, hbar)], qu, float(m), float(hbar)))
         rows.append(row)
     return rows
+
+
+def _quantum_initial(sweep_dir: Path, entry: Mapping[str, Any], qu: ResultInfo, m: float, hbar: float) -> dict:
+    """The columns of a cell's classical run from the quantum initial ensemble: its Dc and eta
+    against it (NaN, and why in ``quantum_initial_detail``, when either run is not usable)."""
+    qi = _read(sweep_dir, entry, "Dc", positive=True)
+    out = dict.fromkeys(QUANTUM_INITIAL_COLUMNS[:4], math.nan) | {"quantum_initial_detail": ""}
+    out["Dc_quantum_initial"], out["Dc_quantum_initial_err"] = qi.value, qi.err
+    if qi.status != OK:
+        out["quantum_initial_detail"] = f"classical {entry['name']}: {qi.detail or qi.status}"
+    elif qu.status == OK:
+        if why := _inconsistency(qi, qu, m, hbar) or _initial_mismatch(qi, hbar):
+            out["quantum_initial_detail"] = why
+        else:
+            out["eta_quantum_initial"], out["eta_quantum_initial_err"] = eta_with_error(qu.value, qu.err, qi.value, qi.err)
+    return out
+
+
+def _initial_mismatch(qi: ResultInfo, hbar: float) -> str:
+    """Why a classical file is not the quantum-initial run of the cell at ``hbar``, or ''."""
+    initial = qi.config.get("classical", {}).get("initial", "uniform")
+    if initial != "quantum":
+        return f"the quantum-initial classical file has classical.initial = {initial}"
+    h = qi.config.get("physics", {}).get("hbar")
+    return "" if h is not None and _close(h, hbar) else f"the quantum-initial classical file has hbar {h}, expected {hbar}"
 
 
 def analyse(rows: Sequence[Mapping[str, Any]], analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -373,7 +406,7 @@ def write_tables(paths: Mapping[str, str | Path], rows: Sequence[Mapping[str, An
     with replaced_together(list(paths.values())) as tmp_of:
         paths = {k: tmp_of[Path(v)] for k, v in paths.items()}
         missing = missing_cells(rows)
-        columns = CELL_COLUMNS
+        columns = CELL_COLUMNS + (QUANTUM_INITIAL_COLUMNS if any(QUANTUM_INITIAL_COLUMNS[0] in r for r in rows) else ())
         if "cells_csv" in paths:
             write_csv(paths["cells_csv"], rows, columns)
         if "thresholds_csv" in paths:

@@ -16,6 +16,8 @@ File layout under ``RESULTS/PRESET/`` (the *sweep folder*); every run is a folde
 
     sweep.json                                  the manifest: grid, analysis settings, cell paths
     classical/m=0.01/                           RUN of the classical cell of m (Dc)
+    classical_quantum_initial/m=0.01/hbar=0.04/ RUN of the cell's classical run from the quantum
+                                                initial ensemble (initial_sensitivity only)
     quantum/m=0.01/hbar=0.04/                   RUN of the quantum cell (Dq)
     tables/cells.csv, tables/thresholds.csv, tables/sweep.h5, tables/missing.txt
     figures/phase_diagram.{png,pdf}, figures/eta_vs_hbar.{png,pdf}
@@ -57,6 +59,8 @@ RUN_LOG = "{run}/{engine}.log"
 RUN_CONVERGENCE_LOG = "{run}/convergence.log"
 ENGINES = ("classical", "quantum", "noise")
 CLASSICAL_DIR = "classical/m={m}"
+#: the classical run of a cell from the quantum initial state's ensemble (initial_sensitivity)
+CLASSICAL_QI_DIR = "classical_quantum_initial/m={m}/hbar={hbar}"
 QUANTUM_DIR = "quantum/m={m}/hbar={hbar}"
 CLASSICAL_RESULT = RUN_RESULT.format(run=CLASSICAL_DIR, engine="classical")
 CLASSICAL_LOG = RUN_LOG.format(run=CLASSICAL_DIR, engine="classical")
@@ -161,7 +165,7 @@ def migrate_results(sweep_dir: str | Path, runs: list[Run]) -> list[tuple[Path, 
 
 
 #: the folders of runs (sweep cells and figure runs), as a Snakemake wildcard constraint
-RUN_FOLDER_PATTERN = (r"(?:classical/m=[^/]+|quantum/m=[^/]+/hbar=[^/]+"
+RUN_FOLDER_PATTERN = (r"(?:classical/m=[^/]+|(?:quantum|classical_quantum_initial)/m=[^/]+/hbar=[^/]+"
                       rf"|reproduction/fig[1-5]/(?:{'|'.join(ENGINES)})/[A-Za-z0-9_.=+-]+)")
 
 
@@ -195,6 +199,7 @@ class SweepPlan:
     keep_checkpoints: bool
     description: str = ""
     node_mem_mb: int | None = None
+    initial_sensitivity: bool = False
 
     @property
     def launcher_shell(self) -> str:
@@ -235,10 +240,13 @@ class SweepPlan:
         return f"{self.sweep_dir}/{template.format(**wc)}"
 
     # ------------------------------------------------------------- run configs
-    def classical_config(self, m: str) -> dict:
-        return {"physics": {**self.physics, "mass_ratio": float(m)},
-                "classical": {**self.classical, "n_kicks": self.n_kicks,
-                              "n_trajectories": self.trajectories, "seed": self.seed}}
+    def classical_config(self, m: str, hbar: str | None = None) -> dict:
+        """The classical run of ``m``; with ``hbar``, the one from the quantum initial state's
+        ensemble at that hbar (``classical.initial = quantum``, the same seed)."""
+        physics = {**self.physics, "mass_ratio": float(m), **({"hbar": float(hbar)} if hbar else {})}
+        return {"physics": physics,
+                "classical": {**self.classical, "n_kicks": self.n_kicks, "n_trajectories": self.trajectories,
+                              "seed": self.seed, **({"initial": "quantum"} if hbar else {})}}
 
     def quantum_config(self, m: str, hbar: str) -> dict:
         return {"physics": {**self.physics, "mass_ratio": float(m), "hbar": float(hbar)},
@@ -272,12 +280,17 @@ class SweepPlan:
                 "runtime": 60 if runtime == "auto" else int(runtime), "retries": int(s.get("retries", 0))}
 
     def runs(self) -> list[Run]:
-        """The sweep's cells as runs: one classical run per mass ratio, one quantum run per cell."""
+        """The sweep's cells as runs: one classical run per mass ratio, one quantum run per cell
+        and, with ``initial_sensitivity``, one classical run per cell from the quantum initial
+        ensemble (a classical cell that names its hbar)."""
         return [Run("classical", CLASSICAL_DIR.format(m=m), self.classical_config(m), f"m={m}",
                     self.run_resources("classical"), role={"m": m}) for m in self.mass_ratio] + [
             Run("quantum", QUANTUM_DIR.format(m=c.m, hbar=c.hbar), self.quantum_config(c.m, c.hbar), c.name,
                 self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints, role={"m": c.m, "hbar": c.hbar})
-            for c in self.cells]
+            for c in self.cells] + [
+            Run("classical", CLASSICAL_QI_DIR.format(m=c.m, hbar=c.hbar), self.classical_config(c.m, c.hbar),
+                f"{c.name},initial=quantum", self.run_resources("classical"), role={"m": c.m, "hbar": c.hbar})
+            for c in (self.cells if self.initial_sensitivity else [])]
 
     # ------------------------------------------------------------- validation
     def validate(self) -> None:
@@ -285,8 +298,7 @@ class SweepPlan:
         cell's grid against its hbar (the keys alone are checked by :mod:`kickedpair.workflow_config`)."""
         from ..quantum.resolution import resolve  # the engine's own check of the grid against hbar
 
-        for config, where in ([(self.classical_config(m), f"classical cell m={m}") for m in self.mass_ratio]
-                              + [(self.quantum_config(c.m, c.hbar), f"quantum cell {c.name}") for c in self.cells]):
+        for config, where in ([(r.config, f"{r.engine} cell {r.label}") for r in self.runs()]):
             try:
                 parsed = parse_config(config)
                 if "quantum" in config:
@@ -300,7 +312,8 @@ class SweepPlan:
         cells = [{"kind": r.engine, **r.role, "name": r.label, "result": r.result,
                   **({"checkpoint": r.checkpoint} if r.engine == "quantum" else {}),
                   "log": r.path(RUN_LOG), "config": r.path(RUN_CONFIG)} for r in self.runs()]
-        keys = "preset description hbar mass_ratio n_kicks trajectories seed physics analysis allow_missing"
+        keys = ("preset description hbar mass_ratio n_kicks trajectories seed physics analysis allow_missing"
+                " initial_sensitivity")
         return {**{k: getattr(self, k) for k in keys.split()}, "cells": cells}
 
 
@@ -395,6 +408,7 @@ def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
         **{k: dict(merged.get(k) or {}) for k in ("physics", "classical", "quantum", "resources")},
         analysis=dict(merged["analysis"]), launcher=tuple(merged["launcher"]),
         allow_missing=bool(merged["allow_missing"]), keep_checkpoints=bool(merged["keep_checkpoints"]),
+        initial_sensitivity=bool(merged["initial_sensitivity"]),
         description=str(preset.get("description", "")), node_mem_mb=merged["node_mem_mb"])
     if validate:
         plan.validate()
