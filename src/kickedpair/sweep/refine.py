@@ -194,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                           for m, (new, states) in result.items()}, indent=1))
         return 0
     for m, (new, states) in result.items():
-        text = "; ".join(f"eta = {t.level:g}: {t.state}" + (f" in [{fmt(t.lo)}, {fmt(t.hi)}]" if t.lo == t.lo else "")
-                         for t in states)
+        text = "; ".join(f"eta = {t.level:g}: {t.state}"
+                         + (f" in [{fmt(t.lo)}, {fmt(t.hi)}]" if math.isfinite(t.lo) else "") for t in states)
         print(f"m={m}: {text}; next cells: {', '.join(map(fmt, new)) or 'none'}")
     return 0
 
