@@ -265,7 +265,8 @@ def test_quantum_files_without_an_error_get_it_from_their_series(tmp_path):
 
 def test_quantum_initial_columns_divide_dq_by_the_cells_own_classical_run(tmp_path):
     config = {"preset": "synthetic", "results": str(tmp_path), "physics": {"eps": 2.0}, "initial_sensitivity": True,
-              "presets": {"synthetic": {"hbar": [0.02, 0.04], "mass_ratio": [0.01], "n_kicks": 10, "trajectories": 100}}}
+              "presets": {"synthetic": {"hbar": [0.02, 0.04], "mass_ratio": [0.01], "n_kicks": 10,
+                                        "trajectories": 100}}}
     sweep = plan.build_plan(config)
     qi_runs = [r for r in sweep.runs() if r.folder.startswith("classical_quantum_initial/")]
     assert [r.folder for r in qi_runs] == ["classical_quantum_initial/m=0.01/hbar=0.02",
@@ -288,7 +289,8 @@ def test_quantum_initial_columns_divide_dq_by_the_cells_own_classical_run(tmp_pa
     first, second = rows
     assert first["eta"] == pytest.approx(0.5) and first["eta_quantum_initial"] == pytest.approx(0.4)
     assert first["eta_quantum_initial_err"] == pytest.approx(0.4 * math.hypot(0.01, 0.02))
-    assert math.isnan(second["eta_quantum_initial"]) and "classical.initial = uniform" in second["quantum_initial_detail"]
+    assert math.isnan(second["eta_quantum_initial"])
+    assert "classical.initial = uniform" in second["quantum_initial_detail"]
     assert second["status"] == "ok" and second["eta"] == pytest.approx(0.5)  # eta itself is unaffected
 
 

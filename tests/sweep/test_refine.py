@@ -148,7 +148,8 @@ def test_the_command_line_proposes_the_next_round_of_an_aggregated_sweep(tmp_pat
     assert [t["state"] for t in out["0.01"]["thresholds"]] == ["extending", "refining"]
     table = subprocess.run([sys.executable, "-m", "kickedpair.sweep.refine", str(d)], capture_output=True,
                            text=True, timeout=120)
-    assert "m=0.01: eta = 0.9: extending; eta = 0.1: refining in [0.04, 0.08]; next cells: 0.01, 0.05657" in table.stdout
+    assert ("m=0.01: eta = 0.9: extending; eta = 0.1: refining in [0.04, 0.08]; next cells: 0.01, 0.05657"
+            in table.stdout)
     missing = subprocess.run([sys.executable, "-m", "kickedpair.sweep.refine", str(tmp_path / "none")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "aggregate the sweep first" in missing.stderr

@@ -319,7 +319,8 @@ def _quantum_initial(sweep_dir: Path, entry: Mapping[str, Any], qu: ResultInfo, 
         if why := _inconsistency(qi, qu, m, hbar) or _initial_mismatch(qi, hbar):
             out["quantum_initial_detail"] = why
         else:
-            out["eta_quantum_initial"], out["eta_quantum_initial_err"] = eta_with_error(qu.value, qu.err, qi.value, qi.err)
+            eta, err = eta_with_error(qu.value, qu.err, qi.value, qi.err)
+            out["eta_quantum_initial"], out["eta_quantum_initial_err"] = eta, err
     return out
 
 
@@ -329,7 +330,9 @@ def _initial_mismatch(qi: ResultInfo, hbar: float) -> str:
     if initial != "quantum":
         return f"the quantum-initial classical file has classical.initial = {initial}"
     h = qi.config.get("physics", {}).get("hbar")
-    return "" if h is not None and _close(h, hbar) else f"the quantum-initial classical file has hbar {h}, expected {hbar}"
+    if h is not None and _close(h, hbar):
+        return ""
+    return f"the quantum-initial classical file has hbar {h}, expected {hbar}"
 
 
 def analyse(rows: Sequence[Mapping[str, Any]], analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
