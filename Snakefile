@@ -25,7 +25,7 @@ include: "workflow/rules/common.smk"
 
 
 localrules:
-    all, manifest, run_config, aggregate, sweep_figures,
+    all, manifest, run_config, aggregate, sweep_figures, refine,
     repro_plan_json, repro_estimates, report, figure_runs, figures,
 
 
@@ -50,5 +50,6 @@ rule quantum_all:
 
 
 include: "workflow/rules/runs.smk"
+include: "workflow/rules/refine.smk"
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/reproduction.smk"

@@ -210,7 +210,8 @@ def _cmd_quantum(args) -> int:
             checkpoint.remove(ckpt, lay.comm)
     if lay.is_root:
         est, s, res = run.estimates, run.series, run.resolution  # res: the substeps the pilot accepted
-        print(f"[{label}] Dq = {est['D']:.5g} +- {est['D_err']:.2g}   slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
+        print(f"[{label}] Dq = {est['D']:.5g} +- {est['D_err']:.2g}   "
+              f"slope[{est['fit_window_lo']:g},{est['fit_window_hi']:g}] = "
               f"{est['slope_fit']:.5g}   <p1^2>(t_f) = {s['p1_sq'][-1]:.5g}   purity(t_f) = {s['purity'][-1]:.5g}")
         print(f"[{label}] N1 x N2 = {res.N1} x {res.N2}, {res.scheme}, {res.substeps} substeps, "
               f"{config.quantum.n_kicks} kicks, {run.seconds_per_kick:.3g} s/kick, {run.n_ranks} rank(s) x "
@@ -328,7 +329,38 @@ def _sweep_estimate(args) -> str:
     lines.append(f"total: {total:.4g} core-hours ({total / 64:.3g} h on 64 cores); largest cell "
                  f"{biggest[1]} with {biggest[0]:.3g} core-hours")
     lines.append(f"cells above a {node_gb:g} GB node: {len(over)}" + (f" ({', '.join(over)})" if over else ""))
+    if plan.adaptive:
+        lines += _adaptive_estimate(plan, total)
     return "\n".join(lines) + "\n"
+
+
+def _adaptive_estimate(plan, first_round: float) -> list[str]:
+    """An adaptive preset: the bound on its later rounds, and the rectangular grid as fine as its target."""
+    import math
+
+    import numpy as np
+
+    from .quantum.cost import estimate_cost
+    from .sweep.plan import fmt
+
+    a = plan.adaptive
+
+    def core_hours(m: str, hbar: float) -> float:
+        return estimate_cost(parse_config(plan.quantum_config(m, fmt(hbar)))).core_hours
+
+    more = max(0, a["max_cells"] - len(plan.hbar))
+    worst = {m: core_hours(m, a["hbar_min"]) for m in plan.mass_ratio}  # a cell costs most at hbar_min
+    bound = first_round + more * sum(worst.values())
+    n = math.ceil(math.log(a["hbar_max"] / a["hbar_min"]) / math.log(1.0 + a["rel_width"])) + 1
+    fine = np.geomspace(a["hbar_min"], a["hbar_max"], n)
+    rectangular = sum(core_hours(m, h) for m in plan.mass_ratio for h in fine)
+    return [f"adaptive: the table is round 0; each later round adds cells within [{a['hbar_min']:g}, "
+            f"{a['hbar_max']:g}], at most {more} per mass ratio ({a['max_cells']} in all), each costing at most "
+            f"its cell at hbar = {a['hbar_min']:g}: at most {bound:.4g} core-hours in all "
+            f"({bound / 64:.3g} h on 64 cores), at least round 0's {first_round:.4g}",
+            f"a rectangular grid as fine ({n} hbar values, {a['rel_width']:g} apart relatively, x "
+            f"{len(plan.mass_ratio)} mass ratios = {n * len(plan.mass_ratio)} cells): {rectangular:.4g} core-hours "
+            f"({rectangular / 64:.3g} h on 64 cores)"]
 
 
 def _cmd_show_config(args) -> int:

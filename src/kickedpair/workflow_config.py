@@ -338,6 +338,18 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Adaptive:
+    """An adaptive sweep (kickedpair.sweep.refine): the preset's hbar grid is the first round; after each
+    round the cells that bracket eta_c and eta_dl closer are added, per mass ratio."""
+
+    rel_width: float = _pos(0.05, doc="target relative width of a threshold's bracket in hbar")
+    hbar_min: float = _pos(REQUIRED, doc="smallest hbar a cell may get (the grid is extended no further)")
+    hbar_max: float = _pos(REQUIRED, doc="largest hbar a cell may get")
+    max_cells: int = _count(30, doc="most quantum cells per mass ratio, the first round's included")
+    max_rounds: int = _count(8, doc="most rounds after the first")
+
+
+@dataclass(frozen=True)
 class Preset:
     """A named sweep: its (hbar, m) grid and run lengths; the other keys override the top-level ones."""
 
@@ -352,6 +364,8 @@ class Preset:
     allow_missing: bool = _flag(UNSET, doc="overrides the top-level allow_missing")
     keep_checkpoints: bool = _flag(UNSET, doc="overrides the top-level keep_checkpoints")
     initial_sensitivity: bool = _flag(UNSET, doc="overrides the top-level initial_sensitivity")
+    adaptive: dict = _spec(UNSET, "section", doc="refine the hbar grid round by round towards the thresholds "
+                           "(the preset's hbar is the first round); absent: the rectangular grid", sub=Adaptive)
     physics: dict = _spec(UNSET, "engine", doc="overrides of the top-level physics section", sub=Physics)
     classical: dict = _spec(UNSET, "engine", doc="overrides of the top-level classical section", sub=ClassicalNumerics)
     quantum: dict = _spec(UNSET, "engine", doc="overrides of the top-level quantum section", sub=QuantumNumerics)

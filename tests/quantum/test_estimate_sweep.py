@@ -1,5 +1,6 @@
 """``kickedpair estimate --sweep PRESET``: every cell's plan, the total, the node check."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -45,3 +46,17 @@ def test_unknown_preset_is_refused_with_the_known_ones():
     proc = run_cli(["estimate", "--sweep", "nosuch", "--config", str(ROOT / "config.yaml")], timeout=120)
     assert proc.returncode == 2
     assert "preset" in proc.stderr and "paper" in proc.stderr
+
+
+def test_the_adaptive_paper_preset_prints_its_first_round_its_bound_and_the_rectangular_grid_as_fine():
+    proc = run_cli(["estimate", "--sweep", "paper_adaptive", "--config", str(ROOT / "config.yaml")], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cells = _cell_lines(proc.stdout)
+    assert len(cells) == 4 * 7  # round 0: 4 hbar x 7 m
+    first = float(proc.stdout.split("total: ")[1].split()[0])
+    adaptive = next(line for line in proc.stdout.splitlines() if line.startswith("adaptive:"))
+    bound = float(re.search(r"at most ([0-9.e+]+) core-hours in all", adaptive).group(1))
+    assert "at most 12 per mass ratio (16 in all)" in adaptive and bound > first
+    rectangular = next(line for line in proc.stdout.splitlines() if line.startswith("a rectangular grid as fine"))
+    assert "(85 hbar values, 0.05 apart relatively, x 7 mass ratios = 595 cells)" in rectangular
+    assert float(rectangular.split("): ")[1].split()[0]) > first

@@ -2,8 +2,10 @@
 # All logic lives in kickedpair.sweep (plain, tested Python); this file wires it in.
 
 import functools
+import json
 import os
 import sys
+from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -27,6 +29,16 @@ except ConfigError as exc:
 SWEEP_DIR = SWEEP.sweep_dir
 SWEEP_RUNS = SWEEP.runs()
 RUNS = {r.folder: r for r in SWEEP_RUNS + (REPRO.runs() if REPRO else [])}
+
+
+def run_of(folder):
+    """The run of a folder: a planned one, or a cell an adaptive sweep's later round added."""
+    run = RUNS.get(folder) or (SWEEP.run_for(folder) if SWEEP.adaptive else None)
+    if run is None:
+        raise WorkflowError(f"no run is planned in {folder}")
+    return run
+
+
 MANIFEST = f"{SWEEP_DIR}/{sweep_plan.MANIFEST}"
 TABLE_FILES = {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.TABLES.items()}
 FIGURE_FILES = {k: f"{SWEEP_DIR}/{v}" for k, v in sweep_plan.FIGURES.items()}
@@ -65,7 +77,8 @@ def check_memory(runs, where, factor=1.0, suffix=""):
               f"for at {limit} MB and may fail", file=sys.stderr)
 
 
-check_memory(SWEEP_RUNS, f"preset {SWEEP.preset}")
+check_memory(SWEEP_RUNS + ([SWEEP.quantum_run(m, sweep_plan.fmt(SWEEP.adaptive["hbar_min"])) for m in SWEEP.mass_ratio]
+                          if SWEEP.adaptive else []), f"preset {SWEEP.preset}")
 if REPRO is not None:
     check_memory(REPRO.runs(), f"the figures of preset {REPRO.preset}")
     check_memory([r for r in REPRO.runs() if r.convergence], f"the figures of preset {REPRO.preset}",
@@ -98,10 +111,17 @@ def set_aside(paths, record):
               "it is made again", file=sys.stderr)
 
 
+if workflow.is_main_process and SWEEP.adaptive:
+    print(f"NOTE: preset {SWEEP.preset} is adaptive: round 0 is its grid ({len(SWEEP.cells)} quantum cells); "
+          f"the later rounds' cells depend on their results (refine/round-K.json, at most "
+          f"{SWEEP.adaptive['max_rounds']} rounds, {SWEEP.adaptive['max_cells']} cells per mass ratio)",
+          file=sys.stderr)
+
 if workflow.is_main_process:
     for _old, _new in sweep_plan.migrate_results(SWEEP_DIR, REPRO.runs()) if REPRO else []:
         print(f"NOTE: {_old} renamed to {_new.name} (the layout of every run: RUN/ENGINE.h5)", file=sys.stderr)
-    set_aside(CELLS["classical"] + CELLS["quantum"] + [TABLE_FILES["h5"]], SET_ASIDE_LOG)
+    _later = sorted(map(str, Path(SWEEP_DIR).glob("quantum/m=*/hbar=*/quantum.h5"))) if SWEEP.adaptive else []
+    set_aside(CELLS["classical"] + sorted(set(CELLS["quantum"]) | set(_later)) + [TABLE_FILES["h5"]], SET_ASIDE_LOG)
     if REPRO is not None:
         set_aside([run_file(r, t) for r in REPRO.runs()
                    for t in (sweep_plan.RUN_RESULT, sweep_plan.RUN_CONVERGENCE)], REPRO_SET_ASIDE_LOG)
@@ -124,7 +144,7 @@ ANALYSIS_RESOURCES = dict(mem_mb=2000 if _mem == "auto" else int(_mem),
 
 @functools.cache
 def _job(run, memory_factor):
-    return SWEEP.job(RUNS[run], memory_factor)
+    return SWEEP.job(run_of(run), memory_factor)
 
 
 def job(wc, memory_factor=1.0):

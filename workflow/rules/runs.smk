@@ -16,7 +16,7 @@ rule run_config:
     output:
         f"{SWEEP_DIR}/{sweep_plan.RUN_CONFIG}",
     params:
-        cfg=lambda wc: RUNS[wc.run].config,
+        cfg=lambda wc: run_of(wc.run).config,
     run:
         os.makedirs(os.path.dirname(output[0]), exist_ok=True)
         with open(output[0], "w") as fh:
@@ -32,8 +32,8 @@ rule engine_run:
     log:
         f"{SWEEP_DIR}/{sweep_plan.RUN_LOG}",
     params:
-        label=lambda wc: RUNS[wc.run].label,
-        extra=lambda wc: RUNS[wc.run].engine_args(SWEEP_DIR),
+        label=lambda wc: run_of(wc.run).label,
+        extra=lambda wc: run_of(wc.run).engine_args(SWEEP_DIR),
     threads: lambda wc: job(wc)["ranks"] * job(wc)["threads"]
     resources:
         **job_resources(),
@@ -51,15 +51,15 @@ rule convergence:
     quantum.convergence_tol_*. Noise (exact in time): the grid doubled over noise.convergence_kicks."""
     input:
         cfg=f"{SWEEP_DIR}/{sweep_plan.RUN_CONFIG}",
-        run=lambda wc: f"{SWEEP_DIR}/{RUNS[wc.run].result}",
+        run=lambda wc: f"{SWEEP_DIR}/{run_of(wc.run).result}",
     output:
         h5=f"{SWEEP_DIR}/{sweep_plan.RUN_CONVERGENCE}",
     log:
         f"{SWEEP_DIR}/{sweep_plan.RUN_CONVERGENCE_LOG}",
     params:
-        engine=lambda wc: RUNS[wc.run].engine,
-        label=lambda wc: RUNS[wc.run].label,
-        extra=lambda wc: RUNS[wc.run].convergence_args(SWEEP_DIR),
+        engine=lambda wc: run_of(wc.run).engine,
+        label=lambda wc: run_of(wc.run).label,
+        extra=lambda wc: run_of(wc.run).convergence_args(SWEEP_DIR),
     threads: lambda wc: job(wc)["ranks"] * job(wc)["threads"]
     resources:
         **job_resources(memory_factor=2),

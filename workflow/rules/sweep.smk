@@ -17,14 +17,25 @@ def sweep_report(files):
             for k, p in files.items()}
 
 
+def adaptive_grid():
+    """The cells of an adaptive sweep once its rounds are done (m -> hbar values)."""
+    with open(final_refine_record()) as fh:
+        record = json.load(fh)
+    return record["grid"]
+
+
 def aggregate_inputs(wildcards):
     """Every cell result; with allow_missing, only those already there (so no cell job runs)."""
-    cells = [f for f in CELLS["classical"] + CELLS["quantum"] if not SWEEP.allow_missing or os.path.exists(f)]
+    quantum = cell_results(adaptive_grid()) if SWEEP.adaptive and not SWEEP.allow_missing else CELLS["quantum"]
+    cells = [f for f in CELLS["classical"] + quantum if not SWEEP.allow_missing or os.path.exists(f)]
     return {"manifest": MANIFEST, "cells": cells,
             "set_aside": [SET_ASIDE_LOG] if os.path.exists(SET_ASIDE_LOG) else []}
 
 
 rule manifest:
+    """sweep.json; of an adaptive sweep, once its rounds are done (it lists the cells they added)."""
+    input:
+        rounds=lambda wc: [final_refine_record()] if SWEEP.adaptive and not SWEEP.allow_missing else [],
     output:
         MANIFEST,
     params:
@@ -33,8 +44,12 @@ rule manifest:
         import json
         from pathlib import Path
 
+        manifest = params.manifest
+        if input.rounds:
+            with open(input.rounds[0]) as fh:
+                manifest = SWEEP.manifest(json.load(fh)["grid"])
         Path(output[0]).parent.mkdir(parents=True, exist_ok=True)
-        Path(output[0]).write_text(json.dumps(params.manifest, indent=1) + "\n")
+        Path(output[0]).write_text(json.dumps(manifest, indent=1) + "\n")
 
 
 rule aggregate:

@@ -286,7 +286,10 @@ def collect(sweep_dir: str | Path, manifest: Mapping[str, Any]) -> list[dict[str
     classical = {m: _read(sweep_dir, entries[("classical", m, None)], "Dc", positive=True)
                  for m in manifest["mass_ratio"]}
     rows = []
-    for m, hbar in itertools.product(manifest["mass_ratio"], manifest["hbar"]):
+    # every (m, hbar) of a rectangular grid; an adaptive sweep's cells, each m with its own hbar values
+    pairs = [(m, h) for m, h in itertools.product(manifest["mass_ratio"], manifest["hbar"])
+             if not manifest.get("adaptive") or ("quantum", m, h) in entries]
+    for m, hbar in pairs:
         cl, entry = classical[m], entries[("quantum", m, hbar)]
         qu = _read(sweep_dir, entry, "Dq")
         row = {"m": float(m), "hbar": float(hbar), "Dc": cl.value, "Dc_err": cl.err,

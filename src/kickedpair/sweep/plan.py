@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +201,7 @@ class SweepPlan:
     description: str = ""
     node_mem_mb: int | None = None
     initial_sensitivity: bool = False
+    adaptive: dict = field(default_factory=dict)  # the preset's adaptive section; empty: rectangular grid
 
     @property
     def launcher_shell(self) -> str:
@@ -279,15 +281,26 @@ class SweepPlan:
                 "mem_mb": int(min(memory_factor * mem, max(limit, mem))),
                 "runtime": 60 if runtime == "auto" else int(runtime), "retries": int(s.get("retries", 0))}
 
+    def quantum_run(self, m: str, hbar: str) -> Run:
+        c = Cell(m, hbar)
+        return Run("quantum", QUANTUM_DIR.format(m=m, hbar=hbar), self.quantum_config(m, hbar), c.name,
+                   self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints, role={"m": m, "hbar": hbar})
+
+    def run_for(self, folder: str) -> Run | None:
+        """The quantum cell of a folder ``quantum/m=M/hbar=H`` of any (m, hbar) (an adaptive sweep's later
+        rounds), or None for another folder."""
+        match = re.fullmatch(r"quantum/m=([^/]+)/hbar=([^/]+)", folder)
+        if not match or match.group(1) not in self.mass_ratio:
+            return None
+        return self.quantum_run(fmt(match.group(1)), fmt(match.group(2)))
+
     def runs(self) -> list[Run]:
         """The sweep's cells as runs: one classical run per mass ratio, one quantum run per cell
         and, with ``initial_sensitivity``, one classical run per cell from the quantum initial
         ensemble (a classical cell that names its hbar)."""
         return [Run("classical", CLASSICAL_DIR.format(m=m), self.classical_config(m), f"m={m}",
                     self.run_resources("classical"), role={"m": m}) for m in self.mass_ratio] + [
-            Run("quantum", QUANTUM_DIR.format(m=c.m, hbar=c.hbar), self.quantum_config(c.m, c.hbar), c.name,
-                self.run_resources("quantum"), keep_checkpoint=self.keep_checkpoints, role={"m": c.m, "hbar": c.hbar})
-            for c in self.cells] + [
+            self.quantum_run(c.m, c.hbar) for c in self.cells] + [
             Run("classical", CLASSICAL_QI_DIR.format(m=c.m, hbar=c.hbar), self.classical_config(c.m, c.hbar),
                 f"{c.name},initial=quantum", self.run_resources("classical"), role={"m": c.m, "hbar": c.hbar})
             for c in (self.cells if self.initial_sensitivity else [])]
@@ -298,7 +311,9 @@ class SweepPlan:
         cell's grid against its hbar (the keys alone are checked by :mod:`kickedpair.workflow_config`)."""
         from ..quantum.resolution import resolve  # the engine's own check of the grid against hbar
 
-        for config, where in ([(r.config, f"{r.engine} cell {r.label}") for r in self.runs()]):
+        # an adaptive sweep's later cells lie in [hbar_min, hbar_max]: its smallest hbar is the largest grid
+        extra = [self.quantum_run(m, fmt(self.adaptive["hbar_min"])) for m in self.mass_ratio] if self.adaptive else []
+        for config, where in ([(r.config, f"{r.engine} cell {r.label}") for r in self.runs() + extra]):
             try:
                 parsed = parse_config(config)
                 if "quantum" in config:
@@ -307,14 +322,22 @@ class SweepPlan:
                 raise ConfigError(f"{exc} (in the run config of the {where})") from None
 
     # ------------------------------------------------------------- manifest
-    def manifest(self) -> dict:
-        """What the status summariser and the aggregation need; paths relative to the sweep folder."""
+    def manifest(self, grid: Mapping[str, list[str]] | None = None) -> dict:
+        """What the status summariser and the aggregation need; paths relative to the sweep folder.
+        ``grid``: an adaptive sweep's cells by the end of its rounds, the hbar values of each m."""
+        runs = self.runs()
+        if grid is not None:
+            runs = [r for r in runs if r.engine != "quantum"] + [
+                self.quantum_run(m, fmt(h)) for m in self.mass_ratio for h in sorted(grid[m], key=float)]
         cells = [{"kind": r.engine, **r.role, "name": r.label, "result": r.result,
                   **({"checkpoint": r.checkpoint} if r.engine == "quantum" else {}),
-                  "log": r.path(RUN_LOG), "config": r.path(RUN_CONFIG)} for r in self.runs()]
+                  "log": r.path(RUN_LOG), "config": r.path(RUN_CONFIG)} for r in runs]
         keys = ("preset description hbar mass_ratio n_kicks trajectories seed physics analysis allow_missing"
-                " initial_sensitivity")
-        return {**{k: getattr(self, k) for k in keys.split()}, "cells": cells}
+                " initial_sensitivity adaptive")
+        out = {k: getattr(self, k) for k in keys.split()}
+        if grid is not None:
+            out["hbar"] = sorted({fmt(h) for hs in grid.values() for h in hs}, key=float)
+        return {**out, "cells": cells}
 
 
 class ManifestError(ValueError):
@@ -369,7 +392,7 @@ def _problems(data: Any, grid: bool) -> Iterator[str]:
         for m in data["mass_ratio"]:
             if ("classical", m, None) not in have:
                 yield f"cells: no classical cell for m={m}"
-            for h in data["hbar"]:
+            for h in data["hbar"] if not data.get("adaptive") else ():  # adaptive: each m has its own hbar
                 if ("quantum", m, h) not in have:
                     yield f"cells: no quantum cell for m={m}, hbar={h}"
 
@@ -408,8 +431,19 @@ def build_plan(config: Mapping[str, Any], validate: bool = True) -> SweepPlan:
         **{k: dict(merged.get(k) or {}) for k in ("physics", "classical", "quantum", "resources")},
         analysis=dict(merged["analysis"]), launcher=tuple(merged["launcher"]),
         allow_missing=bool(merged["allow_missing"]), keep_checkpoints=bool(merged["keep_checkpoints"]),
-        initial_sensitivity=bool(merged["initial_sensitivity"]),
+        initial_sensitivity=bool(merged["initial_sensitivity"]), adaptive=dict(preset.get("adaptive") or {}),
         description=str(preset.get("description", "")), node_mem_mb=merged["node_mem_mb"])
+    if plan.adaptive:
+        lo, hi = plan.adaptive["hbar_min"], plan.adaptive["hbar_max"]
+        where = f"presets.{name}.adaptive"
+        if not lo < hi:
+            raise ConfigError(f"{where}.hbar_min: must be below hbar_max = {hi}, got {lo}")
+        outside = [h for h in plan.hbar if not lo <= float(h) <= hi]
+        if outside:
+            raise ConfigError(f"presets.{name}.hbar: {outside[0]} lies outside the adaptive range [{lo}, {hi}]")
+        if len(plan.hbar) > plan.adaptive["max_cells"]:
+            raise ConfigError(f"{where}.max_cells: the first round already has {len(plan.hbar)} cells per mass "
+                              f"ratio, got {plan.adaptive['max_cells']}")
     if validate:
         plan.validate()
     return plan

@@ -166,6 +166,39 @@ def sweep_proposals(sweep_dir: str | Path, s: RefineSettings) -> dict[str, tuple
     return out
 
 
+def next_round(sweep_dir: str | Path, grid: dict[str, list[str]], round_: int, s: RefineSettings,
+               max_cells: int, max_rounds: int) -> dict:
+    """The record of round ``round_`` of an adaptive sweep whose cells so far are ``grid`` (m ->
+    hbar values, as the folders name them): eta of every cell from its result files, the
+    thresholds' states, the cells of the next round (none once every threshold is final, the
+    budget of ``max_cells`` per m is spent or ``max_rounds`` rounds have followed the first), and
+    ``done``.  A cell without a usable result counts as no point (its neighbours' thresholds are
+    ``not_bracketed``)."""
+    from .aggregate import OK as ok, eta_with_error, read_result
+    from .plan import CLASSICAL_RESULT, QUANTUM_RESULT
+
+    sweep_dir = Path(sweep_dir)
+    out = {"round": round_, "grid": {}, "new": {}, "thresholds": {}, "cells": {}}
+    for m, hbars in grid.items():
+        hbars = sorted(hbars, key=float)
+        cl = read_result(sweep_dir / CLASSICAL_RESULT.format(m=m), "Dc")
+        eta, err = [], []
+        for h in hbars:
+            qu = read_result(sweep_dir / QUANTUM_RESULT.format(m=m, hbar=h), "Dq")
+            e, de = eta_with_error(qu.value, qu.err, cl.value, cl.err) if ok == cl.status == qu.status else (
+                math.nan, math.nan)
+            eta.append(e)
+            err.append(de)
+        new, states = propose([float(h) for h in hbars], eta, err, s)
+        room = max(0, max_cells - len(hbars)) if round_ < max_rounds else 0
+        out["grid"][m] = hbars
+        out["new"][m] = [fmt(h) for h in new[:room]]
+        out["thresholds"][m] = [asdict(t) for t in states]
+        out["cells"][m] = [{"hbar": h, "eta": e, "eta_err": de} for h, e, de in zip(hbars, eta, err)]
+    out["done"] = not any(out["new"].values())
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m kickedpair.sweep.refine",
                                  description="the hbar values of the next round of cells of an aggregated sweep")
@@ -175,8 +208,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hbar-min", type=float, help="smallest hbar a cell may get (default: the grid's / 2)")
     ap.add_argument("--hbar-max", type=float, help="largest hbar a cell may get (default: the grid's * 2)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--round", type=int, help="(the workflow) write the record of this round of an adaptive sweep")
+    ap.add_argument("--grid", help="(with --round) the cells so far, JSON: {m: [hbar, ...]}")
+    ap.add_argument("--settings", help="(with --round) JSON: levels, rel_width, hbar_min, hbar_max, max_cells, "
+                    "max_rounds")
+    ap.add_argument("--out", type=Path, help="(with --round) the record's file")
     args = ap.parse_args(argv)
     sweep_dir = Path(args.sweep_dir)
+    if args.round is not None:
+        from ..io import write_text_atomic
+
+        cfg = json.loads(args.settings)
+        settings = RefineSettings(levels=tuple(cfg["levels"]), rel_width=cfg["rel_width"],
+                                  hbar_min=cfg["hbar_min"], hbar_max=cfg["hbar_max"])
+        record = next_round(sweep_dir, json.loads(args.grid), args.round, settings, cfg["max_cells"],
+                            cfg["max_rounds"])
+        write_text_atomic(args.out, json.dumps(record, indent=1) + "\n")
+        for m, new in record["new"].items():
+            states = ", ".join(t["state"] for t in record["thresholds"][m])
+            print(f"round {args.round}: m={m}: {states}; next cells: {', '.join(new) or 'none'}")
+        return 0
     try:
         manifest = json.loads((sweep_dir / "sweep.json").read_text())
         grid = [float(h) for h in manifest["hbar"]]
