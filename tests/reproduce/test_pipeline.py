@@ -37,11 +37,14 @@ def _numeric(value: str) -> bool:
 
 
 def _may_be_nan(table: str, col: str, row: dict) -> bool:
-    """The documented NaNs: a threshold the grid does not bracket (with its flag), a fit with
-    too few points (with n_fit), purity that never falls to 1/2, a deterministic error."""
+    """The documented NaNs: a threshold the grid does not bracket (with its flag), an interval the
+    errors do not place inside the bracket (with _resolved), a fit with too few points (with
+    n_fit), purity that never falls to 1/2, a deterministic error."""
     if table == "fig4_thresholds.csv":
         if col in ("hbar_c", "hbar_DL"):
             return row[f"{col}_flag"] != "ok"
+        if col.endswith(("_lo", "_hi")) and col.startswith(("hbar_c", "hbar_DL")):
+            return row[f"{col[:-3]}_resolved"] == "False"
         if col in ("alpha", "alpha_err", "a", "fit_hbar_lo", "fit_hbar_hi"):
             return float(row["n_fit"]) < 3
     if table == "fig5_fits.csv" and col == "t_half":
