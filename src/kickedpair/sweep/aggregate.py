@@ -132,6 +132,14 @@ def crossing(hbar: Sequence[float], eta: Sequence[float], level: float) -> tuple
     and the first point at or below it, ``ln eta`` interpolated linearly in ``hbar``.
     Returns ``(value, flag)``; the value is NaN unless the flag is ``ok``.
     """
+    value, flag, _ = crossing_bracket(hbar, eta, level)
+    return value, flag
+
+
+def crossing_bracket(hbar: Sequence[float], eta: Sequence[float],
+                     level: float) -> tuple[float, str, tuple[int, int] | None]:
+    """:func:`crossing` and the indices ``(i, j)`` of the grid points it lies between (``(0, 0)``
+    for a crossing on the first grid point; None unless the flag is ``ok``)."""
     h, e = np.asarray(hbar, dtype=float), np.asarray(eta, dtype=float)
     if h.shape != e.shape:
         raise ValueError("crossing: hbar and eta differ in length")
@@ -141,35 +149,33 @@ def crossing(hbar: Sequence[float], eta: Sequence[float], level: float) -> tuple
         usable = np.isfinite(e) & (e > 0)
     idx = np.flatnonzero(usable)
     if idx.size == 0:
-        return math.nan, "not_bracketed"
+        return math.nan, "not_bracketed", None
     below = [j for j in idx if e[j] <= level]
     if not below:
-        return (math.nan, "above_grid") if idx[-1] == h.size - 1 else (math.nan, "not_bracketed")
-    j = below[0]
+        return math.nan, "above_grid" if idx[-1] == h.size - 1 else "not_bracketed", None
+    j = int(below[0])
     before = idx[idx < j]
     if before.size == 0:
         if j != 0:
-            return math.nan, "not_bracketed"  # cells without a result below the first point
+            return math.nan, "not_bracketed", None  # cells without a result below the first point
         if e[0] == level:
-            return float(h[0]), OK
-        return math.nan, "below_grid"
+            return float(h[0]), OK, (0, 0)
+        return math.nan, "below_grid", None
     i = int(before[-1])
     if j - i > 1:
-        return math.nan, "not_bracketed"  # the bracket spans cells without a result
+        return math.nan, "not_bracketed", None  # the bracket spans cells without a result
     li, lj, ll = math.log(e[i]), math.log(e[j]), math.log(level)
     t = (ll - li) / (lj - li)
-    return float(h[i] + t * (h[j] - h[i])), OK
+    return float(h[i] + t * (h[j] - h[i])), OK, (i, j)
 
 
 def bracket(hbar: Sequence[float], eta: Sequence[float], level: float) -> tuple[float, float]:
     """The grid points ``(h_i, h_j)`` between which :func:`crossing` finds ``eta = level``
     (NaN, NaN when it finds none; ``(h_0, h_0)`` for a crossing on the first grid point)."""
-    value, flag = crossing(hbar, eta, level)
-    if flag != OK:
+    ij = crossing_bracket(hbar, eta, level)[2]
+    if ij is None:
         return math.nan, math.nan
-    h = np.asarray(hbar, dtype=float)
-    j = int(np.searchsorted(h, value, side="left"))
-    return (float(h[0]), float(h[0])) if j == 0 else (float(h[j - 1]), float(h[j]))
+    return float(hbar[ij[0]]), float(hbar[ij[1]])
 
 
 def threshold_interval(hbar: Sequence[float], eta: Sequence[float], eta_err: Sequence[float],

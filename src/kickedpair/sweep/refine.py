@@ -45,7 +45,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .aggregate import OK, bracket, crossing
+from .aggregate import OK, crossing_bracket
 from .plan import fmt
 
 STATES = ("resolved", "unsplittable", "refining", "extending", "below_range", "above_range",
@@ -88,14 +88,13 @@ def threshold_state(hbar: Sequence[float], eta: Sequence[float], eta_err: Sequen
                     s: RefineSettings) -> Threshold:
     """The state of one threshold and the cell it asks for (``hbar`` ascending; NaN eta: no result)."""
     h, e, err = (np.asarray(a, dtype=float) for a in (hbar, eta, eta_err))
-    value, flag = crossing(h, e, level)
+    value, flag, ij = crossing_bracket(h, e, level)
     known = set(map(fmt, h))
     if flag == OK:
-        lo, hi = bracket(h, e, level)
+        lo, hi = float(h[ij[0]]), float(h[ij[1]])
         if lo == hi or relative_width(lo, hi) <= s.rel_width:
             return Threshold(level, "resolved", value, lo, hi)
-        i, j = int(np.searchsorted(h, lo)), int(np.searchsorted(h, hi))
-        if all(abs(math.log(e[k] / level)) <= err[k] / e[k] for k in (i, j)):
+        if all(abs(math.log(e[k] / level)) <= err[k] / e[k] for k in ij):
             return Threshold(level, "unsplittable", value, lo, hi)
         mid = _cell(math.sqrt(lo * hi))
         if fmt(mid) in known:  # adjacent at the grid's precision
@@ -121,10 +120,8 @@ def propose(hbar: Sequence[float], eta: Sequence[float], eta_err: Sequence[float
     """The new hbar values (ascending, none already in the grid) and the state of every threshold."""
     order = np.argsort(np.asarray(hbar, dtype=float))
     h, e, err = (np.asarray(a, dtype=float)[order] for a in (hbar, eta, eta_err))
-    states = [threshold_state(h, e, err, level, s) for level in s.levels]
-    known = set(map(fmt, h))
-    new = sorted({t.proposed for t in states if t.proposed is not None and fmt(t.proposed) not in known})
-    return new, states
+    states = [threshold_state(h, e, err, level, s) for level in s.levels]  # each proposes only new values
+    return sorted({t.proposed for t in states if t.proposed is not None}), states
 
 
 def done(states: Sequence[Threshold]) -> bool:
@@ -169,32 +166,33 @@ def sweep_proposals(sweep_dir: str | Path, s: RefineSettings) -> dict[str, tuple
 def next_round(sweep_dir: str | Path, grid: dict[str, list[str]], round_: int, s: RefineSettings,
                max_cells: int, max_rounds: int) -> dict:
     """The record of round ``round_`` of an adaptive sweep whose cells so far are ``grid`` (m ->
-    hbar values, as the folders name them): eta of every cell from its result files, the
-    thresholds' states, the cells of the next round (none once every threshold is final, the
-    budget of ``max_cells`` per m is spent or ``max_rounds`` rounds have followed the first), and
-    ``done``.  A cell without a usable result counts as no point (its neighbours' thresholds are
-    ``not_bracketed``)."""
-    from .aggregate import OK as ok, eta_with_error, read_result
-    from .plan import CLASSICAL_RESULT, QUANTUM_RESULT
+    hbar values, as the folders name them): eta of every cell, read and checked as the
+    aggregation does (:func:`kickedpair.sweep.aggregate.collect`), the thresholds' states, the
+    cells of the next round (none once every threshold is final, the budget of ``max_cells`` per
+    m is spent or ``max_rounds`` rounds have followed the first), and ``done``.  A cell without a
+    usable result counts as no point (its neighbours' thresholds are ``not_bracketed``)."""
+    from .aggregate import collect
+    from .plan import CLASSICAL_DIR, QUANTUM_DIR, RUN_LOG, RUN_RESULT
 
-    sweep_dir = Path(sweep_dir)
+    def entry(kind: str, folder: str, name: str, **where: str) -> dict:
+        return {"kind": kind, **where, "name": name, "result": RUN_RESULT.format(run=folder, engine=kind),
+                "log": RUN_LOG.format(run=folder, engine=kind)}
+
+    cells = [entry("classical", CLASSICAL_DIR.format(m=m), f"m={m}", m=m) for m in grid] + [
+        entry("quantum", QUANTUM_DIR.format(m=m, hbar=h), f"m={m},hbar={h}", m=m, hbar=h)
+        for m, hbars in grid.items() for h in hbars]
+    union = sorted({h for hbars in grid.values() for h in hbars}, key=float)
+    rows = collect(sweep_dir, {"mass_ratio": list(grid), "hbar": union, "adaptive": True, "cells": cells})
     out = {"round": round_, "grid": {}, "new": {}, "thresholds": {}, "cells": {}}
     for m, hbars in grid.items():
-        hbars = sorted(hbars, key=float)
-        cl = read_result(sweep_dir / CLASSICAL_RESULT.format(m=m), "Dc")
-        eta, err = [], []
-        for h in hbars:
-            qu = read_result(sweep_dir / QUANTUM_RESULT.format(m=m, hbar=h), "Dq")
-            e, de = eta_with_error(qu.value, qu.err, cl.value, cl.err) if ok == cl.status == qu.status else (
-                math.nan, math.nan)
-            eta.append(e)
-            err.append(de)
-        new, states = propose([float(h) for h in hbars], eta, err, s)
+        mine = sorted((r for r in rows if fmt(r["m"]) == m), key=lambda r: r["hbar"])
+        new, states = propose([r["hbar"] for r in mine], [r["eta"] for r in mine], [r["eta_err"] for r in mine], s)
         room = max(0, max_cells - len(hbars)) if round_ < max_rounds else 0
-        out["grid"][m] = hbars
+        out["grid"][m] = sorted(hbars, key=float)
         out["new"][m] = [fmt(h) for h in new[:room]]
         out["thresholds"][m] = [asdict(t) for t in states]
-        out["cells"][m] = [{"hbar": h, "eta": e, "eta_err": de} for h, e, de in zip(hbars, eta, err)]
+        out["cells"][m] = [{"hbar": fmt(r["hbar"]), "eta": r["eta"], "eta_err": r["eta_err"], "status": r["status"]}
+                           for r in mine]
     out["done"] = not any(out["new"].values())
     return out
 
@@ -249,7 +247,6 @@ def main(argv: list[str] | None = None) -> int:
                          + (f" in [{fmt(t.lo)}, {fmt(t.hi)}]" if math.isfinite(t.lo) else "") for t in states)
         print(f"m={m}: {text}; next cells: {', '.join(map(fmt, new)) or 'none'}")
     return 0
-
 
 
 __all__ = ["RefineSettings", "Threshold", "STATES", "FINAL", "threshold_state", "propose", "done",
