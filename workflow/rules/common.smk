@@ -77,8 +77,7 @@ def check_memory(runs, where, factor=1.0, suffix=""):
               f"for at {limit} MB and may fail", file=sys.stderr)
 
 
-check_memory(SWEEP_RUNS + ([SWEEP.quantum_run(m, sweep_plan.fmt(SWEEP.adaptive["hbar_min"])) for m in SWEEP.mass_ratio]
-                          if SWEEP.adaptive else []), f"preset {SWEEP.preset}")
+check_memory(SWEEP_RUNS + SWEEP.bounding_runs(), f"preset {SWEEP.preset}")
 if REPRO is not None:
     check_memory(REPRO.runs(), f"the figures of preset {REPRO.preset}")
     check_memory([r for r in REPRO.runs() if r.convergence], f"the figures of preset {REPRO.preset}",

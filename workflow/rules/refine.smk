@@ -9,18 +9,14 @@ wildcard_constraints:
     round=r"\d+",
 
 
-def refine_record(k):
-    return f"{SWEEP_DIR}/refine/round-{k}.json"
-
-
 def grid_of_round(k):
-    """The cells (m -> hbar values) of rounds 0 .. k - 1 plus round 0's grid: the input of round k."""
-    grid = {m: list(SWEEP.hbar) for m in SWEEP.mass_ratio}
-    for j in range(k):
-        with open(checkpoints.refine.get(round=str(j)).output[0]) as fh:
-            for m, new in json.load(fh)["new"].items():
-                grid[m] = sorted(set(grid[m]) | set(new), key=float)
-    return grid
+    """The cells (m -> hbar values) of rounds 0 .. k - 1, the input of round k: the preset's grid,
+    then the previous round's cells and the ones it added."""
+    if k == 0:
+        return {m: list(SWEEP.hbar) for m in SWEEP.mass_ratio}
+    with open(checkpoints.refine.get(round=str(k - 1)).output[0]) as fh:
+        record = json.load(fh)
+    return {m: sorted(set(hbars) | set(record["new"][m]), key=float) for m, hbars in record["grid"].items()}
 
 
 def final_refine_record():

@@ -294,6 +294,11 @@ class SweepPlan:
             return None
         return self.quantum_run(fmt(match.group(1)), fmt(match.group(2)))
 
+    def bounding_runs(self) -> list[Run]:
+        """An adaptive sweep's cells at hbar_min, one per mass ratio: its later rounds' cells lie in
+        [hbar_min, hbar_max], and the smallest hbar has the largest grid (checked before any job)."""
+        return [self.quantum_run(m, fmt(self.adaptive["hbar_min"])) for m in self.mass_ratio] if self.adaptive else []
+
     def runs(self) -> list[Run]:
         """The sweep's cells as runs: one classical run per mass ratio, one quantum run per cell
         and, with ``initial_sensitivity``, one classical run per cell from the quantum initial
@@ -311,9 +316,7 @@ class SweepPlan:
         cell's grid against its hbar (the keys alone are checked by :mod:`kickedpair.workflow_config`)."""
         from ..quantum.resolution import resolve  # the engine's own check of the grid against hbar
 
-        # an adaptive sweep's later cells lie in [hbar_min, hbar_max]: its smallest hbar is the largest grid
-        extra = [self.quantum_run(m, fmt(self.adaptive["hbar_min"])) for m in self.mass_ratio] if self.adaptive else []
-        for config, where in ([(r.config, f"{r.engine} cell {r.label}") for r in self.runs() + extra]):
+        for config, where in ([(r.config, f"{r.engine} cell {r.label}") for r in self.runs() + self.bounding_runs()]):
             try:
                 parsed = parse_config(config)
                 if "quantum" in config:
