@@ -50,13 +50,19 @@ def linear_slope(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     n = t.size
     if n < 2:
         return math.nan, math.nan
+    slope, resid, sxx = _line(t, y)
+    if n < 3:
+        return slope, math.nan
+    return slope, math.sqrt(float(resid @ resid) / (n - 2) / sxx)
+
+
+def _line(t: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """The least-squares line through ``y(t)`` (at least two distinct ``t``): its slope, the
+    residuals about it and ``sum (t - mean t)^2``."""
     tc = t - t.mean()
     sxx = float(tc @ tc)
     slope = float(tc @ (y - y.mean())) / sxx
-    if n < 3:
-        return slope, math.nan
-    resid = y - y.mean() - slope * tc
-    return slope, math.sqrt(float(resid @ resid) / (n - 2) / sxx)
+    return slope, y - y.mean() - slope * tc, sxx
 
 
 def endpoint_fluctuation(t: np.ndarray, y: np.ndarray, error_window: float) -> float:
@@ -73,10 +79,7 @@ def endpoint_fluctuation(t: np.ndarray, y: np.ndarray, error_window: float) -> f
     if t.size < MIN_FLUCTUATION_POINTS:
         return math.nan
     n = max(MIN_FLUCTUATION_POINTS, int(np.count_nonzero(t >= t[-1] * (1.0 - error_window))))
-    t, y = t[-n:], y[-n:]
-    tc = t - t.mean()
-    slope = float(tc @ (y - y.mean())) / float(tc @ tc)
-    resid = y - y.mean() - slope * tc
+    resid = _line(t[-n:], y[-n:])[1]
     rss = float(resid @ resid)
     if rss == 0.0:
         return 0.0
