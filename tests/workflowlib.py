@@ -42,6 +42,18 @@ def snakemake(workdir: Path, *args: str, timeout: float = 120) -> subprocess.Com
                           timeout=timeout, env=env)
 
 
+def engine_env() -> dict[str, str]:
+    """The environment of a workflow run whose jobs run the engines: the venv's tools first on
+    PATH, one thread per rank."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "KICKEDPAIR_THREADS": "1"}
+
+
+def run_workflow(workdir: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``snakemake --cores 2 ARGS`` in ``workdir`` with :func:`engine_env`."""
+    return subprocess.run([snakemake_exe(), "--cores", "2", *args], cwd=workdir, capture_output=True,
+                          text=True, timeout=timeout, env=engine_env())
+
+
 def job_counts(output: str) -> dict[str, int]:
     """The 'Job stats' table of a (dry) run: rule -> number of jobs."""
     at = output.rfind("Job stats:")

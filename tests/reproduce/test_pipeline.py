@@ -21,11 +21,7 @@ from kickedpair.reproduce.plan import FIGURE_TABLES, FIGURES
 from tiny_figures import ROOT, tiny_config
 
 sys.path.insert(0, str(ROOT / "tests"))
-from workflowlib import BIN, copy_workflow, snakemake_exe  # noqa: E402
-
-
-def _env():
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "KICKEDPAIR_THREADS": "1"}
+from workflowlib import copy_workflow, engine_env, snakemake_exe  # noqa: E402
 
 
 def _numeric(value: str) -> bool:
@@ -59,7 +55,7 @@ def tiny_pipeline(tmp_path_factory):
     cfg = tiny_config(work / "results")
     (work / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     res = subprocess.run([snakemake_exe(), "figures", "--cores", "2", "--config", "preset=tiny"],
-                         cwd=work, capture_output=True, text=True, timeout=1500, env=_env())
+                         cwd=work, capture_output=True, text=True, timeout=1500, env=engine_env())
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     return work, Path(cfg["reproduction"]["report"]["tiny"])
 
@@ -94,7 +90,7 @@ def test_quick_and_paper_variants_exist_and_dry_run(tmp_path):
     work = copy_workflow(tmp_path)
     for preset in ("quick", "paper"):
         res = subprocess.run([snakemake_exe(), "-n", "figures", "--config", f"preset={preset}"], cwd=work,
-                             capture_output=True, text=True, timeout=300, env=_env())
+                             capture_output=True, text=True, timeout=300, env=engine_env())
         assert res.returncode == 0, res.stderr[-3000:]
         for fig in FIGURES:
             assert f"rule {fig}:" in res.stdout
@@ -103,7 +99,7 @@ def test_quick_and_paper_variants_exist_and_dry_run(tmp_path):
 def test_demo_preset_has_no_figures_and_says_so(tmp_path):
     work = copy_workflow(tmp_path)
     res = subprocess.run([snakemake_exe(), "-n", "figures", "--config", "preset=demo"], cwd=work,
-                         capture_output=True, text=True, timeout=300, env=_env())
+                         capture_output=True, text=True, timeout=300, env=engine_env())
     assert res.returncode != 0
     assert "no variant for preset 'demo'" in res.stdout + res.stderr
 
@@ -114,7 +110,7 @@ def test_bad_variant_key_is_named_before_anything_runs(tmp_path):
     cfg["reproduction"]["fig2"]["quick"]["hbarr"] = [0.1]
     (work / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     res = subprocess.run([snakemake_exe(), "-n", "figures", "--config", "preset=quick"], cwd=work,
-                         capture_output=True, text=True, timeout=300, env=_env())
+                         capture_output=True, text=True, timeout=300, env=engine_env())
     assert res.returncode != 0
     assert "reproduction.fig2.quick.hbarr: unknown key" in res.stdout + res.stderr
 
@@ -177,11 +173,11 @@ def test_snakemake_report_shows_every_figure_and_table(tiny_pipeline, tmp_path):
     chromium()  # fails under CI=true when missing, skips elsewhere
     # the default target adds the sweep's own figures (seconds: the cells and tables are there)
     res = subprocess.run([snakemake_exe(), "--cores", "2", "--config", "preset=tiny"], cwd=work,
-                         capture_output=True, text=True, timeout=600, env=_env())
+                         capture_output=True, text=True, timeout=600, env=engine_env())
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     html = work / "report.html"
     res = subprocess.run([snakemake_exe(), "all", "figures", "--report", str(html), "--config", "preset=tiny"],
-                         cwd=work, capture_output=True, text=True, timeout=600, env=_env())
+                         cwd=work, capture_output=True, text=True, timeout=600, env=engine_env())
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert html.stat().st_size > 100_000
     for name in report_entries():

@@ -20,7 +20,7 @@ from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from workflowlib import BIN, copy_workflow, job_counts, pids_of, snakemake_exe  # noqa: E402
+from workflowlib import copy_workflow, engine_env, job_counts, pids_of, run_workflow, snakemake_exe  # noqa: E402
 
 pytestmark = pytest.mark.mpi
 
@@ -45,23 +45,14 @@ ADAPTIVE = textwrap.dedent("""\
 LATER_CELL = "m=0.001,hbar=0.4"
 
 
-def _env():
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "KICKEDPAIR_THREADS": "1"}
-
-
 def _work(tmp_path: Path) -> Path:
     work = copy_workflow(tmp_path)
     (work / "config.yaml").write_text(ADAPTIVE)
     return work
 
 
-def _run(work: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([snakemake_exe(), "--cores", "2", *args], cwd=work, capture_output=True, text=True,
-                          timeout=timeout, env=_env())
-
-
 def test_dry_run_plans_the_first_round_and_says_the_rest_depends_on_it(tmp_path):
-    r = _run(_work(tmp_path), "-n", "--quiet", "rules", timeout=300)
+    r = run_workflow(_work(tmp_path), "-n", "--quiet", "rules", timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout + r.stderr
     counts = job_counts(out)
@@ -70,7 +61,7 @@ def test_dry_run_plans_the_first_round_and_says_the_rest_depends_on_it(tmp_path)
     assert "checkpoint jobs" in out
     # and through the Slurm profile: the cells are Slurm jobs, the rounds local
     (tmp_path / "slurm").mkdir()
-    slurm = _run(_work(tmp_path / "slurm"), "-n", "-p", "--profile", "cluster/slurm", timeout=300)
+    slurm = run_workflow(_work(tmp_path / "slurm"), "-n", "-p", "--profile", "cluster/slurm", timeout=300)
     assert slurm.returncode == 0, slurm.stderr[-3000:]
     assert "srun" in slurm.stdout + slurm.stderr and "refine" in slurm.stdout + slurm.stderr
 
@@ -83,7 +74,7 @@ def test_rounds_run_and_a_killed_later_cell_resumes(tmp_path):
     sweep = work / "results" / "tiny"
     later = sweep / "quantum/m=0.001/hbar=0.4"
     child = subprocess.Popen([snakemake_exe(), "--cores", "2"], cwd=work, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, env=_env())
+                             stderr=subprocess.STDOUT, text=True, env=engine_env())
     deadline, killed = time.time() + 600, False
     while time.time() < deadline and child.poll() is None:
         if list(later.glob("checkpoint-*.h5")) and (pids := pids_of(LATER_CELL)):
@@ -100,7 +91,7 @@ def test_rounds_run_and_a_killed_later_cell_resumes(tmp_path):
     finished = {p: p.stat().st_mtime_ns for p in sweep.glob("*/m=*/**/*.h5") if not p.name.startswith("checkpoint")}
     assert len(finished) == 4  # the classical run and round 0's three cells
 
-    r = _run(work)
+    r = run_workflow(work)
     assert r.returncode == 0, r.stderr[-3000:]
     for path, mtime in finished.items():
         assert path.stat().st_mtime_ns == mtime, f"{path} was recomputed"
@@ -117,5 +108,5 @@ def test_rounds_run_and_a_killed_later_cell_resumes(tmp_path):
     direct = run_quantum(parse_config(load_yaml((later / "config.yaml").read_text())), progress="none")
     assert Dq == pytest.approx(direct.Dq, rel=1e-12)
     assert rows[1]["Dq"] == pytest.approx(direct.Dq, rel=1e-12)
-    again = _run(work, "-n")
+    again = run_workflow(work, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr

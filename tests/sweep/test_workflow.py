@@ -29,7 +29,7 @@ from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan, status
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from workflowlib import BIN, copy_workflow, pids_of, snakemake_exe
+from workflowlib import copy_workflow, engine_env, pids_of, run_workflow, snakemake_exe
 
 pytestmark = pytest.mark.mpi
 
@@ -51,15 +51,6 @@ GUARD_CELL = "m=0.001,hbar=0.05"    # N1 = 127 is too small at hbar = 0.05: the 
 KILLED_CELL = "m=0.001,hbar=0.2"
 
 
-def _env():
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "KICKEDPAIR_THREADS": "1"}
-
-
-def _run(workdir: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([snakemake_exe(), "--cores", "2", *args], cwd=workdir, capture_output=True,
-                          text=True, timeout=timeout, env=_env())
-
-
 def _tiny(tmp_path: Path, name: str) -> Path:
     (tmp_path / name).mkdir()
     work = copy_workflow(tmp_path / name)
@@ -70,9 +61,9 @@ def _tiny(tmp_path: Path, name: str) -> Path:
 def test_guard_failure_keep_going_and_resume_after_sigkill(tmp_path):
     # the undisturbed sweep, for comparison (its guard cell fails too: aggregate what is there)
     ref = _tiny(tmp_path, "ref")
-    r = _run(ref, "--keep-going")
+    r = run_workflow(ref, "--keep-going")
     assert r.returncode != 0
-    r = _run(ref, "--config", "allow_missing=true")
+    r = run_workflow(ref, "--config", "allow_missing=true")
     assert r.returncode == 0, r.stderr[-3000:]
     ref_sweep = ref / "results" / "tiny"
     ref_rows = agg.read_csv(ref_sweep / plan.TABLES["cells_csv"])
@@ -81,7 +72,7 @@ def test_guard_failure_keep_going_and_resume_after_sigkill(tmp_path):
     sweep = work / "results" / "tiny"
     manifest_cells = None
     child = subprocess.Popen([snakemake_exe(), "--cores", "2", "--keep-going"], cwd=work,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=engine_env())
     # wait until the cell to be killed has written a checkpoint, then SIGKILL its engine processes
     deadline = time.time() + 600
     killed = False
@@ -112,13 +103,13 @@ def test_guard_failure_keep_going_and_resume_after_sigkill(tmp_path):
     assert "guard 'top-5% modes of particle 1' tripped" in states[GUARD_CELL]["detail"]
 
     # aggregate what is there: the missing cells are listed, not silently dropped
-    r = _run(work, "--config", "allow_missing=true")
+    r = run_workflow(work, "--config", "allow_missing=true")
     assert r.returncode == 0, r.stderr[-3000:]
     missing = (sweep / plan.TABLES["missing"]).read_text()
     assert GUARD_CELL in missing and KILLED_CELL in missing
 
     # re-run: only the killed cell (and the guard cell, which fails again) run; the killed one resumes
-    r = _run(work, "--keep-going")
+    r = run_workflow(work, "--keep-going")
     assert r.returncode != 0  # the guard cell still fails
     assert killed_result.exists(), r.stdout[-3000:] + r.stderr[-3000:]
     for name, mtime in done_before.items():
@@ -126,7 +117,7 @@ def test_guard_failure_keep_going_and_resume_after_sigkill(tmp_path):
     with h5py.File(killed_result, "r") as f:
         assert f.attrs["resumed_from"] > 0 and f.attrs["n_ranks"] == 2
     assert "resuming from" in (sweep / cells[KILLED_CELL]["log"]).read_text()
-    r = _run(work, "--config", "allow_missing=true")
+    r = run_workflow(work, "--config", "allow_missing=true")
     assert r.returncode == 0, r.stderr[-3000:]
     rows = agg.read_csv(sweep / plan.TABLES["cells_csv"])
     ok = [row for row in rows if row["status"] == "ok"]
@@ -142,7 +133,7 @@ def test_demo_preset_end_to_end_against_direct_engine_runs(tmp_path):
 
     (tmp_path / "demo").mkdir()
     work = copy_workflow(tmp_path / "demo")
-    r = _run(work, "--config", "preset=demo", timeout=1500)
+    r = run_workflow(work, "--config", "preset=demo", timeout=1500)
     assert r.returncode == 0, r.stderr[-3000:]
     sweep = work / "results" / "demo"
     for f in list(plan.TABLES.values()) + list(plan.FIGURES.values()):
@@ -179,7 +170,7 @@ def test_initial_sensitivity_sweep_end_to_end(tmp_path):
     work = copy_workflow(tmp_path / "qi")
     (work / "config.yaml").write_text(TINY.replace("hbar: [0.05, 0.2, 0.3]", "hbar: [0.2, 0.3]")
                                       .replace("n_kicks: 60", "n_kicks: 20"))
-    r = _run(work, "--config", "initial_sensitivity=true", timeout=900)
+    r = run_workflow(work, "--config", "initial_sensitivity=true", timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     sweep = work / "results" / "tiny"
     rows = agg.read_csv(sweep / plan.TABLES["cells_csv"])
