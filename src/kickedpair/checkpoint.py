@@ -197,12 +197,25 @@ def remove(path: str | os.PathLike, comm: MPI.Comm) -> None:
     comm.Barrier()
 
 
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the hidden temporaries of checkpoint ``path`` (:func:`~kickedpair.io.temporary_name`)
+    left by runs killed while writing it; each holds the disk space of a whole checkpoint.
+    Call only while holding the checkpoint's :class:`Lock`.  Returns the files removed."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{path.stem}.tmp-*{path.suffix}"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
 class Lock:
     """Collective context manager: rank 0 holds ``flock`` on ``<checkpoint>.lock`` for the run.
 
     Raises :class:`CheckpointBusy` on every rank when another run holds it.  The lock goes
     with the process (also after a kill); the lock file holds the holder's host, pid and
-    start time and is removed when the run ends normally.
+    start time and is removed when the run ends normally.  Holding it, rank 0 removes the
+    temporaries of this checkpoint that killed runs left (:func:`remove_stale_temporaries`):
+    no other run writes this checkpoint while the lock is held.
     """
 
     def __init__(self, checkpoint: str | os.PathLike, comm: MPI.Comm):
@@ -234,6 +247,7 @@ class Lock:
         started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         os.write(fd, f"host {socket.gethostname()}, pid {os.getpid()}, since {started}\n".encode())
         self._fd = fd
+        remove_stale_temporaries(self.checkpoint)
         return None
 
     def __exit__(self, exc_type, *exc) -> bool:

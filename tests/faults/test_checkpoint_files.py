@@ -121,15 +121,23 @@ def test_second_run_on_a_checkpoint_in_use_is_refused(tmp_path, sound_checkpoint
 
 
 def test_lock_of_a_killed_run_does_not_block(tmp_path):
-    """A run killed with SIGKILL leaves its lock file, but not the lock."""
+    """A run killed with SIGKILL leaves its lock file, but not the lock; the checkpoint
+    temporary a kill in mid-write leaves (the size of a whole checkpoint) is removed by the
+    next run that holds the lock, and nobody else's file."""
     proc, out, ckpt = start_long_run(tmp_path)
     os.killpg(proc.pid, signal.SIGKILL)
     finish(proc)
     assert Path(f"{ckpt}.lock").exists()
+    ckpt = Path(ckpt)
+    stale = ckpt.with_name(f".{ckpt.stem}.tmp-host-123-0a1b2c3d{ckpt.suffix}")
+    stale.write_bytes(b"\0" * 4096)
+    other = ckpt.with_name(f".other.tmp-host-123-0a1b2c3d{ckpt.suffix}")
+    other.write_bytes(b"x")
     rc, stdout, err, _ = run(["quantum", "--out", str(out), "--checkpoint", str(ckpt), "--resume",
                               "--set", "quantum.n_kicks=40", "--set", "quantum.checkpoint_every=5"] + CELL)
     assert rc == 0, err
     assert "resuming from" in stdout
+    assert not stale.exists() and other.exists()
 
 
 def test_two_runs_writing_one_output(tmp_path):

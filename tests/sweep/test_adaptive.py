@@ -88,7 +88,7 @@ def test_rounds_run_and_a_killed_later_cell_resumes(tmp_path):
     assert child.returncode != 0 and not (later / "quantum.h5").exists()
     round0 = json.loads((sweep / "refine/round-0.json").read_text())
     assert round0["new"] == {"0.001": ["0.4"]} and not round0["done"]
-    finished = {p: p.stat().st_mtime_ns for p in sweep.glob("*/m=*/**/*.h5") if not p.name.startswith("checkpoint")}
+    finished = {p: p.stat().st_mtime_ns for p in sweep.glob("*/m=*/**/*.h5") if not p.name.startswith(("checkpoint", "."))}
     assert len(finished) == 4  # the classical run and round 0's three cells
 
     r = run_workflow(work)
