@@ -335,7 +335,14 @@ def _sweep_estimate(args) -> str:
 
 
 def _adaptive_estimate(plan, first_round: float) -> list[str]:
-    """An adaptive preset: the bound on its later rounds, and the rectangular grid as fine as its target."""
+    """An adaptive preset: the expected and the largest cost of its later rounds, and the rectangular
+    grid as fine as its target.
+
+    Expected: both thresholds of every mass ratio inside the first round's range, each bracket
+    halved (geometrically) until it is rel_width wide: ``k = ceil(log2(ln r0 / ln(1 + rel_width)))``
+    cells a threshold for the first round's widest spacing ``r0``, the cells anywhere in
+    ``[hbar_min, hbar_max]`` (their cost that of the fine grid's mean cell).  Largest: every cell
+    allowed, each at the cost of the cell at hbar_min."""
     import math
 
     import numpy as np
@@ -353,11 +360,22 @@ def _adaptive_estimate(plan, first_round: float) -> list[str]:
     bound = first_round + more * sum(worst.values())
     n = math.ceil(math.log(a["hbar_max"] / a["hbar_min"]) / math.log(1.0 + a["rel_width"])) + 1
     fine = np.geomspace(a["hbar_min"], a["hbar_max"], n)
-    rectangular = sum(core_hours(m, h) for m in plan.mass_ratio for h in fine)
+    fine_cost = {m: [core_hours(m, h) for h in fine] for m in plan.mass_ratio}
+    rectangular = sum(sum(c) for c in fine_cost.values())
+    grid = sorted(float(h) for h in plan.hbar)
+    r0 = max((hi / lo for lo, hi in zip(grid, grid[1:])), default=1.0 + a["rel_width"])
+    halvings = max(0, math.ceil(math.log2(math.log(r0) / math.log(1.0 + a["rel_width"]))))
+    per_mass = min(2 * halvings, more)
+    expected = first_round + per_mass * sum(float(np.mean(c)) for c in fine_cost.values())
+    cells0 = len(plan.cells)
     return [f"adaptive: the table is round 0; each later round adds cells within [{a['hbar_min']:g}, "
-            f"{a['hbar_max']:g}], at most {more} per mass ratio ({a['max_cells']} in all), each costing at most "
-            f"its cell at hbar = {a['hbar_min']:g}: at most {bound:.4g} core-hours in all "
-            f"({bound / 64:.3g} h on 64 cores), at least round 0's {first_round:.4g}",
+            f"{a['hbar_max']:g}], at most {more} more per mass ratio ({a['max_cells']} per mass ratio in all)",
+            f"adaptive, expected: {cells0 + per_mass * len(plan.mass_ratio)} cells ({halvings} halvings of the "
+            f"widest first-round spacing, x{r0:.3g}, per threshold, 2 thresholds per mass ratio), "
+            f"{expected:.4g} core-hours ({expected / 64:.3g} h on 64 cores)",
+            f"adaptive, at most: {cells0 + more * len(plan.mass_ratio)} cells, each costing at most its cell at "
+            f"hbar = {a['hbar_min']:g}: {bound:.4g} core-hours ({bound / 64:.3g} h on 64 cores); "
+            f"at least round 0's {first_round:.4g}",
             f"a rectangular grid as fine ({n} hbar values, {a['rel_width']:g} apart relatively, x "
             f"{len(plan.mass_ratio)} mass ratios = {n * len(plan.mass_ratio)} cells): {rectangular:.4g} core-hours "
             f"({rectangular / 64:.3g} h on 64 cores)"]

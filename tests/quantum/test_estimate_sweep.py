@@ -1,9 +1,11 @@
 """``kickedpair estimate --sweep PRESET``: every cell's plan, the total, the node check."""
 
+import math
 import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,15 +50,32 @@ def test_unknown_preset_is_refused_with_the_known_ones():
     assert "preset" in proc.stderr and "paper" in proc.stderr
 
 
-def test_the_adaptive_paper_preset_prints_its_first_round_its_bound_and_the_rectangular_grid_as_fine():
+def test_the_adaptive_paper_preset_prints_its_first_round_its_expected_and_largest_cost_and_the_rectangular_grid():
     proc = run_cli(["estimate", "--sweep", "paper_adaptive", "--config", str(ROOT / "config.yaml")], timeout=120)
     assert proc.returncode == 0, proc.stderr
     cells = _cell_lines(proc.stdout)
     assert len(cells) == 4 * 7  # round 0: 4 hbar x 7 m
     first = float(proc.stdout.split("total: ")[1].split()[0])
-    adaptive = next(line for line in proc.stdout.splitlines() if line.startswith("adaptive:"))
-    bound = float(re.search(r"at most ([0-9.e+]+) core-hours in all", adaptive).group(1))
-    assert "at most 12 per mass ratio (16 in all)" in adaptive and bound > first
-    rectangular = next(line for line in proc.stdout.splitlines() if line.startswith("a rectangular grid as fine"))
+    lines = proc.stdout.splitlines()
+    assert "at most 12 more per mass ratio (16 per mass ratio in all)" in next(x for x in lines if x.startswith("adaptive:"))
+    largest = next(x for x in lines if x.startswith("adaptive, at most:"))
+    assert largest.startswith(f"adaptive, at most: {28 + 7 * 12} cells")
+    bound = float(re.search(r"hbar = 0.005: ([0-9.e+]+) core-hours", largest).group(1))
+    expected_line = next(x for x in lines if x.startswith("adaptive, expected:"))
+    n_expected = int(re.search(r"expected: (\d+) cells", expected_line).group(1))
+    expected = float(re.search(r"\), ([0-9.e+]+) core-hours", expected_line).group(1))
+    assert first < expected < bound
+    # the expected count is what the refinement itself adds on curves whose two crossings lie
+    # inside the first round's range, in different spacings (kickedpair.sweep.refine)
+    from kickedpair.sweep import refine
+
+    s = refine.RefineSettings(levels=(0.9, 0.1), rel_width=0.05, hbar_min=0.005, hbar_max=0.3)
+    start = list(np.geomspace(0.005, 0.1, 4))
+    for h0, alpha in [(0.006, 300.0), (0.01, 100.0), (0.02, 40.0)]:
+        grid, states, _ = refine.refine_curve(lambda h: (min(1.0, math.exp(-alpha * (h - h0))), 0.0), start, s,
+                                              max_cells=16, max_rounds=8)
+        assert [t.state for t in states] == ["resolved", "resolved"]
+        assert 28 + 7 * (len(grid) - 4) == n_expected, (h0, alpha, grid)
+    rectangular = next(x for x in lines if x.startswith("a rectangular grid as fine"))
     assert "(85 hbar values, 0.05 apart relatively, x 7 mass ratios = 595 cells)" in rectangular
-    assert float(rectangular.split("): ")[1].split()[0]) > first
+    assert float(rectangular.split("): ")[1].split()[0]) > expected
