@@ -57,7 +57,8 @@ def test_the_adaptive_paper_preset_prints_its_first_round_its_expected_and_large
     assert len(cells) == 4 * 7  # round 0: 4 hbar x 7 m
     first = float(proc.stdout.split("total: ")[1].split()[0])
     lines = proc.stdout.splitlines()
-    assert "at most 12 more per mass ratio (16 per mass ratio in all)" in next(x for x in lines if x.startswith("adaptive:"))
+    rounds = next(x for x in lines if x.startswith("adaptive:"))
+    assert "at most 12 more per mass ratio (16 per mass ratio in all)" in rounds
     largest = next(x for x in lines if x.startswith("adaptive, at most:"))
     assert largest.startswith(f"adaptive, at most: {28 + 7 * 12} cells")
     bound = float(re.search(r"hbar = 0.005: ([0-9.e+]+) core-hours", largest).group(1))
