@@ -184,7 +184,7 @@ def test_a_launcher_string_becomes_its_words():
     ("presets.paper.hbar", {"log": [-0.005, 0.1, 12]}, r"presets\.paper\.hbar\.log\[0\]: must be > 0"),
     ("presets.demo.colour", "red", r"presets\.demo\.colour: unknown key \(known keys: adaptive, allow_missing, "),
     ("resources.quantum.ranks", 0, r"resources\.quantum\.ranks: must be >= 1, got 0"),
-    ("preset", "nonesuch", r"preset: unknown preset 'nonesuch' \(known presets: demo, paper, paper_adaptive, quick\)"),
+    ("preset", "nonesuch", r"preset: unknown preset 'nonesuch' \(known presets: demo, local, paper, paper_adaptive, quick\)"),
     ("physics.eps", -2, r"physics\.eps: must be >= 0"),
     ("physics.interaction", "cubic", r"physics\.interaction: must be one of"),
     ("physics.spin", 1, r"physics\.spin: unknown key \(known keys: K1, K2, L, "),

@@ -441,7 +441,9 @@ class Fig3(_Variant):
 class Fig4(_Variant):
     """eta(hbar) per m and the phase diagram, from the preset's sweep."""
 
-    mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios shown (each in the preset's sweep)")
+    mass_ratio: Any = _spec(REQUIRED, "axis", doc="mass ratios shown (each in the sweep drawn from)")
+    sweep: str = _spec("", "str", doc="the preset whose sweep is drawn (default: this one); another preset's "
+                       "sweep is run first, by itself: snakemake --config preset=NAME")
 
 
 @dataclass(frozen=True)

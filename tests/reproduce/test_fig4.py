@@ -48,3 +48,37 @@ def test_alpha_grows_as_m_falls():
     assert fig4.alpha_grows_as_m_falls([_t(0.01, 2.1, 0.5), _t(0.1, 2.0, 0.5)])[0] == "partly"   # not significant
     assert fig4.alpha_grows_as_m_falls([_t(0.01, 1.0, 0.1), _t(0.1, 2.0, 0.1)])[0] == "differs"
     assert fig4.alpha_grows_as_m_falls([_t(0.01, 1.0, 0.1)])[0] == "not compared"
+
+
+def test_the_sweep_drawn_is_the_presets_own_or_the_one_its_variant_names():
+    """quick draws the local sweep (its grid, its masses); a variant without ``sweep`` draws its own;
+    a name that is no preset, or a mass ratio that the sweep drawn lacks, is refused naming the key."""
+    import copy
+    from pathlib import Path
+
+    import pytest
+
+    from kickedpair.params import ConfigError, load_yaml
+    from kickedpair.reproduce.plan import reproduction_of
+    from kickedpair.sweep.plan import build_plan
+
+    config = load_yaml((Path(__file__).resolve().parents[2] / "config.yaml").read_text())
+
+    def drawn(cfg, preset):
+        cfg = {**cfg, "preset": preset}
+        return reproduction_of(cfg, build_plan(cfg, validate=False)).fig4_sweep
+
+    assert drawn(config, "quick").preset == "local" and drawn(config, "quick").adaptive
+    assert drawn(config, "paper").preset == "paper"
+    own = copy.deepcopy(config)
+    del own["reproduction"]["fig4"]["quick"]["sweep"]
+    own["reproduction"]["fig4"]["quick"]["mass_ratio"] = [1e-3, 1e-2]
+    assert drawn(own, "quick").preset == "quick"
+    bad = copy.deepcopy(config)
+    bad["reproduction"]["fig4"]["quick"]["sweep"] = "nosuch"
+    with pytest.raises(ConfigError, match=r"reproduction\.fig4\.quick\.sweep: no preset 'nosuch'"):
+        drawn(bad, "quick")
+    bad["reproduction"]["fig4"]["quick"]["sweep"] = "demo"   # no m = 1 in the demo sweep
+    with pytest.raises(ConfigError, match=r"reproduction\.fig4\.quick\.mass_ratio: \['1'\] not in the sweep of "
+                                          r"preset demo"):
+        drawn(bad, "quick")

@@ -17,6 +17,7 @@ import yaml
 
 from kickedpair.reproduce import report
 from kickedpair.reproduce.plan import FIGURE_TABLES, FIGURES
+from kickedpair.sweep import plan
 
 from tiny_figures import ROOT, tiny_config
 
@@ -87,13 +88,28 @@ def test_report_names_each_figure_and_the_paper_values(tiny_pipeline):
 
 
 def test_quick_and_paper_variants_exist_and_dry_run(tmp_path):
+    """quick's Fig. 4 draws the local sweep: missing, the dry run says to run it first; there, the
+    figures dry-run like paper's (which runs its own sweep)."""
     work = copy_workflow(tmp_path)
+
+    def dry_run(preset):
+        return subprocess.run([snakemake_exe(), "-n", "figures", "--config", f"preset={preset}"], cwd=work,
+                              capture_output=True, text=True, timeout=300, env=engine_env())
+
+    res = dry_run("quick")
+    assert res.returncode != 0
+    assert ("Fig. 4 of preset quick draws the sweep of preset local (reproduction.fig4.quick.sweep), which is "
+            "not finished") in res.stdout + res.stderr
+    assert "snakemake --cores N --config preset=local" in res.stdout + res.stderr
+    for name in [*plan.TABLES.values(), plan.MANIFEST]:
+        (work / "results" / "local" / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / "results" / "local" / name).touch()
     for preset in ("quick", "paper"):
-        res = subprocess.run([snakemake_exe(), "-n", "figures", "--config", f"preset={preset}"], cwd=work,
-                             capture_output=True, text=True, timeout=300, env=engine_env())
+        res = dry_run(preset)
         assert res.returncode == 0, res.stderr[-3000:]
         for fig in FIGURES:
             assert f"rule {fig}:" in res.stdout
+        assert "results/local/quantum" not in res.stdout  # the local sweep is not part of this run
 
 
 def test_demo_preset_has_no_figures_and_says_so(tmp_path):

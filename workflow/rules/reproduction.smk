@@ -72,16 +72,34 @@ def figure_inputs(fig):
                "convergence": [run_file(r, sweep_plan.RUN_CONVERGENCE) for r in runs if r.convergence],
                "set_aside": [REPRO_SET_ASIDE_LOG] if os.path.exists(REPRO_SET_ASIDE_LOG) else []}
         if fig == "fig4":
-            out["sweep"] = list(TABLE_FILES.values())
+            out["sweep"] = list(fig4_tables().values())
         return out
     return inputs
+
+
+def fig4_tables():
+    """The tables of the sweep Fig. 4 draws; another preset's must be there (that sweep is not part
+    of this workflow run: `snakemake --config preset=NAME` makes it)."""
+    drawn = _repro().fig4_sweep
+    if drawn.preset == SWEEP.preset:
+        return {**TABLE_FILES, "manifest": MANIFEST}
+    tables = {k: f"{drawn.sweep_dir}/{v}" for k, v in sweep_plan.TABLES.items()}
+    tables["manifest"] = f"{drawn.sweep_dir}/{sweep_plan.MANIFEST}"
+    missing = [p for p in tables.values() if not os.path.exists(p)]
+    if missing:
+        raise WorkflowError(
+            f"Fig. 4 of preset {REPRO.preset} draws the sweep of preset {drawn.preset} "
+            f"(reproduction.fig4.{REPRO.preset}.sweep), which is not finished ({missing[0]} is missing): "
+            f"run it first, by itself: snakemake --cores N --config preset={drawn.preset}")
+    return tables
 
 
 def figure_plan(fig):
     """What the figure module reads: the plan of its runs (and, for Fig. 4, the sweep's tables)."""
     plan = {**_repro().figures[fig].as_dict(SWEEP_DIR), "preset": REPRO.preset}
     if fig == "fig4":
-        plan["sweep"] = {**TABLE_FILES, "manifest": MANIFEST, "analysis": SWEEP.analysis}
+        plan["sweep"] = {**fig4_tables(), "preset": _repro().fig4_sweep.preset,
+                         "analysis": _repro().fig4_sweep.analysis}
     return plan
 
 

@@ -1,5 +1,6 @@
 """Fig. 4: eta = Dq/Dc against hbar per mass ratio with exponential fits (a), and the phase
-diagram hbar_c(m), hbar_DL(m) (b), both from the aggregated sweep of the same preset.
+diagram hbar_c(m), hbar_DL(m) (b), both from the aggregated sweep of the same preset (or of the
+preset the variant's ``sweep`` names).
 
 The sweep's analysis (``kickedpair.sweep.aggregate``) already fitted ``ln eta = a - alpha hbar``
 over the decaying part and located the thresholds; this module draws them side by side and
@@ -169,11 +170,12 @@ def make(plan: dict, out_dir: Path) -> dict:
     draw(out_dir / "fig4.png", data)
     write_tables(out_dir, data)
     a = data.analysis
-    parameters = {"preset": plan.get("preset"), "mass_ratio": [fmt(m) for m in data.masses],
+    drawn = plan["sweep"].get("preset") or plan.get("preset")
+    parameters = {"preset": plan.get("preset"), "sweep": f"preset {drawn}", "mass_ratio": [fmt(m) for m in data.masses],
                   "hbar grid": [fmt(h) for h in data.grid], "n_kicks (t_f)": data.n_kicks,
                   "trajectories": data.meta.get("trajectories"), "eta fit window": a.get("fit_window"),
                   "eta_c, eta_dl": [a.get("eta_c"), a.get("eta_dl")]}
-    notes = ["Drawn from the sweep of the same preset (tables/sweep.h5); every cell's grid, substeps and "
+    notes = [f"Drawn from the sweep of preset {drawn} (its tables/sweep.h5); every cell's grid, substeps and "
              "timings are in its quantum.h5 (kickedpair status lists them).",
              "Dc and Dq are <p1^2>(t_f)/t_f, the paper's definition; eta's error combines Dc's ensemble "
              "error and Dq's: the kick-to-kick fluctuation of the one wave function's <p1^2>(t) about its "

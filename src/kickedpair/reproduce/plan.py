@@ -2,7 +2,8 @@
 
 ``config.yaml`` holds a ``reproduction`` section with one block per figure (``fig1`` .. ``fig5``)
 and, inside each, one variant per preset (``quick`` for a laptop, ``paper`` for a cluster);
-``--config preset=NAME`` selects the variant, and for Fig. 4 the sweep of the same preset.
+``--config preset=NAME`` selects the variant, and for Fig. 4 the sweep of the same preset (or of
+the preset its variant's ``sweep`` names).
 :func:`build_reproduction` validates the variants and expands them into runs
 (:class:`kickedpair.sweep.plan.Run`, the value a sweep cell is too): one engine run each
 (``classical``, ``quantum`` or ``noise``), with its complete run config and resources.
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ..params import ConfigError, parse_config
@@ -75,6 +76,7 @@ class Reproduction:
     results: str
     report_dir: str
     figures: dict[str, FigurePlan]
+    fig4_sweep: SweepPlan | None = None  # the sweep Fig. 4 draws (reproduction.fig4.PRESET.sweep)
 
     @property
     def base(self) -> str:
@@ -299,13 +301,25 @@ def reproduction_of(config: Mapping[str, Any], sweep: SweepPlan) -> Reproduction
     if not any(isinstance(blocks.get(f), Mapping) and config["preset"] in blocks[f] for f in FIGURES):
         return None
     rep = build_reproduction(config, sweep=sweep)
+    drawn = fig4_sweep_of(config, rep, sweep)
     masses = [fmt(m) for m in rep.figures["fig4"].variant["mass_ratio"]]
-    missing = [m for m in masses if m not in sweep.mass_ratio]
+    missing = [m for m in masses if m not in drawn.mass_ratio]
     if missing:
         raise ConfigError(
-            f"reproduction.fig4.{rep.preset}.mass_ratio: {missing} not in the sweep of preset {rep.preset} "
-            f"(presets.{rep.preset}.mass_ratio = {sweep.mass_ratio})")
-    return rep
+            f"reproduction.fig4.{rep.preset}.mass_ratio: {missing} not in the sweep of preset {drawn.preset} "
+            f"(presets.{drawn.preset}.mass_ratio = {drawn.mass_ratio})")
+    return replace(rep, fig4_sweep=drawn)
+
+
+def fig4_sweep_of(config: Mapping[str, Any], rep: Reproduction, sweep: SweepPlan) -> SweepPlan:
+    """The sweep Fig. 4 draws: the preset's own, or the one its variant's ``sweep`` names."""
+    other = rep.figures["fig4"].variant.get("sweep") or rep.preset
+    if other == rep.preset:
+        return sweep
+    if other not in (config.get("presets") or {}):
+        raise ConfigError(f"reproduction.fig4.{rep.preset}.sweep: no preset {other!r} "
+                          f"(presets: {', '.join(sorted(config.get('presets') or {}))})")
+    return build_plan({**config, "preset": other}, validate=False)
 
 
 def variant_estimates(config: Mapping[str, Any]) -> dict[str, list[dict]]:
@@ -322,7 +336,7 @@ def variant_estimates(config: Mapping[str, Any]) -> dict[str, list[dict]]:
         cfg = {**config, "preset": preset}
         rep = build_reproduction(cfg, validate=False)
         jobs = [(r.figure, r.name, r.config) for r in rep.runs() if r.engine == "quantum"]
-        sweep = build_plan(cfg, validate=False)
+        sweep = fig4_sweep_of(cfg, rep, build_plan(cfg, validate=False))
         jobs += [("fig4", f"sweep {c.name}", sweep.quantum_config(c.m, c.hbar)) for c in sweep.cells]
         rows = []
         for figure, name, run_config in jobs:
