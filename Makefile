@@ -24,7 +24,7 @@ demo: $(STAMP)
 # The browser check of Snakemake's report (tests/reproduce) opens it in headless Chromium:
 # installed here when missing and we are root with apt-get (Debian's `chromium`).
 test: $(STAMP) chromium
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q --durations=15
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
