@@ -5,7 +5,9 @@
   ``srun --mpi=pmi2``; its table equals that of a ``--cores 2`` run of the same preset;
 * fault injection: a quantum cell's Slurm job is cancelled (``scancel``) once its checkpoint
   has reached kick 20 (of 200); the re-run resumes that cell from the checkpoint, recomputes nothing else,
-  and the final table is identical to the undisturbed one.
+  and the final table is identical to the undisturbed one;
+* an adaptive sweep's two rounds: every cell an sbatch job, the checkpoint rule between rounds a
+  local job, each cell's Dq that of the engine run directly.
 
 Runs only as root on Linux, with Slurm installed or apt-get to install it (start.sh installs
 Debian's slurm-wlm and munge, starts munged, slurmctld and slurmd); skipped otherwise, with
@@ -343,3 +345,52 @@ def test_guard_failure_and_sigkill_under_slurm(slurm, reference, tmp_path):
     # the resumed cell's row is identical to the undisturbed sweep's, to the last digit
     row = next(r_ for r_ in agg.read_csv(sweep / plan.TABLES["cells_csv"]) if plan.fmt(r_["hbar"]) == "0.2")
     assert row == next(r_ for r_ in reference if plan.fmt(r_["hbar"]) == "0.2")
+
+
+# The adaptive sweep of tests/sweep/test_adaptive.py with 2-rank cells: round 0 is three cells, the
+# checkpoint rule `refine` (a local job) adds hbar = 0.4, which Slurm runs as round 1.
+ADAPTIVE = textwrap.dedent("""\
+    preset: tiny
+    physics: {eps: 2.0}
+    quantum: {N1: 127, N2: 31, checkpoint_every: 2}
+    analysis: {eta_c: 0.9, eta_dl: 0.5}
+    presets:
+      tiny:
+        hbar: [0.2, 0.8, 1.6]
+        mass_ratio: [1.0e-3]
+        n_kicks: 20
+        trajectories: 64
+        adaptive: {hbar_min: 0.2, hbar_max: 1.6, rel_width: 0.3, max_cells: 6, max_rounds: 1}
+        resources:
+          classical: {ranks: 2, threads: 1, runtime: 5}
+          quantum: {ranks: 2, threads: 1, runtime: 5, retries: 0}
+    """)
+
+
+def test_adaptive_rounds_through_slurm(slurm, tmp_path):
+    """Every cell of both rounds is its own sbatch job, the rounds run as local jobs, and each
+    quantum cell's Dq equals that of the engine run directly on its config (one rank)."""
+    from kickedpair.params import load_yaml, parse_config
+    from kickedpair.quantum.evolution import run_quantum
+
+    work = copy_workflow(tmp_path)
+    (work / "config.yaml").write_text(ADAPTIVE)
+    r, wall = _run(slurm, work, "--profile", str(PROFILE))
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    print(f"\nadaptive tiny sweep through Slurm: {wall:.1f} s")
+    sweep = work / "results" / "tiny"
+    round1 = json.loads((sweep / "refine/round-1.json").read_text())
+    assert round1["done"] and round1["grid"] == {"0.001": ["0.2", "0.4", "0.8", "1.6"]}
+    hbars = ("0.2", "0.4", "0.8", "1.6")
+    submitted = [wc for _, rule, wc in _submitted(out) if rule == "engine_run"]
+    assert sorted(submitted) == sorted([_cell_wc("0.001")] + [_cell_wc("0.001", h) for h in hbars]), out[-4000:]
+    assert not [rule for _, rule, _ in _submitted(out) if rule == "refine"]  # the rounds are local jobs
+    rows = {plan.fmt(row["hbar"]): row for row in agg.read_csv(sweep / plan.TABLES["cells_csv"])}
+    assert sorted(rows, key=float) == list(hbars)
+    for hbar in hbars:
+        cell = sweep / f"quantum/m=0.001/hbar={hbar}"
+        with h5py.File(cell / "quantum.h5", "r") as f:
+            assert f.attrs["n_ranks"] == 2
+        direct = run_quantum(parse_config(load_yaml((cell / "config.yaml").read_text())), progress="none")
+        assert rows[hbar]["Dq"] == pytest.approx(direct.Dq, rel=1e-10), hbar
