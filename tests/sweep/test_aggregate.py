@@ -318,6 +318,7 @@ def test_aggregate_tables_and_thresholds(tmp_path):
     cells_h5, thr_h5, meta = agg.read_tables(d / plan.TABLES["h5"])
     assert len(cells_h5) == 8 and len(thr_h5) == 2
     assert meta["n_missing"] == 0 and meta["complete"]
+    assert meta["n_kicks"] == 10 and meta["trajectories"] == 100  # t_f and the ensemble behind Dc
     assert {r["hbar_DL_flag"] for r in thr_h5} == {"ok", "above_grid"}
     assert (d / plan.TABLES["missing"]).read_text() == ""
 

@@ -472,7 +472,8 @@ def aggregate_sweep(sweep_dir: str | Path, allow_missing: bool = False,
     thresholds = analyse(rows, analysis)
     out = out if out is not None else {k: sweep_dir / v for k, v in _plan.TABLES.items()}
     meta = {"preset": manifest.get("preset", ""), "analysis": analysis,
-            "n_kicks": manifest.get("n_kicks", -1), "physics": manifest.get("physics", {}),
+            "n_kicks": manifest.get("n_kicks", -1), "trajectories": manifest.get("trajectories", -1),
+            "physics": manifest.get("physics", {}),
             "hbar_grid": [float(h) for h in manifest["hbar"]],
             "mass_ratio_grid": [float(m) for m in manifest["mass_ratio"]]}
     write_tables(out, rows, thresholds, meta)
