@@ -33,7 +33,7 @@ import h5py
 import numpy as np
 from mpi4py import MPI
 
-from .io import IncompleteResult, open_result, replacing, temporary_name
+from .io import IncompleteResult, open_result, replacing, temporaries_of, temporary_name
 from .params import ConfigError
 
 
@@ -198,11 +198,10 @@ def remove(path: str | os.PathLike, comm: MPI.Comm) -> None:
 
 
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
-    """Remove the hidden temporaries of checkpoint ``path`` (:func:`~kickedpair.io.temporary_name`)
+    """Remove the hidden temporaries of checkpoint ``path`` (:func:`~kickedpair.io.temporaries_of`)
     left by runs killed while writing it; each holds the disk space of a whole checkpoint.
     Call only while holding the checkpoint's :class:`Lock`.  Returns the files removed."""
-    path = Path(path)
-    stale = sorted(path.parent.glob(f".{path.stem}.tmp-*{path.suffix}"))
+    stale = temporaries_of(path)
     for tmp in stale:
         tmp.unlink(missing_ok=True)
     return stale

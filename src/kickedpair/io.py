@@ -140,6 +140,13 @@ def temporary_name(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.stem}.tmp-{unique}{path.suffix}")
 
 
+def temporaries_of(path: str | os.PathLike) -> list[Path]:
+    """The temporaries :func:`temporary_name` made for ``path`` that are still there (a run killed
+    while writing leaves its own)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{path.stem}.tmp-*{path.suffix}"))
+
+
 def write_atomic(path: str | os.PathLike, build: Callable[[h5py.File], None]) -> Path:
     """Create the HDF5 file ``path`` by calling ``build(file)``; atomic on POSIX.
 
