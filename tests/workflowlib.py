@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,28 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "cluster")
+
+
+def adaptive_tiny(ranks: int = 1) -> str:
+    """The workflow config of a tiny adaptive sweep: eta falls through 0.9 between hbar = 0.2 and 0.8
+    (20 kicks, m = 1e-3), so round 0 is three cells, round 1 adds hbar = 0.4 (the geometric middle)
+    and max_rounds: 1 ends it there; ``ranks`` per cell."""
+    return textwrap.dedent(f"""\
+        preset: tiny
+        physics: {{eps: 2.0}}
+        quantum: {{N1: 127, N2: 31, checkpoint_every: 2}}
+        analysis: {{eta_c: 0.9, eta_dl: 0.5}}
+        presets:
+          tiny:
+            hbar: [0.2, 0.8, 1.6]
+            mass_ratio: [1.0e-3]
+            n_kicks: 20
+            trajectories: 64
+            adaptive: {{hbar_min: 0.2, hbar_max: 1.6, rel_width: 0.3, max_cells: 6, max_rounds: 1}}
+            resources:
+              classical: {{ranks: {ranks}, threads: 1, runtime: 5}}
+              quantum: {{ranks: {ranks}, threads: 1, runtime: 5, retries: 0}}
+        """)
 
 
 def snakemake_exe() -> str:

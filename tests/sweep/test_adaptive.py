@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -20,28 +19,12 @@ from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from workflowlib import copy_workflow, engine_env, job_counts, pids_of, run_workflow, snakemake_exe  # noqa: E402
+from workflowlib import (adaptive_tiny, copy_workflow, engine_env, job_counts, pids_of, run_workflow,  # noqa: E402
+                         snakemake_exe)
 
 pytestmark = pytest.mark.mpi
 
-# eta falls through 0.9 between hbar = 0.2 and 0.8 (20 kicks, m = 1e-3): round 0 is three cells,
-# round 1 adds hbar = 0.4 (the geometric middle), and max_rounds: 1 ends it there
-ADAPTIVE = textwrap.dedent("""\
-    preset: tiny
-    physics: {eps: 2.0}
-    quantum: {N1: 127, N2: 31, checkpoint_every: 2}
-    analysis: {eta_c: 0.9, eta_dl: 0.5}
-    presets:
-      tiny:
-        hbar: [0.2, 0.8, 1.6]
-        mass_ratio: [1.0e-3]
-        n_kicks: 20
-        trajectories: 64
-        adaptive: {hbar_min: 0.2, hbar_max: 1.6, rel_width: 0.3, max_cells: 6, max_rounds: 1}
-        resources:
-          classical: {ranks: 1, threads: 1, runtime: 5}
-          quantum: {ranks: 1, threads: 1, runtime: 5, retries: 0}
-    """)
+ADAPTIVE = adaptive_tiny(ranks=1)  # round 0: hbar = 0.2, 0.8, 1.6; round 1 adds 0.4
 LATER_CELL = "m=0.001,hbar=0.4"
 
 

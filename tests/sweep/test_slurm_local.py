@@ -38,7 +38,7 @@ from kickedpair.sweep import aggregate as agg
 from kickedpair.sweep import plan, status
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from workflowlib import BIN, ROOT, copy_workflow, snakemake_exe
+from workflowlib import BIN, ROOT, adaptive_tiny, copy_workflow, snakemake_exe
 
 pytestmark = [pytest.mark.mpi, pytest.mark.slurm]
 
@@ -349,22 +349,7 @@ def test_guard_failure_and_sigkill_under_slurm(slurm, reference, tmp_path):
 
 # The adaptive sweep of tests/sweep/test_adaptive.py with 2-rank cells: round 0 is three cells, the
 # checkpoint rule `refine` (a local job) adds hbar = 0.4, which Slurm runs as round 1.
-ADAPTIVE = textwrap.dedent("""\
-    preset: tiny
-    physics: {eps: 2.0}
-    quantum: {N1: 127, N2: 31, checkpoint_every: 2}
-    analysis: {eta_c: 0.9, eta_dl: 0.5}
-    presets:
-      tiny:
-        hbar: [0.2, 0.8, 1.6]
-        mass_ratio: [1.0e-3]
-        n_kicks: 20
-        trajectories: 64
-        adaptive: {hbar_min: 0.2, hbar_max: 1.6, rel_width: 0.3, max_cells: 6, max_rounds: 1}
-        resources:
-          classical: {ranks: 2, threads: 1, runtime: 5}
-          quantum: {ranks: 2, threads: 1, runtime: 5, retries: 0}
-    """)
+ADAPTIVE = adaptive_tiny(ranks=2)
 
 
 def test_adaptive_rounds_through_slurm(slurm, tmp_path):
